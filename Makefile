@@ -1,0 +1,66 @@
+# Makefile: the README's two commands (make reproduce, make test) and their helpers. GNU make.
+#   make setup             system packages (apt, skipped when present) + .venv for the figures
+#   make build             setup, configure build/ (RelWithDebInfo), build with -j$(JOBS)
+#   make test              build, ctest in build/, then an ASan+UBSan build in build-asan/ running the unit tests
+#   make reproduce         build, then scripts/reproduce.sh quick  (theory checks TC-1..TC-7, figures, summary)
+#   make reproduce-full    build, then scripts/reproduce.sh full   (TC-1..TC-8 at the full settings of ALGORITHMS.md §8)
+#   make figures           redraw the figures from results/$(MODE)/*.h5 (MODE=quick by default)
+#   make figures-selftest  run the figure scripts on synthetic HDF5 files (no C code needed)
+#   make clean             remove build/ and build-asan/;  make distclean also removes .venv and results/{quick,full}
+# OPENBLAS_CORETYPE is never set or changed here (PLATFORM.md): a value the machine presets is respected.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+BUILD_DIR  ?= build
+ASAN_DIR   ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= 2
+MODE       ?= quick
+CMAKE_ARGS ?=
+VENV_PY    := .venv/bin/python
+FIG_OUTDIR ?= results/figures
+
+.PHONY: setup build test test-asan reproduce reproduce-full figures figures-selftest clean distclean
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# --no-tests=error: a test run that finds no test fails instead of passing silently.
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j $(JOBS)
+	$(MAKE) --no-print-directory test-asan
+
+# Unit tests (test_*) only: the theory checks' Monte Carlo runs are too slow under the sanitizers and are
+# covered by the plain build above. CUDA is off here: nvcc takes no -fsanitize flags and nothing runs on a GPU.
+test-asan: setup
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSBO_SANITIZE=ON -DWITH_CUDA=OFF $(CMAKE_ARGS)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ctest --test-dir $(ASAN_DIR) --output-on-failure --no-tests=error -j $(JOBS) -R '^test_'
+
+reproduce: build
+	BUILD_DIR=$(BUILD_DIR) bash scripts/reproduce.sh quick
+
+reproduce-full: build
+	BUILD_DIR=$(BUILD_DIR) bash scripts/reproduce.sh full
+
+figures: setup
+	@test -f results/$(MODE)/tc6_counterexample.h5 -o -f results/$(MODE)/tc7_rate.h5 || \
+	  { echo "make figures: no results in results/$(MODE)/; run 'make reproduce' (or MODE=full after 'make reproduce-full')"; exit 1; }
+	@if [ -f results/$(MODE)/tc6_counterexample.h5 ]; then \
+	  $(VENV_PY) paper_figures/fig_counterexample.py results/$(MODE)/tc6_counterexample.h5 --outdir $(FIG_OUTDIR); fi
+	@if [ -f results/$(MODE)/tc7_rate.h5 ]; then \
+	  $(VENV_PY) paper_figures/fig_rate.py results/$(MODE)/tc7_rate.h5 --outdir $(FIG_OUTDIR); fi
+
+figures-selftest: setup
+	$(VENV_PY) paper_figures/test_figures.py
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+
+distclean: clean
+	rm -rf .venv results/quick results/full

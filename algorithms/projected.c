@@ -1,0 +1,289 @@
+/* algorithms/projected.c: one iteration of naive projected / BROS exactly as ALGORITHMS.md §7:
+ *   draw P_l, probes (zdir_draw), then phi_k, psi_k;  G_l = P_l^T grad g;  F_l = P_l^T grad f;
+ *   d = zdir(P, probes, Z_k, F, hvp);   D_x = grad_x f - J[Z_k]  (or J[(m/r) P B], cross_term = projected)
+ *   Y^l -= beta_l (m_l/r_l) P_l G_l;  Z = Pi_R(Z - gamma d);  x -= alpha h_k;  h = (1-theta) h + theta D_x
+ * Exercised by: tests/test_matrix.c, theory_checks/tc6_counterexample.c, tc7_rate.c. */
+#include "algorithms/projected.h"   /* shared loop */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    sbo_zdir_plan plan;
+    sbo_subspace S;
+    sbo_probes pr;
+    double *P_buf, *probe_buf, *haar_work, *zwork;
+    double *batch_lower, *batch_upper;
+    double *G_red, *gf, *F_red, *B_red, *d, *Zq, *Dx, *JZ;
+    double lift_scale[SBO_MAX_BLOCKS];
+} projected_impl;
+
+static void logline(char *log, size_t loglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logline(char *log, size_t loglen, const char *fmt, ...) {
+    size_t used = strlen(log);
+    if (used + 2 >= loglen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(log + used, loglen - used - 1, fmt, ap);
+    va_end(ap);
+    strcat(log, "\n");
+}
+
+static int parse_rank_list(const char *s, int L, int *out, char *err, size_t errlen) {
+    int count = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 1000000000L || (*end && *end != ',')) {
+            snprintf(err, errlen, "algo.ranks = '%s' must be a comma-separated list of positive integers, one per block", s);
+            return -1;
+        }
+        if (count < SBO_MAX_BLOCKS) out[count] = (int)v;
+        count++;
+        p = *end ? end + 1 : end;
+    }
+    if (count != L) {
+        snprintf(err, errlen, "algo.ranks = '%s' lists %d ranks but the task has %d blocks; give one rank per block", s,
+                 count, L);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros, sbo_projected_setup *o,
+                          char *log, size_t loglen, char *err, size_t errlen) {
+    const sbo_layout *lay = &t->lower;
+    memset(o, 0, sizeof *o);
+    if (log && loglen) log[0] = 0;
+    char dummy[8];
+    if (!log) { log = dummy; loglen = sizeof dummy; log[0] = 0; }
+    const char *ranks = sbo_config_get(cfg, "algo.ranks");
+    const char *rank = sbo_config_get(cfg, "algo.rank");
+    if (ranks && *ranks) {
+        if (parse_rank_list(ranks, lay->L, o->rank, err, errlen)) return -1;
+        for (int l = 0; l < lay->L; l++)
+            if (o->rank[l] > lay->block[l].m) {
+                snprintf(err, errlen, "algo.ranks: rank %d for block '%s' exceeds its dimension m = %d; "
+                         "choose 1 <= r <= %d", o->rank[l], lay->block[l].name, lay->block[l].m, lay->block[l].m);
+                return -1;
+            }
+    } else if (!rank || strcmp(rank, "half") == 0) {
+        for (int l = 0; l < lay->L; l++) o->rank[l] = (lay->block[l].m + 1) / 2;
+    } else {
+        long r;
+        if (sbo_config_long(cfg, "algo.rank", &r, err, errlen)) return -1;
+        int mmax = 0;
+        for (int l = 0; l < lay->L; l++) if (lay->block[l].m > mmax) mmax = lay->block[l].m;
+        if (r < 1 || r > mmax) {
+            snprintf(err, errlen, "algo.rank = %ld is impossible: the largest block dimension is m = %d; "
+                     "choose 1 <= r <= %d", r, mmax, mmax);
+            return -1;
+        }
+        for (int l = 0; l < lay->L; l++) o->rank[l] = (int)r;
+    }
+    int rule = 0;
+    if (sbo_config_choice(cfg, "algo.memory_rule", "off|on", &rule, err, errlen)) return -1;
+    for (int l = 0; l < lay->L; l++) {
+        const sbo_block *b = &lay->block[l];
+        if (o->rank[l] >= b->m) {
+            logline(log, loglen, "block '%s' (m = %d, n = %d) is full: r >= m (§3.1)", b->name, b->m, b->n);
+            o->rank[l] = b->m;
+            continue;
+        }
+        long r = o->rank[l];
+        if (rule && r * (b->m + 4L * b->n) >= 2L * b->m * b->n) {
+            logline(log, loglen, "block '%s' (m = %d, n = %d) kept full by the §9 memory rule: r = %ld gives "
+                    "r(m+4n) = %ld >= 2mn = %ld (set algo.memory_rule=off to project it)",
+                    b->name, b->m, b->n, r, r * (b->m + 4L * b->n), 2L * b->m * b->n);
+            o->rank[l] = b->m;
+            o->n_full_by_rule++;
+        }
+    }
+    int all_rowsym = 1;
+    o->min_q = 1;
+    for (int l = 0; l < lay->L; l++)
+        if (o->rank[l] < lay->block[l].m) {
+            o->n_projected++;
+            if (!lay->block[l].row_symmetric) all_rowsym = 0;
+            double q = (double)o->rank[l] / lay->block[l].m;
+            if (q < o->min_q) o->min_q = q;
+        }
+    o->variant = SBO_ZDIR_NAIVE;
+    if (is_bros) {
+        int v = 0;
+        if (sbo_config_choice(cfg, "algo.variant", "auto|basic|general", &v, err, errlen)) return -1;
+        o->variant = v == 1 ? SBO_ZDIR_BASIC : v == 2 ? SBO_ZDIR_GENERAL
+                   : (all_rowsym ? SBO_ZDIR_BASIC : SBO_ZDIR_GENERAL);
+        if (v == 0)
+            logline(log, loglen, "BROS variant: %s (auto: %s)", sbo_zdir_variant_name(o->variant),
+                    all_rowsym ? "every projected block is row-symmetric" : "a projected block is not row-symmetric");
+        if (o->variant == SBO_ZDIR_BASIC && !all_rowsym)
+            logline(log, loglen, "WARNING: BROS-basic on a block that is not row-symmetric is biased: "
+                    "E = (c1 H + c2 H^Gamma)/(c1+c2) (§6.2); use algo.variant=general");
+    }
+    for (int l = 0; l < lay->L; l++) {
+        const sbo_block *b = &lay->block[l];
+        if (o->rank[l] >= b->m) continue;
+        double V = o->variant == SBO_ZDIR_GENERAL ? sbo_variance_VI_gen(b->m, b->n, o->rank[l])
+                                                  : sbo_variance_VI(b->m, b->n, o->rank[l]);
+        if (V > o->V_max) o->V_max = V;
+    }
+    if (o->n_projected == 0)
+        logline(log, loglen, "every block is full: this %s run is exactly MA-SOBA (no subspace is used)",
+                is_bros ? "BROS" : "naive");
+    else
+        logline(log, loglen, "largest V over projected blocks: %.4g (%s, §6.6)%s", o->V_max,
+                o->variant == SBO_ZDIR_GENERAL ? "V_I^gen" : "V_I",
+                o->V_max > 100 ? "  WARNING: above 100, outside BROS's operating range (§6.8)" : "");
+    return 0;
+}
+
+typedef struct {
+    sbo_task *t;
+    const double *x, *Y, *batch;
+    const sbo_subspace *S;
+} hvp_ctx;
+
+/* The production hvp callback of zdir: X -> P^T H_phi[P X] at (x_k, Y_k). */
+static void task_reduced_hvp(void *vctx, const double *X_red, double *out_red) {
+    hvp_ctx *c = vctx;
+    sbo_task_reduced_hvp(c->t, c->x, c->Y, c->batch, c->S, X_red, out_red);
+}
+
+sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task *t, const sbo_config *cfg,
+                               uint64_t seed, char *err, size_t errlen) {
+    sbo_algo *a = calloc(1, sizeof *a);
+    projected_impl *im = calloc(1, sizeof *im);
+    if (!a || !im) {
+        free(a); free(im);
+        snprintf(err, errlen, "out of memory creating %s", type->name);
+        return NULL;
+    }
+    a->impl = im;
+    a->uses_momentum = 1;    /* MA-SOBA skeleton (§5.1, §7) */
+    a->uses_radius = 1;
+    char name[48];
+    snprintf(name, sizeof name, "%s.work", type->name);
+    sbo_arena_init(&a->work, name);
+    sbo_projected_setup ps;
+    if (sbo_projected_resolve(t, cfg, is_bros, &ps, a->log, sizeof a->log, err, errlen) ||
+        sbo_algo_setup(a, type, t, cfg, seed, err, errlen) ||
+        sbo_zdir_plan_init(&im->plan, ps.variant, &t->lower, ps.rank, err, errlen)) {
+        sbo_projected_destroy(a);
+        return NULL;
+    }
+    snprintf(a->variant_name, sizeof a->variant_name, "%s", sbo_zdir_variant_name(ps.variant));
+    a->V_max = ps.V_max;
+    a->n_full_by_rule = ps.n_full_by_rule;
+    for (int l = 0; l < t->lower.L; l++) a->rank[l] = im->plan.rank[l];
+
+    /* §6.6 step scalings */
+    int bs = 0, gs = 0;
+    if (sbo_config_choice(cfg, "algo.beta_scaling", "r_over_m|none", &bs, err, errlen) ||
+        sbo_config_choice(cfg, "algo.gamma_scaling", "inv_1pV|cubic|none", &gs, err, errlen)) {
+        sbo_projected_destroy(a);
+        return NULL;
+    }
+    for (int l = 0; l < t->lower.L; l++)
+        a->beta_block[l] = bs == 0 ? a->beta * a->rank[l] / t->lower.block[l].m : a->beta;
+    double g0 = a->gamma;
+    if (gs == 0) a->gamma = g0 / (1 + ps.V_max);
+    else if (gs == 1) a->gamma = g0 * ps.min_q * ps.min_q * ps.min_q;
+    sbo_algo_logf(a, "steps: alpha = %g, theta = %g, gamma = %g (%s of %g), beta_l = beta%s",
+                  a->alpha, a->theta, a->gamma, gs == 0 ? "1/(1+V)" : gs == 1 ? "(r/m)^3" : "unscaled", g0,
+                  bs == 0 ? " * r_l/m_l" : "");
+    sbo_algo_logf(a, "cross_term = %s; reduced oracles: %s", a->cross_term ? "projected" : "full",
+                  t->reduced_impl ? t->reduced_impl : "?");
+
+    /* work buffers (one flat allocation, §9 table) */
+    const sbo_zdir_plan *p = &im->plan;
+    long D = sbo_layout_total(&t->lower), nred = sbo_layout_total(&p->red);
+    char sh[64];
+    snprintf(sh, sizeof sh, "sum m_l r_l = %ld", p->P_doubles);
+    sbo_arena_add(&a->work, "P (Haar frames)", sh, p->P_doubles, &im->P_buf);
+    snprintf(sh, sizeof sh, "%ld", p->probe_doubles);
+    sbo_arena_add(&a->work, "probes xi, omega, [eta, omega3]", sh, p->probe_doubles, &im->probe_buf);
+    snprintf(sh, sizeof sh, "%ld", p->haar_work_doubles);
+    sbo_arena_add(&a->work, "Haar QR workspace", sh, p->haar_work_doubles, &im->haar_work);
+    snprintf(sh, sizeof sh, "7 x sum r_l n_l + sum m_l + sum n_l = %ld", p->work_doubles);
+    sbo_arena_add(&a->work, "zdir work (B, R1, RT, R1e, R3, ...)", sh, p->work_doubles, &im->zwork);
+    snprintf(sh, sizeof sh, "%ld", t->lower_batch_doubles);
+    sbo_arena_add(&a->work, "lower minibatch phi_k", sh, t->lower_batch_doubles, &im->batch_lower);
+    snprintf(sh, sizeof sh, "%ld", t->upper_batch_doubles);
+    sbo_arena_add(&a->work, "upper minibatch psi_k", sh, t->upper_batch_doubles, &im->batch_upper);
+    snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
+    sbo_arena_add(&a->work, "G = P^T grad_Y g", sh, nred, &im->G_red);
+    sbo_arena_add(&a->work, "F = P^T grad_Y f", sh, nred, &im->F_red);
+    snprintf(sh, sizeof sh, "sum m_l n_l = %ld", D);
+    sbo_arena_add(&a->work, "grad_Y f (full, then projected)", sh, D, &im->gf);
+    sbo_arena_add(&a->work, "d (Z direction)", sh, D, &im->d);
+    if (a->cross_term == SBO_CROSS_PROJECTED) {
+        snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
+        sbo_arena_add(&a->work, "B = P^T Z (cross term)", sh, nred, &im->B_red);
+        snprintf(sh, sizeof sh, "sum m_l n_l = %ld", D);
+        sbo_arena_add(&a->work, "(m/r) Q Z (cross term)", sh, D, &im->Zq);
+    }
+    snprintf(sh, sizeof sh, "d = %d", t->d);
+    sbo_arena_add(&a->work, "D_x", sh, t->d, &im->Dx);
+    sbo_arena_add(&a->work, "J[Z]", sh, t->d, &im->JZ);
+    if (sbo_arena_commit(&a->work)) {
+        snprintf(err, errlen, "out of memory allocating %s work buffers", type->name);
+        sbo_projected_destroy(a);
+        return NULL;
+    }
+    return a;
+}
+
+int sbo_projected_step(sbo_algo *a, long k) {
+    projected_impl *im = a->impl;
+    sbo_task *t = a->task;
+    const sbo_zdir_plan *p = &im->plan;
+    const sbo_layout *lay = &t->lower;
+    long D = sbo_layout_total(lay);
+    double f = sbo_algo_step_factor(a, k);
+
+    /* §1 draw order: per block P_l, probes; then phi_k, psi_k */
+    sbo_zdir_draw(p, a->seed, k, &im->S, im->P_buf, &im->pr, im->probe_buf, im->haar_work);
+    sbo_algo_draw_batches(a, k, im->batch_lower, im->batch_upper);
+
+    /* every oracle at the old iterate (x_k, Y_k, Z_k): Jacobi updates (§1) */
+    sbo_task_reduced_grad_lower(t, a->x, a->Y, im->batch_lower, &im->S, im->G_red);
+    sbo_task_grad_upper_Y(t, a->x, a->Y, im->batch_upper, im->gf);
+    sbo_subspace_project(&im->S, im->gf, im->F_red);
+    hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S};
+    sbo_zdir(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, im->d);
+
+    sbo_task_grad_upper_x(t, a->x, a->Y, im->batch_upper, im->Dx);
+    if (a->cross_term == SBO_CROSS_FULL) {
+        sbo_task_cross(t, a->x, a->Y, im->batch_lower, a->Z, im->JZ);           /* J_phi[Z_k], full Z_k */
+    } else {
+        /* J_phi[((m_l/r_l) P_l B_l)_l]: unbiased since E[(m/r) Q] = I (§7) */
+        double sc[SBO_MAX_BLOCKS];
+        for (int l = 0; l < lay->L; l++) sc[l] = (double)lay->block[l].m / p->rank[l];
+        sbo_subspace_project(&im->S, a->Z, im->B_red);
+        sbo_vec_zero(D, im->Zq);
+        sbo_subspace_lift_add(&im->S, im->B_red, sc, im->Zq);
+        sbo_task_cross(t, a->x, a->Y, im->batch_lower, im->Zq, im->JZ);
+    }
+    sbo_vec_axpy(t->d, -1.0, im->JZ, im->Dx);
+
+    /* updates */
+    for (int l = 0; l < lay->L; l++)
+        im->lift_scale[l] = -a->beta_block[l] * f * (double)lay->block[l].m / p->rank[l];
+    sbo_subspace_lift_add(&im->S, im->G_red, im->lift_scale, a->Y);      /* Y^l -= beta_l (m/r) P_l G_l */
+    sbo_vec_axpy(D, -a->gamma * f, im->d, a->Z);
+    sbo_algo_project_Z(a);
+    sbo_algo_update_x_momentum(a, k, im->Dx);
+    return sbo_algo_state_finite(a) ? 0 : 1;
+}
+
+void sbo_projected_destroy(sbo_algo *a) {
+    if (!a) return;
+    free(a->impl);
+    sbo_algo_free_common(a);
+}
+
+const sbo_zdir_plan *sbo_projected_plan(const sbo_algo *a) { return &((const projected_impl *)a->impl)->plan; }

@@ -1,0 +1,237 @@
+/* algorithms/zdir.c: the projected auxiliary direction of ALGORITHMS.md §7 (naive §5.1, BROS §6.2-§6.4).
+ * A pure function of (P, probes, Z_k, F, hvp): the production loop (algorithms/projected.c) and the theory
+ * checks TC-3, TC-3b, TC-4 call this same code. Exercised by: theory_checks/tc3b_zdir.c. */
+#include "algorithms/zdir.h"   /* plan, probes, sbo_zdir */
+#include <stdio.h>
+#include <string.h>
+#include "core/sbo_rng.h"      /* streams for P and probes */
+
+const char *sbo_zdir_variant_name(int variant) {
+    switch (variant) {
+    case SBO_ZDIR_NAIVE: return "naive";
+    case SBO_ZDIR_BASIC: return "basic";
+    case SBO_ZDIR_GENERAL: return "general";
+    case SBO_ZDIR_BASIC_NO_D1: return "basic-without-D1";
+    default: return "?";
+    }
+}
+
+int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, const int *rank,
+                       char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    if (variant < SBO_ZDIR_NAIVE || variant > SBO_ZDIR_BASIC_NO_D1) {
+        snprintf(err, errlen, "internal: unknown zdir variant %d", variant);
+        return -1;
+    }
+    p->variant = variant;
+    p->full = full;
+    p->red = *full;
+    int rows[SBO_MAX_BLOCKS];
+    long probes = 0, Pd = 0, hw = 0, sum_m = 0, sum_n = 0;
+    for (int l = 0; l < full->L; l++) {
+        const sbo_block *b = &full->block[l];
+        int r = rank[l];
+        if (r < 1) {
+            snprintf(err, errlen, "block '%s' has rank %d: ranks must be >= 1", b->name, r);
+            return -1;
+        }
+        if (r > b->m) r = b->m;                 /* §3.1: r_l >= m_l makes a full block */
+        /* §3.1: BROS-general needs r >= 2 on every projected block (A1, A3 divide by r - 1) */
+        if (variant == SBO_ZDIR_GENERAL && r < 2 && r < b->m) {
+            snprintf(err, errlen, "BROS-general needs r >= 2 on every projected block; block '%s' has m = %d, "
+                     "r = %d: raise r or use BROS-basic", b->name, b->m, r);
+            return -1;
+        }
+        p->rank[l] = r;
+        rows[l] = r;
+        sbo_haar_consts_compute(b->m, r, &p->c[l]);
+        if (r < b->m) {
+            Pd += (long)b->m * r;
+            long w = sbo_haar_work_size(b->m, r);
+            if (w > hw) hw = w;
+        }
+        probes += r + b->n + (variant == SBO_ZDIR_GENERAL ? 2L * b->n : 0);
+        sum_m += b->m;
+        sum_n += b->n;
+    }
+    sbo_layout_finish(&p->red, rows);
+    p->probe_doubles = probes;
+    p->P_doubles = Pd;
+    p->haar_work_doubles = hw;
+    /* work: B, X_in, R1, RT, R1e, R3, hvp output (7 reduced tuples) + u_l (m_l) + s_l (n_l) */
+    p->work_doubles = 7 * sbo_layout_total(&p->red) + sum_m + sum_n;
+    return 0;
+}
+
+void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *S, double *P_buf,
+                   sbo_probes *pr, double *probe_buf, double *haar_work) {
+    const sbo_layout *full = p->full;
+    S->full = full;
+    S->red = p->red;
+    double *Pp = P_buf, *q = probe_buf;
+    memset(pr, 0, sizeof *pr);
+    for (int l = 0; l < full->L; l++) {
+        const sbo_block *b = &full->block[l];
+        int r = p->rank[l];
+        /* §1 draw order per block: P_l, then xi, omega, [eta, omega3], eps. Keyed streams make each
+         * (purpose, block, iteration) independent; the order within a stream is the spec's order. */
+        if (r < b->m) {
+            sbo_stream s;
+            sbo_stream_init(&s, seed, SBO_RNG_SUBSPACE, (uint32_t)l, (uint64_t)k);
+            sbo_haar_sample(&s, b->m, r, Pp, haar_work);
+            S->P[l] = Pp;
+            Pp += (long)b->m * r;
+        } else {
+            S->P[l] = NULL;                     /* full block: P = I, no draw (§3.1) */
+        }
+        pr->eps[l] = 1.0;
+        if (p->variant == SBO_ZDIR_NAIVE) continue;   /* naive draws only P (§1) */
+        sbo_stream s;
+        sbo_stream_init(&s, seed, SBO_RNG_PROBE, (uint32_t)l, (uint64_t)k);
+        pr->xi[l] = q;      sbo_stream_rademacher_fill(&s, q, r);    q += r;
+        pr->omega[l] = q;   sbo_stream_rademacher_fill(&s, q, b->n); q += b->n;
+        if (p->variant == SBO_ZDIR_GENERAL) {
+            pr->eta[l] = q;    sbo_stream_rademacher_fill(&s, q, b->n); q += b->n;
+            pr->omega3[l] = q; sbo_stream_rademacher_fill(&s, q, b->n); q += b->n;
+        }
+        if (full->L > 1) pr->eps[l] = sbo_stream_rademacher(&s);  /* eps only when L > 1 (§1) */
+    }
+}
+
+/* d_l = P_l (Dr_l - (m_l/r_l) F_l) - (rho_l/a_l)(m_l/r_l) u_l s_l^T (§7). */
+int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
+             const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, double *d) {
+    const sbo_layout *full = p->full;
+    const sbo_layout *red = &p->red;
+    const int L = full->L;
+    const long nred = sbo_layout_total(red);
+    double *B = work, *X = B + nred, *R1 = X + nred, *RT = R1 + nred, *R1e = RT + nred, *R3 = R1e + nred,
+           *out = R3 + nred, *u = out + nred;
+    long sum_m = 0;
+    for (int l = 0; l < L; l++) sum_m += full->block[l].m;
+    double *s = u + sum_m;
+    double sc[SBO_MAX_BLOCKS];
+    for (int l = 0; l < L; l++) sc[l] = (double)full->block[l].m / p->rank[l];
+    int calls = 0;
+
+    /* cache from the OLD iterate: B_l = P_l^T Z_k^l */
+    sbo_subspace_project(S, Z, B);
+
+    /* call 1: R1_l = (m_l/r_l) P_l^T H[((m_l'/r_l') P_l' B_l')_l']^l  (inner factor: input block; outer: output) */
+    for (int l = 0; l < L; l++)
+        for (long i = red->offset[l]; i < red->offset[l + 1]; i++) X[i] = sc[l] * B[i];
+    hvp(ctx, X, R1); calls++;
+    for (int l = 0; l < L; l++)
+        for (long i = red->offset[l]; i < red->offset[l + 1]; i++) R1[i] *= sc[l];
+
+    double *Dr = R1;   /* naive: Dr = R1 (§5.1) */
+    const int corrected = p->variant != SBO_ZDIR_NAIVE;
+    if (corrected) {
+        /* call 2 (all blocks at once): RT = P^T H[(P_l xi_l omega_l^T)_l]; s_l = RT_l^T xi_l (§6.1) */
+        for (int l = 0; l < L; l++) {
+            int r = p->rank[l], n = full->block[l].n;
+            double *Xl = X + red->offset[l];
+            for (int j = 0; j < r; j++)
+                for (int a = 0; a < n; a++) Xl[j * n + a] = pr->xi[l][j] * pr->omega[l][a];
+        }
+        hvp(ctx, X, RT); calls++;
+        double *sl = s, *ul = u;
+        for (int l = 0; l < L; l++) {
+            int m = full->block[l].m, r = p->rank[l], n = full->block[l].n;
+            const double *RTl = RT + red->offset[l];
+            for (int a = 0; a < n; a++) {
+                double acc = 0;
+                for (int j = 0; j < r; j++) acc += RTl[j * n + a] * pr->xi[l][j];
+                sl[a] = acc;
+            }
+            /* u_l = Z_k^l omega_l with the FULL stored Z_k (§6.1: the projected version is biased) */
+            const double *Zl = Z + full->offset[l];
+            for (int i = 0; i < m; i++) {
+                double acc = 0;
+                for (int a = 0; a < n; a++) acc += Zl[(long)i * n + a] * pr->omega[l][a];
+                ul[i] = acc;
+            }
+            sl += n;
+            ul += m;
+        }
+
+        /* call 3 (L > 1): signed diagonal call, R1e_l = eps_l (m_l/r_l) P_l^T H[(eps_l' (m_l'/r_l') P_l' B_l')]^l (§6.4) */
+        const double *R1eps = R1;
+        if (L > 1 && p->variant != SBO_ZDIR_BASIC_NO_D1) {
+            for (int l = 0; l < L; l++)
+                for (long i = red->offset[l]; i < red->offset[l + 1]; i++) X[i] = pr->eps[l] * sc[l] * B[i];
+            hvp(ctx, X, R1e); calls++;
+            for (int l = 0; l < L; l++)
+                for (long i = red->offset[l]; i < red->offset[l + 1]; i++) R1e[i] *= pr->eps[l] * sc[l];
+            R1eps = R1e;
+        }
+
+        /* call 4 (general): R3_l = (m_l/r_l) (P_l^T H[((m_l'/r_l') P_l' (B_l' eta_l') omega3_l'^T)]^l eta_l) omega3_l^T (§6.3) */
+        if (p->variant == SBO_ZDIR_GENERAL) {
+            for (int l = 0; l < L; l++) {
+                int r = p->rank[l], n = full->block[l].n;
+                const double *Bl = B + red->offset[l];
+                double *Xl = X + red->offset[l];
+                for (int j = 0; j < r; j++) {
+                    double be = 0;
+                    for (int b = 0; b < n; b++) be += Bl[j * n + b] * pr->eta[l][b];
+                    for (int a = 0; a < n; a++) Xl[j * n + a] = sc[l] * be * pr->omega3[l][a];
+                }
+            }
+            hvp(ctx, X, out); calls++;
+            for (int l = 0; l < L; l++) {
+                int r = p->rank[l], n = full->block[l].n;
+                const double *Ol = out + red->offset[l];
+                double *R3l = R3 + red->offset[l];
+                for (int j = 0; j < r; j++) {
+                    double oe = 0;
+                    for (int b = 0; b < n; b++) oe += Ol[j * n + b] * pr->eta[l][b];
+                    for (int a = 0; a < n; a++) R3l[j * n + a] = sc[l] * oe * pr->omega3[l][a];
+                }
+            }
+        }
+
+        /* Dr_l: basic  R1 - (1 - 1/a) R1e            (§6.4; L = 1: R1/a, §6.2)
+         *       general R1 + (A1 - 1) R1e + A3 R3     (§6.4; L = 1: A1 R1 + A3 R3, §6.3)
+         *       no-D1   R1/a                          (§6.4 pitfall, test-only) */
+        Dr = out;   /* reuse the hvp output buffer (R3 has already been formed from it) */
+        for (int l = 0; l < L; l++) {
+            const sbo_haar_consts *c = &p->c[l];
+            for (long i = red->offset[l]; i < red->offset[l + 1]; i++) {
+                double v;
+                switch (p->variant) {
+                case SBO_ZDIR_BASIC: v = R1[i] - (1.0 - 1.0 / c->a) * R1eps[i]; break;
+                case SBO_ZDIR_GENERAL: v = R1[i] + (c->A1 - 1.0) * R1eps[i] + c->A3 * R3[i]; break;
+                default: v = R1[i] / c->a; break;
+                }
+                Dr[i] = v;
+            }
+        }
+    }
+
+    /* d = P (Dr - (m/r) F) - (rho/a)(m/r) u s^T */
+    for (int l = 0; l < L; l++) {
+        long lo = red->offset[l], hi = red->offset[l + 1];
+        if (F_red)
+            for (long i = lo; i < hi; i++) X[i] = Dr[i] - sc[l] * F_red[i];
+        else
+            for (long i = lo; i < hi; i++) X[i] = Dr[i];
+    }
+    sbo_vec_zero(sbo_layout_total(full), d);
+    sbo_subspace_lift_add(S, X, NULL, d);
+    if (corrected) {
+        const double *sl = s, *ul = u;
+        for (int l = 0; l < L; l++) {
+            int m = full->block[l].m, n = full->block[l].n;
+            double coef = p->c[l].rho_over_a * sc[l];
+            if (coef != 0.0) {
+                double *dl = d + full->offset[l];
+                for (int i = 0; i < m; i++)
+                    for (int a = 0; a < n; a++) dl[(long)i * n + a] -= coef * ul[i] * sl[a];
+            }
+            sl += n;
+            ul += m;
+        }
+    }
+    return calls;
+}

@@ -1,0 +1,176 @@
+/* core/sbo_arena.c: named arenas carved from one flat allocation (STYLE.md pattern 5), a process-wide
+ * registry of the committed ones with live and peak bytes, and the process peak RSS (VmHWM).
+ * The memory model of ALGORITHMS.md §9 is held against these numbers.
+ * Exercised by: build/tests/test_arena, `sbo memory`. */
+#include "core/sbo_arena.h"   /* the interface */
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every buffer starts on a 64-byte boundary (a cache line, a full AVX-512 vector), so two buffers
+ * never share a line and vector loads are aligned. The padding (< 64 bytes per buffer) is counted in
+ * the arena's bytes: those are the bytes the process really holds. */
+#define SBO_ARENA_ALIGN_DOUBLES 8L
+
+static long round_up(long n) {
+    return (n + SBO_ARENA_ALIGN_DOUBLES - 1) / SBO_ARENA_ALIGN_DOUBLES * SBO_ARENA_ALIGN_DOUBLES;
+}
+
+// --- registry --------------------------------------------------------------------------------------
+
+/* A mutex, because theory checks commit per-thread arenas inside OpenMP regions. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static sbo_arena *g_live = NULL;
+static size_t g_live_bytes = 0, g_peak_bytes = 0;
+
+static void registry_add(sbo_arena *a) {
+    pthread_mutex_lock(&g_lock);
+    a->next_live = g_live;
+    g_live = a;
+    g_live_bytes += sbo_arena_bytes(a);
+    if (g_live_bytes > g_peak_bytes) g_peak_bytes = g_live_bytes;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void registry_remove(sbo_arena *a) {
+    pthread_mutex_lock(&g_lock);
+    for (sbo_arena **p = &g_live; *p; p = &(*p)->next_live) {
+        if (*p == a) {
+            *p = a->next_live;
+            g_live_bytes -= sbo_arena_bytes(a);
+            break;
+        }
+    }
+    a->next_live = NULL;
+    pthread_mutex_unlock(&g_lock);
+}
+
+size_t sbo_arena_live_bytes(void) {
+    pthread_mutex_lock(&g_lock);
+    size_t b = g_live_bytes;
+    pthread_mutex_unlock(&g_lock);
+    return b;
+}
+
+size_t sbo_arena_peak_bytes(void) {
+    pthread_mutex_lock(&g_lock);
+    size_t b = g_peak_bytes;
+    pthread_mutex_unlock(&g_lock);
+    return b;
+}
+
+void sbo_arena_reset_peak(void) {
+    pthread_mutex_lock(&g_lock);
+    g_peak_bytes = g_live_bytes;
+    pthread_mutex_unlock(&g_lock);
+}
+
+const sbo_arena *sbo_arena_first_live(void) {
+    return g_live;
+}
+
+// --- one arena -------------------------------------------------------------------------------------
+
+void sbo_arena_init(sbo_arena *a, const char *name) {
+    memset(a, 0, sizeof *a);
+    snprintf(a->name, sizeof a->name, "%s", name ? name : "");
+}
+
+void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count, double **dst) {
+    if (a->committed) {
+        fprintf(stderr, "sbo_arena_add: arena '%s' is already committed; declare '%s' before sbo_arena_commit\n",
+                a->name, name);
+        abort();
+    }
+    if (a->n >= SBO_ARENA_MAX_ENTRIES) {
+        fprintf(stderr, "sbo_arena_add: arena '%s' has more than %d buffers (adding '%s'); "
+                "raise SBO_ARENA_MAX_ENTRIES in core/sbo_arena.h or split the arena\n",
+                a->name, SBO_ARENA_MAX_ENTRIES, name);
+        abort();
+    }
+    if (count < 0) {
+        fprintf(stderr, "sbo_arena_add: arena '%s', buffer '%s' (%s): negative size %ld\n", a->name, name,
+                shape ? shape : "", count);
+        abort();
+    }
+    sbo_arena_entry *e = &a->entry[a->n++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->shape, sizeof e->shape, "%s", shape ? shape : "");
+    e->count = count;
+    e->dst = dst;
+    if (dst) *dst = NULL;
+}
+
+int sbo_arena_commit(sbo_arena *a) {
+    if (a->committed) return 0;
+    long total = 0;
+    for (int i = 0; i < a->n; i++) total += round_up(a->entry[i].count);
+    a->total = total;
+    a->base = NULL;
+    if (total > 0) {
+        size_t bytes = (size_t)total * sizeof(double);   /* a multiple of 64, as aligned_alloc wants */
+        a->base = aligned_alloc(SBO_ARENA_ALIGN_DOUBLES * sizeof(double), bytes);
+        if (!a->base) return -1;
+        memset(a->base, 0, bytes);
+    }
+    long off = 0;
+    for (int i = 0; i < a->n; i++) {
+        sbo_arena_entry *e = &a->entry[i];
+        if (e->dst) *e->dst = e->count > 0 ? a->base + off : NULL;
+        off += round_up(e->count);
+    }
+    a->committed = 1;
+    registry_add(a);
+    return 0;
+}
+
+void sbo_arena_free(sbo_arena *a) {
+    if (a->committed) registry_remove(a);
+    free(a->base);
+    a->base = NULL;
+    /* Stale views would point into freed memory; NULL makes a use after free fail loudly. */
+    for (int i = 0; i < a->n; i++)
+        if (a->entry[i].dst) *a->entry[i].dst = NULL;
+    a->committed = 0;
+}
+
+size_t sbo_arena_bytes(const sbo_arena *a) {
+    return a->committed ? (size_t)a->total * sizeof(double) : 0;
+}
+
+void sbo_arena_print(const sbo_arena *a, FILE *out) {
+    /* Before commit the table shows the declared sizes (what commit will allocate). */
+    long total = 0;
+    for (int i = 0; i < a->n; i++) total += round_up(a->entry[i].count);
+    fprintf(out, "arena '%s'%s\n", a->name, a->committed ? "" : " (not committed)");
+    fprintf(out, "  %-24s %-28s %14s %10s\n", "name", "shape", "bytes", "MiB");
+    for (int i = 0; i < a->n; i++) {
+        const sbo_arena_entry *e = &a->entry[i];
+        double b = (double)e->count * sizeof(double);
+        fprintf(out, "  %-24s %-28s %14.0f %10.3f\n", e->name, e->shape, b, b / 1048576.0);
+    }
+    double tb = (double)total * sizeof(double);
+    fprintf(out, "  %-24s %-28s %14.0f %10.3f\n", "total", "(incl. 64-byte alignment)", tb, tb / 1048576.0);
+}
+
+// --- process peak ----------------------------------------------------------------------------------
+
+size_t sbo_process_peak_rss(void) {
+    /* VmHWM includes the runtime's and the libraries' own memory (PLATFORM.md): report it beside the
+     * arena peak, never instead of it. */
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            unsigned long long v = 0;
+            if (sscanf(line + 6, "%llu", &v) == 1) kb = (size_t)v;
+            break;
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}

@@ -1,0 +1,50 @@
+/* core/sbo_arena.h: named arenas (STYLE.md pattern 5). Every buffer of a task or an algorithm is
+ * declared once with its name and shape, then ONE flat allocation is carved by that size table.
+ * A process-wide registry sums live bytes and keeps the peak, so memory is a sum we can print.
+ * Exercised by: tests/test_arena.c, `sbo memory`.
+ *
+ * Use:   sbo_arena a; sbo_arena_init(&a, "bros.state");
+ *        sbo_arena_add(&a, "Y", "L blocks m x n", n_Y, &Y);   ... more adds ...
+ *        if (sbo_arena_commit(&a)) error;   -> Y now points into the flat block (zeroed)
+ *        sbo_arena_free(&a); */
+#ifndef SBO_ARENA_H
+#define SBO_ARENA_H
+#include <stddef.h>
+#include <stdio.h>
+
+#define SBO_ARENA_MAX_ENTRIES 64
+
+typedef struct {
+    char name[48];
+    char shape[64];     /* human-readable shape formula with its values, e.g. "3x1 (m x n)" */
+    long count;         /* number of doubles */
+    double **dst;       /* where commit writes the pointer */
+} sbo_arena_entry;
+
+typedef struct sbo_arena {
+    char name[48];
+    int n;
+    sbo_arena_entry entry[SBO_ARENA_MAX_ENTRIES];
+    long total;         /* doubles */
+    double *base;
+    int committed;
+    struct sbo_arena *next_live;    /* registry link */
+} sbo_arena;
+
+void sbo_arena_init(sbo_arena *a, const char *name);
+/* Declares a buffer; count may be 0 (the pointer is then NULL). Aborts on more than SBO_ARENA_MAX_ENTRIES. */
+void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count, double **dst);
+int sbo_arena_commit(sbo_arena *a);      /* 0 ok, -1 out of memory; zero-fills */
+void sbo_arena_free(sbo_arena *a);
+size_t sbo_arena_bytes(const sbo_arena *a);
+void sbo_arena_print(const sbo_arena *a, FILE *out);
+
+/* Registry over all committed arenas of the process. */
+size_t sbo_arena_live_bytes(void);
+size_t sbo_arena_peak_bytes(void);
+void sbo_arena_reset_peak(void);
+const sbo_arena *sbo_arena_first_live(void);   /* iterate with ->next_live */
+
+/* Process peak resident set (VmHWM from /proc/self/status), in bytes; 0 when unavailable. */
+size_t sbo_process_peak_rss(void);
+#endif

@@ -1,0 +1,251 @@
+/* core/sbo_haar.c: Haar frames P (ALGORITHMS.md §3.2), the moment constants of §4 with the small-block
+ * rule of §3.1, their exact rationals (TC-1, TC-5) and the H = I variance factors of §6.6.
+ * Exercised by: build/tests/test_haar, build/tc1_haar_constants, build/tc2_qaq_moments. */
+#include "core/sbo_haar.h"   /* sbo_haar_consts, sbo_rational, sbo_stream */
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// --- Haar sampler (§3.2) -------------------------------------------------------------------------
+
+/* Layout of work: A (m x r, row-major, becomes R above the diagonal and the Householder vectors on
+ * and below it), then tau (r), rdiag (r), w (r). */
+long sbo_haar_work_size(int m, int r) {
+    return (long)m * r + 3L * r;
+}
+
+void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work) {
+    if (r < 1 || r > m) {
+        fprintf(stderr, "sbo_haar_sample: need 1 <= r <= m, got m = %d, r = %d (full blocks take P = I, §3.1)\n", m, r);
+        abort();
+    }
+    double *A = work;
+    double *tau = A + (long)m * r;
+    double *rdiag = tau + r;
+    double *w = rdiag + r;
+
+    /* Step 1: G with iid N(0,1) entries, drawn row-major from the stream (fixes the draw order). */
+    sbo_stream_gaussian_fill(s, A, (long)m * r);
+
+    /* Step 2: Householder thin QR, G = Q R, Q = H_0 ... H_{r-1} [I_r; 0]. H_k = I - tau_k v_k v_k^T acts
+     * on rows k..m-1. Row-oriented updates keep the inner loops contiguous in the row-major A. */
+    for (int k = 0; k < r; k++) {
+        double nrm2 = 0.0;
+        for (int i = k; i < m; i++) nrm2 += A[(long)i * r + k] * A[(long)i * r + k];
+        double nrm = sqrt(nrm2);
+        double x0 = A[(long)k * r + k];
+        if (nrm == 0.0) {              /* probability zero; H_k = I and R_kk = 0 (sign(0) = +1 below) */
+            tau[k] = 0.0;
+            rdiag[k] = 0.0;
+            continue;
+        }
+        /* alpha has the sign opposite to x0, so v0 = x0 - alpha never cancels. */
+        double alpha = (x0 >= 0.0) ? -nrm : nrm;
+        double v0 = x0 - alpha;
+        A[(long)k * r + k] = v0;        /* v_k = (v0, x_{k+1}, ..., x_{m-1}) stored in column k */
+        double vtv = v0 * v0 + (nrm2 - x0 * x0);
+        tau[k] = 2.0 / vtv;
+        rdiag[k] = alpha;
+        int nc = r - k - 1;             /* trailing columns k+1..r-1: A -= tau v (v^T A) */
+        if (nc > 0) {
+            for (int j = 0; j < nc; j++) w[j] = 0.0;
+            for (int i = k; i < m; i++) {
+                double vi = A[(long)i * r + k];
+                const double *row = A + (long)i * r + k + 1;
+                for (int j = 0; j < nc; j++) w[j] += vi * row[j];
+            }
+            for (int i = k; i < m; i++) {
+                double c = tau[k] * A[(long)i * r + k];
+                double *row = A + (long)i * r + k + 1;
+                for (int j = 0; j < nc; j++) row[j] -= c * w[j];
+            }
+        }
+    }
+
+    /* Backward accumulation of Q into P. When H_k is applied, columns < k of P are still e_j with zero
+     * rows >= k, so only columns k..r-1 change. */
+    memset(P, 0, sizeof(double) * (size_t)m * (size_t)r);
+    for (int j = 0; j < r; j++) P[(long)j * r + j] = 1.0;
+    for (int k = r - 1; k >= 0; k--) {
+        if (tau[k] == 0.0) continue;
+        int nc = r - k;
+        for (int j = 0; j < nc; j++) w[j] = 0.0;
+        for (int i = k; i < m; i++) {
+            double vi = A[(long)i * r + k];
+            const double *row = P + (long)i * r + k;
+            for (int j = 0; j < nc; j++) w[j] += vi * row[j];
+        }
+        for (int i = k; i < m; i++) {
+            double c = tau[k] * A[(long)i * r + k];
+            double *row = P + (long)i * r + k;
+            for (int j = 0; j < nc; j++) row[j] -= c * w[j];
+        }
+    }
+
+    /* Step 3: P = Q diag(sign(diag R)), sign(0) = +1. Then G = P (D R) with D R having a positive
+     * diagonal: P is the unique such factor, whatever sign convention the QR used, hence exactly Haar. */
+    for (int j = 0; j < r; j++) {
+        if (rdiag[j] < 0.0)
+            for (int i = 0; i < m; i++) P[(long)i * r + j] = -P[(long)i * r + j];
+    }
+}
+
+// --- §4 constants in double -----------------------------------------------------------------------
+
+void sbo_haar_consts_compute(int m, int r, sbo_haar_consts *c) {
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    c->r = r;
+    if (r >= m) {
+        /* §3.1 small/full-block rule: set directly, never evaluate the closed forms (0/0 at m = 1,
+         * division by r - 1 in A1, A3). */
+        c->r = m;
+        c->full = 1;
+        c->c1 = 1.0; c->c2 = 0.0; c->a = 1.0; c->rho = 0.0; c->rho_over_a = 0.0;
+        c->A1 = 1.0; c->A3 = 0.0; c->kappa = 0.0;
+        return;
+    }
+    /* Integer products in double are exact below 2^53 (m up to ~2e5), so each constant has one rounding. */
+    double M = m, R = r;
+    double den = M * (M - 1.0) * (M + 2.0);
+    c->c1 = R * (R * (M + 1.0) - 2.0) / den;
+    c->c2 = R * (M - R) / den;
+    c->a = M * (M * R + M - 2.0) / (R * (M - 1.0) * (M + 2.0));
+    c->rho = M * (M - R) / (R * (M - 1.0) * (M + 2.0));
+    c->rho_over_a = (M - R) / (M * R + M - 2.0);
+    c->kappa = (M - R) / (R * (M - 1.0) * (M + 2.0));
+    if (r >= 2) {
+        double dA = M * (R - 1.0) * (M * R + M - 2.0);
+        c->A1 = R * (M - 1.0) * (M * R + R - 2.0) / dA;
+        c->A3 = -R * (M - R) * (M - 1.0) / dA;
+    } else {
+        c->A1 = NAN;     /* BROS-general is undefined for a projected rank-1 block (§3.1) */
+        c->A3 = NAN;
+    }
+}
+
+// --- exact rationals -------------------------------------------------------------------------------
+
+typedef __int128 i128;
+
+static i128 gcd128(i128 a, i128 b) {
+    if (a < 0) a = -a;
+    if (b < 0) b = -b;
+    while (b != 0) {
+        i128 t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Reduce num/den (den != 0) and store if it fits int64. */
+static int make128(i128 num, i128 den, sbo_rational *out) {
+    if (den == 0) return -1;
+    if (den < 0) { num = -num; den = -den; }
+    i128 g = gcd128(num, den);
+    if (g > 1) { num /= g; den /= g; }
+    if (num == 0) den = 1;
+    if (num > INT64_MAX || num < -INT64_MAX || den > INT64_MAX) return -1;
+    out->num = (int64_t)num;
+    out->den = (int64_t)den;
+    return 0;
+}
+
+sbo_rational sbo_rational_make(int64_t num, int64_t den) {
+    sbo_rational q;
+    if (make128(num, den, &q) != 0) {
+        fprintf(stderr, "sbo_rational_make: invalid rational %" PRId64 "/%" PRId64 "\n", num, den);
+        abort();
+    }
+    return q;
+}
+
+double sbo_rational_to_double(sbo_rational q) {
+    return (double)q.num / (double)q.den;
+}
+
+int sbo_rational_add(sbo_rational a, sbo_rational b, sbo_rational *out) {
+    return make128((i128)a.num * b.den + (i128)b.num * a.den, (i128)a.den * b.den, out);
+}
+
+int sbo_rational_sub(sbo_rational a, sbo_rational b, sbo_rational *out) {
+    return make128((i128)a.num * b.den - (i128)b.num * a.den, (i128)a.den * b.den, out);
+}
+
+int sbo_rational_mul(sbo_rational a, sbo_rational b, sbo_rational *out) {
+    return make128((i128)a.num * b.num, (i128)a.den * b.den, out);
+}
+
+int sbo_rational_div(sbo_rational a, sbo_rational b, sbo_rational *out) {
+    if (b.num == 0) return -1;
+    return make128((i128)a.num * b.den, (i128)a.den * b.num, out);
+}
+
+int sbo_rational_eq(sbo_rational a, sbo_rational b) {
+    return a.num == b.num && a.den == b.den;
+}
+
+const char *sbo_rational_str(sbo_rational q, char *buf, size_t buflen) {
+    if (q.den == 1) snprintf(buf, buflen, "%" PRId64, q.num);
+    else snprintf(buf, buflen, "%" PRId64 "/%" PRId64, q.num, q.den);
+    return buf;
+}
+
+int sbo_haar_consts_exact_compute(int m, int r, sbo_haar_consts_exact *c) {
+    memset(c, 0, sizeof *c);
+    if (m < 1 || r < 1) return -1;
+    if (r >= m) {                       /* §3.1 rule, exactly as in the double version */
+        sbo_rational one = {1, 1}, zero = {0, 1};
+        c->c1 = one; c->c2 = zero; c->a = one; c->rho = zero; c->rho_over_a = zero;
+        c->A1 = one; c->A3 = zero;
+        c->has_A = 1;
+        return 0;
+    }
+    /* The §4 closed forms, each as one integer fraction (int128 products, then reduced). */
+    i128 M = m, R = r;
+    i128 den = M * (M - 1) * (M + 2);
+    int bad = 0;
+    bad |= make128(R * (R * (M + 1) - 2), den, &c->c1);
+    bad |= make128(R * (M - R), den, &c->c2);
+    bad |= make128(M * (M * R + M - 2), R * (M - 1) * (M + 2), &c->a);
+    bad |= make128(M * (M - R), R * (M - 1) * (M + 2), &c->rho);
+    bad |= make128(M - R, M * R + M - 2, &c->rho_over_a);
+    if (r >= 2) {
+        i128 dA = M * (R - 1) * (M * R + M - 2);
+        bad |= make128(R * (M - 1) * (M * R + R - 2), dA, &c->A1);
+        bad |= make128(-R * (M - R) * (M - 1), dA, &c->A3);
+        c->has_A = 1;
+    } else {
+        c->A1 = (sbo_rational){0, 1};   /* n/a: has_A = 0 */
+        c->A3 = (sbo_rational){0, 1};
+        c->has_A = 0;
+    }
+    return bad ? -1 : 0;
+}
+
+// --- §6.6 variance factors for H = I ---------------------------------------------------------------
+
+double sbo_variance_VI(int m, int n, int r) {
+    if (r >= m) return 0.0;            /* full block: exact H[Z], no variance */
+    sbo_haar_consts c;
+    sbo_haar_consts_compute(m, r, &c);
+    /* §6.6: V_I is defined by the bracket; evaluate the bracket, not its m >> 1 approximation. */
+    double q = (double)r / (double)m;
+    double s = c.c1 + c.c2;
+    double probe = c.c2 * c.c2 * (double)m * (double)m * (double)(n - 1);
+    return (q * (1.0 - q) + probe) / (s * s);
+}
+
+double sbo_variance_VI_gen(int m, int n, int r) {
+    if (r >= m) return 0.0;
+    if (r < 2) return NAN;             /* BROS-general needs r >= 2 (§3.1) */
+    sbo_haar_consts c;
+    sbo_haar_consts_compute(m, r, &c);
+    double mr = (double)m / (double)r;
+    double nn = (double)n;
+    return sbo_variance_VI(m, n, r) + mr * mr * mr * (nn * nn - 1.0) * c.A3 * c.A3;
+}

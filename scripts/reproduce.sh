@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# scripts/reproduce.sh [quick|full]: runs the theory checks of ../shared/docs/ALGORITHMS.md §8 (TC-1..TC-7;
+# TC-8 too in full mode), times each, writes results/<mode>/<check>.h5 and a log per check, draws the
+# figures into results/figures/, and prints a summary table (claim, PASS/FAIL, seconds).
+# Exercised by: `make reproduce` (quick, ALGORITHMS.md §8.2) and `make reproduce-full` (full, §8).
+# Exit status: 0 if every check passed and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
+# Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python). OPENBLAS_CORETYPE is left as it is.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+mode=${1:-quick}
+case "$mode" in
+    quick) quick_flag=(--quick) ;;
+    full)  quick_flag=() ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: scripts/reproduce.sh [quick|full]" >&2; exit 2 ;;
+esac
+build_dir=${BUILD_DIR:-build}
+python=${PYTHON:-.venv/bin/python}
+outdir=results/$mode
+logdir=$outdir/logs
+figdir=results/figures
+
+# check id | executable | claim it supports (PAPER.md claims 1-4; ALGORITHMS.md §8)
+checks=(
+    "TC-1|tc1_haar_constants|claim 1: Haar sampler, exact c1, c2 (2/5, 1/15 at m=3, r=2)"
+    "TC-2|tc2_qaq_moments|claim 1: E[QAQ] = c1 A + c2 A^T + c2 tr(A) I (Monte Carlo)"
+    "TC-3|tc3_estimators|claim 3: BROS Hessian action unbiased, naive biased"
+    "TC-3b|tc3b_zdir|claim 3: the production zdir() is unbiased"
+    "TC-4|tc4_variance|BROS variance formula V_I (step sizes, §6.6)"
+    "TC-5|tc5_exact_counterexample|claim 2: exact chain to 19/39 and 361/1521"
+    "TC-6|tc6_counterexample|claim 2: naive stalls at -20/39, BROS reaches x* = -1"
+    "TC-7|tc7_rate|claim 4: G(K) ~ K^-1/2 for SOBA, MA-SOBA, BROS; naive plateau"
+)
+if [ "$mode" = full ]; then
+    checks+=("TC-8|tc8_frozen_subspace|documenting: frozen P (T_P = 10) breaks BROS")
+fi
+
+# --- every executable must exist before anything runs ---------------------------------------------------
+missing=()
+for c in "${checks[@]}"; do
+    IFS='|' read -r _ exe _ <<<"$c"
+    [ -x "$build_dir/$exe" ] || missing+=("$build_dir/$exe")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "reproduce: missing executables:" >&2
+    printf '  %s\n' "${missing[@]}" >&2
+    echo "reproduce: build them first with: make build   (or: cmake -S . -B $build_dir -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build $build_dir -j2)" >&2
+    exit 2
+fi
+
+mkdir -p "$outdir" "$logdir"
+now() { if [ -n "${EPOCHREALTIME:-}" ]; then echo "${EPOCHREALTIME/,/.}"; else date +%s.%N; fi; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+echo "reproduce: mode=$mode build=$build_dir results=$outdir/ OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}"
+t_all=$(now)
+rows=()
+n_pass=0
+n_fail=0
+failed=()
+
+# --- theory checks --------------------------------------------------------------------------------------
+for c in "${checks[@]}"; do
+    IFS='|' read -r id exe claim <<<"$c"
+    out=$outdir/$exe.h5
+    log=$logdir/$exe.log
+    echo
+    echo "=== $id ($exe) : $claim"
+    echo "    \$ $build_dir/$exe ${quick_flag[*]} --out $out"
+    t0=$(now)
+    "$build_dir/$exe" "${quick_flag[@]}" --out "$out" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    secs=$(elapsed "$t0" "$(now)")
+    case "$rc" in
+        0) status=PASS; n_pass=$((n_pass + 1)) ;;
+        1) status=FAIL; n_fail=$((n_fail + 1)); failed+=("$id") ;;
+        *) status="ERROR(rc=$rc)"; n_fail=$((n_fail + 1)); failed+=("$id") ;;
+    esac
+    echo "=== $id: $status in ${secs} s (log: $log)"
+    rows+=("$id|$claim|$status|$secs")
+done
+
+# --- figures: read only the files just written ---------------------------------------------------------
+figures=(
+    "fig TC-6|fig_counterexample.py|tc6_counterexample.h5"
+    "fig TC-7|fig_rate.py|tc7_rate.h5"
+)
+for f in "${figures[@]}"; do
+    IFS='|' read -r id script input <<<"$f"
+    t0=$(now)
+    if [ ! -x "$python" ]; then
+        status="SKIPPED(no $python: run make setup)"; n_fail=$((n_fail + 1)); failed+=("$id")
+    elif [ ! -f "$outdir/$input" ]; then
+        status="SKIPPED(no $outdir/$input)"; n_fail=$((n_fail + 1)); failed+=("$id")
+    elif "$python" "paper_figures/$script" "$outdir/$input" --outdir "$figdir" 2>&1 | tee "$logdir/${script%.py}.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+        status=DRAWN; n_pass=$((n_pass + 1))
+    else
+        status=FAIL; n_fail=$((n_fail + 1)); failed+=("$id")
+    fi
+    rows+=("$id|figure from $outdir/$input -> $figdir/|$status|$(elapsed "$t0" "$(now)")")
+done
+
+# --- summary ---------------------------------------------------------------------------------------------
+total=$(elapsed "$t_all" "$(now)")
+summary=$outdir/summary.txt
+{
+    echo
+    echo "==== sbo reproduce ($mode) summary: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(hostname) ===="
+    printf '%-9s %-66s %-14s %8s\n' check claim result seconds
+    for r in "${rows[@]}"; do
+        IFS='|' read -r id claim status secs <<<"$r"
+        printf '%-9s %-66s %-14s %8s\n' "$id" "$claim" "$status" "$secs"
+    done
+    echo "total: ${total} s; results in $outdir/, logs in $logdir/, figures in $figdir/"
+    if [ "$n_fail" -eq 0 ]; then
+        echo "ALL PASS"
+    else
+        echo "NOT PASSED: ${failed[*]}"
+    fi
+    echo "reproduce: $n_pass passed, $n_fail failed"
+} | tee "$summary"
+
+[ "$n_fail" -eq 0 ]

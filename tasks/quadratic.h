@@ -1,0 +1,61 @@
+/* tasks/quadratic.h: the quadratic bilevel task with closed-form Phi (ALGORITHMS.md §8 TC-7, generalized to
+ * L blocks and to a generic, non-row-symmetric Hessian), and its closed-form extras for the theory checks.
+ *
+ *   lower  g(x,Y) = 1/2 <Y, H[Y]> - <Y, mat(B x)>      grad_Y g = H[Y] - mat(Bx),  J[Z] = -B^T vec Z
+ *   upper  f(x,Y) = 1/2 ||C vec Y - c||^2 + 1/2 lambda ||x||^2
+ *   Y*(x) = H^{-1} B x,  Z*(x) = H^{-1} C^T (C Y* - c),  grad Phi(x) = J_Phi^T (J_Phi x - c) + lambda x,
+ *   J_Phi = C H^{-1} B,  x* = (J_Phi^T J_Phi + lambda I)^{-1} J_Phi^T c.
+ *
+ * The task type itself is `sbo_task_quadratic` (tasks/registry.c); everything below is for theory checks and
+ * tests that need the closed forms. All functions return -1 (or NAN) when t is not a quadratic task.
+ * They share the task's scratch buffers: not reentrant, call them from one thread per task.
+ * Exercised by: tests/test_quadratic.c, theory_checks/tc7_rate.c. */
+#ifndef SBO_QUADRATIC_H
+#define SBO_QUADRATIC_H
+#include "tasks/task.h"   /* sbo_task */
+
+extern const sbo_task_type sbo_task_quadratic;
+
+/* Largest D = sum m_l n_l for which the task reserves the dense workspace of sbo_quadratic_naive_point
+ * (D^2 + D(d+1) + d(d+1) doubles). Larger instances return -1 from that function. */
+#define SBO_QUAD_THEORY_MAX_D 2048
+
+/* grad Phi(x) (d) from the precomputed d x d matrix: O(d^2). */
+int sbo_quadratic_grad_phi(const sbo_task *t, const double *x, double *out);
+/* ||grad Phi(x)||^2, O(d^2), no buffer: cheap enough for every iteration of TC-7. */
+double sbo_quadratic_grad_phi_sq(const sbo_task *t, const double *x);
+/* Phi(x) = f(x, Y*(x)) = 1/2 ||J_Phi x - c||^2 + 1/2 lambda ||x||^2. */
+double sbo_quadratic_phi(const sbo_task *t, const double *x);
+/* Y*(x) and Z*(x) (lower tuples, D doubles each; either may be NULL). */
+int sbo_quadratic_solution(const sbo_task *t, const double *x, double *Ystar, double *Zstar);
+/* x* (d). */
+int sbo_quadratic_x_star(const sbo_task *t, double *xstar);
+
+/* Function values of the sampled objectives, for finite-difference tests of the oracles. batch as in the
+ * oracles (NULL = exact). The lower value is g_phi(x,Y) = 1/2 <Y, H_phi[Y]> - <Y, mat(Bx)> + <noise, Y>,
+ * whose Y-gradient and Y-Hessian are the lower oracles. Its x-derivative uses B, not the perturbed B_phi of
+ * the cross oracle (§8 TC-7: only J uses B + sigma N/sqrt(D)), so J matches differences of grad_Y g only for
+ * batch = NULL. The upper value is f(x,Y) + <noise_Y, Y> + <noise_x, x>. */
+double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const double *batch);
+double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const double *batch);
+
+/* The lower Hessian as a dense D x D matrix in the row-major vec of the block tuple (§1). */
+int sbo_quadratic_dense_H(const sbo_task *t, double *Hdense);
+/* kron structure only: the stacked M x M matrix A and the n x n matrix S (H[V] = A V + V S); -1 for generic. */
+int sbo_quadratic_kron_factors(const sbo_task *t, const double **A, const double **S, int *M, int *n);
+
+/* Mean operator of the naive projected Z-update (§5.2 diagonal blocks, unbiased cross blocks, §5.1 tuple form),
+ * as a dense D x D matrix: M[Z]^l = (m_l/r_l)^2 (c1 H^ll[Z^l] + c2 H^llG[Z^l] + c2 Z^l T^ll) + sum_{l' != l} H^ll'[Z^l'],
+ * with c1, c2 of (m_l, r_l); a full block (r_l >= m_l) has M^ll = H^ll. rank: L entries >= 1. */
+int sbo_quadratic_naive_operator(const sbo_task *t, const int *rank, double *Mdense);
+/* Naive predicted stationary point (§8 TC-7 "Plateau", generalized): x_bar = K_n^{-1} B^T M^{-1} C^T c,
+ * K_n = lambda I + B^T M^{-1} C^T C H^{-1} B, plateau = ||grad Phi(x_bar)||^2. Either output may be NULL.
+ * Returns 0, or -1 for a bad rank or D > SBO_QUAD_THEORY_MAX_D. */
+int sbo_quadratic_naive_point(const sbo_task *t, const int *rank, double *xbar, double *plateau);
+
+/* What create decided and checked (structure, spectra, mu, condition number, noise scale against mu,
+ * self-checks), one item per line. */
+const char *sbo_quadratic_log(const sbo_task *t);
+/* The condition number L_g / mu of H. */
+double sbo_quadratic_condition(const sbo_task *t);
+#endif

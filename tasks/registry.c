@@ -1,0 +1,16 @@
+/* tasks/registry.c: the list of tasks `sbo list` shows and `--task` accepts. Add a task here. */
+#include "tasks/task.h"
+#include <string.h>
+
+extern const sbo_task_type sbo_task_counterexample;   /* tasks/counterexample.c, §5.3 */
+extern const sbo_task_type sbo_task_quadratic;        /* tasks/quadratic.c, §8 TC-7 */
+
+static const sbo_task_type *const registry[] = {&sbo_task_counterexample, &sbo_task_quadratic, NULL};
+
+const sbo_task_type *const *sbo_task_types(void) { return registry; }
+
+const sbo_task_type *sbo_task_find(const char *name) {
+    for (int i = 0; registry[i]; i++)
+        if (strcmp(registry[i]->name, name) == 0) return registry[i];
+    return NULL;
+}

@@ -1,0 +1,120 @@
+/* tasks/task.h: the oracle table every bilevel task implements (STYLE.md pattern 1).
+ * Algorithms include only this header (through algorithms/algorithm.h); tasks never include an algorithm.
+ * Conventions (ALGORITHMS.md §1): Z* = H^{-1} grad_Y f (plus sign); grad Phi = grad_x f - J[Z*];
+ * lower variable Y is a block tuple (core/sbo_tuple.h), vec is row-major.
+ *
+ * Call the oracles through the sbo_task_* wrappers below, never through ops directly: the wrappers count
+ * oracle calls (pattern 9) and supply the generic reduced oracles when a task has no native one.
+ * Exercised by: tests/test_tasks.c (derivatives against finite differences), tests/test_matrix.c. */
+#ifndef SBO_TASK_H
+#define SBO_TASK_H
+#include <stdint.h>
+#include "core/sbo_tuple.h"   /* sbo_layout, block tuples */
+#include "core/sbo_config.h"  /* sbo_config, sbo_option */
+#include "core/sbo_rng.h"     /* sbo_stream */
+#include "core/sbo_arena.h"   /* sbo_arena: the task's own buffers */
+
+#define SBO_MAX_METRICS 12
+
+/* The subspace of one iteration: P[l] is m_l x r_l row-major with orthonormal columns, or NULL for a
+ * full block (r_l = m_l, P = I, §3.1). red is the reduced layout (r_l rows). */
+typedef struct {
+    const sbo_layout *full;
+    sbo_layout red;
+    const double *P[SBO_MAX_BLOCKS];
+} sbo_subspace;
+
+/* Oracle-call counters, written into the results. One HVP call = one H[.] over all blocks at once. */
+typedef struct {
+    long grad_lower;      /* grad_Y g, full or reduced */
+    long grad_upper_Y;    /* grad_Y f */
+    long grad_upper_x;    /* grad_x f */
+    long hvp;             /* H[V] (full) */
+    long reduced_hvp;     /* P^T H[P X] */
+    long cross;           /* J[Z] */
+    long lower_samples;   /* minibatches drawn */
+    long upper_samples;
+} sbo_oracle_counts;
+
+typedef struct sbo_task sbo_task;
+
+typedef struct {
+    /* x0 (d) and Y0 (lower tuple) from the init stream. */
+    void (*init)(sbo_task *t, sbo_stream *s, double *x0, double *Y0);
+    /* Draw a minibatch into batch (task->lower_batch_doubles or upper_batch_doubles doubles). level: 0 lower, 1 upper. */
+    void (*sample)(sbo_task *t, int level, sbo_stream *s, double *batch);
+    /* Full-space oracles at (x, Y) with a minibatch (NULL batch = exact / population oracle). */
+    void (*grad_lower_Y)(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
+    void (*grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
+    void (*grad_upper_x)(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d);
+    void (*hvp)(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out);
+    void (*cross)(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out_d);
+    /* Optional native reduced oracles (NULL: the wrappers project the full oracle, which costs a
+     * transient m x n per block, §9 "generic HVPs"). */
+    void (*reduced_grad_lower)(sbo_task *t, const double *x, const double *Y, const double *batch,
+                               const sbo_subspace *S, double *out_red);
+    void (*reduced_hvp)(sbo_task *t, const double *x, const double *Y, const double *batch,
+                        const sbo_subspace *S, const double *X_red, double *out_red);
+    /* Metrics at the iterate, NAN where unknown. Names in task->metric_names. */
+    void (*metrics)(sbo_task *t, const double *x, const double *Y, const double *Z, double *out);
+    void (*destroy)(sbo_task *t);
+} sbo_task_ops;
+
+/* A task type: the registry entry (`sbo list` prints these). */
+typedef struct {
+    const char *name;
+    const char *description;
+    const sbo_option *options;      /* keys "task.*" */
+    /* Returns NULL with a one-line message in err on bad configuration. */
+    sbo_task *(*create)(const sbo_config *cfg, char *err, size_t errlen);
+} sbo_task_type;
+
+struct sbo_task {
+    const sbo_task_type *type;
+    const sbo_task_ops *ops;
+    int d;                          /* upper dimension */
+    sbo_layout lower;               /* lower blocks (shapes, row-symmetry declarations) */
+    long lower_batch_doubles, upper_batch_doubles;
+    double mu;                      /* lower strong-convexity constant (for MA-SOBA's default R, §2.2) */
+    int n_metrics;
+    const char *metric_names[SBO_MAX_METRICS];
+    const char *metric_help[SBO_MAX_METRICS];
+    int has_x_star;                 /* 1 when dist_x_star is exact */
+    const char *reduced_impl;       /* "native (through P^T a)" or "generic (forms P X and projects, +2mn transient)" */
+    sbo_oracle_counts counts;
+    void *ctx;                      /* the task's own state */
+    sbo_arena arena;                /* the task's buffers (data, instance, scratch), one flat allocation */
+    /* scratch for the generic reduced oracles: two full tuples, declared in arena by sbo_task_declare_scratch */
+    double *scratch_full_a, *scratch_full_b;
+};
+
+/* --- the registry ---------------------------------------------------------- */
+const sbo_task_type *const *sbo_task_types(void);       /* NULL-terminated */
+const sbo_task_type *sbo_task_find(const char *name);
+/* type->create plus bookkeeping (sets t->type). NULL with a one-line message on error. */
+sbo_task *sbo_task_create(const sbo_task_type *type, const sbo_config *cfg, char *err, size_t errlen);
+
+/* --- counted wrappers (the only way algorithms reach the oracles) ---------- */
+void sbo_task_sample(sbo_task *t, int level, sbo_stream *s, double *batch);
+void sbo_task_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
+void sbo_task_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
+void sbo_task_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d);
+void sbo_task_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out);
+void sbo_task_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out_d);
+/* P^T grad_Y g (reduced tuple); P^T of an already computed full tuple (no oracle call). */
+void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                 const sbo_subspace *S, double *out_red);
+void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch,
+                          const sbo_subspace *S, const double *X_red, double *out_red);
+void sbo_task_destroy(sbo_task *t);
+
+/* --- subspace helpers (pure linear algebra on tuples) --------------------- */
+/* out_red^l = P_l^T V^l (full blocks copy). */
+void sbo_subspace_project(const sbo_subspace *S, const double *V_full, double *out_red);
+/* out_full^l += scale_l * P_l X^l, with scale_l = scale[l] (NULL: 1). */
+void sbo_subspace_lift_add(const sbo_subspace *S, const double *X_red, const double *scale, double *out_full);
+
+/* Task construction: after filling d, lower (with sbo_layout_finish), and declaring its own buffers in
+ * t->arena, call sbo_task_declare_scratch then sbo_arena_commit(&t->arena). */
+void sbo_task_declare_scratch(sbo_task *t);
+#endif
