@@ -78,7 +78,7 @@ void sbo_algo_update_x_momentum(sbo_algo *a, long k, const double *D_x);
 /* Z <- Pi_R(Z), counting clips. */
 void sbo_algo_project_Z(sbo_algo *a);
 int sbo_algo_state_finite(const sbo_algo *a);
-void sbo_algo_free_common(sbo_algo *a);
+void sbo_algo_free_common(sbo_algo *a);   /* frees the arenas, then a->impl, then a */
 void sbo_algo_logf(sbo_algo *a, const char *fmt, ...);
 /* Draw phi_k (stream LOWER_BATCH, k) then psi_k (UPPER_BATCH, k) through the counted wrapper. */
 void sbo_algo_draw_batches(sbo_algo *a, long k, double *batch_lower, double *batch_upper);

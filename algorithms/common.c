@@ -26,6 +26,8 @@ const sbo_option sbo_algo_common_options[] = {
                                       "or gamma*(r/m)^3 (§6.6 shortcut)"},
     {"algo.variant", "auto", "auto | basic | general (BROS): auto = basic when every projected block is "
                              "row-symmetric, else general (§6.2, §6.3)"},
+    {"algo.subspace_period", "1", "T_P: redraw P every T_P iterations. Only 1 is inside the theory (§3.2); "
+                                  "T_P > 1 biases BROS (TC-8)"},
     {"algo.cross_term", "full", "full | projected: J[Z_k] or J[(m/r) Q Z_k] in the hypergradient (§7)"},
     {NULL, NULL, NULL}};
 
@@ -132,8 +134,9 @@ int sbo_algo_state_finite(const sbo_algo *a) {
 
 void sbo_algo_free_common(sbo_algo *a) {
     if (!a) return;
-    sbo_arena_free(&a->work);
+    sbo_arena_free(&a->work);      /* arenas first: freeing NULLs the views, some of which live in impl */
     sbo_arena_free(&a->state);
+    free(a->impl);
     free(a);
 }
 
@@ -196,22 +199,16 @@ sbo_algo *sbo_full_space_create(const sbo_algo_type *type, int momentum, sbo_tas
     snprintf(name, sizeof name, "%s.work", type->name);
     sbo_arena_init(&a->work, name);
     if (sbo_algo_setup(a, type, t, cfg, seed, err, errlen)) {
-        free(a->impl);
         sbo_algo_free_common(a);
         return NULL;
     }
     sbo_full_space_declare(a, w);
     if (sbo_arena_commit(&a->work)) {
         snprintf(err, errlen, "out of memory allocating %s work buffers", type->name);
-        free(a->impl);
         sbo_algo_free_common(a);
         return NULL;
     }
     return a;
 }
 
-void sbo_full_space_destroy(sbo_algo *a) {
-    if (!a) return;
-    free(a->impl);
-    sbo_algo_free_common(a);
-}
+void sbo_full_space_destroy(sbo_algo *a) { sbo_algo_free_common(a); }

@@ -30,7 +30,8 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
             /* probe buffers: s, Z omega, xi, omega: n + m + r + n */
             work = full ? 2 * m * n + m + 2 * n + r : m * r + 4 * r * n + m + 2 * n + r;
             if (L > 1) work += full ? m * n : r * n;
-            if (ps.variant == SBO_ZDIR_GENERAL) work += (full ? m * n : r * n) + 2 * n + r;
+            int general = ps.variant == SBO_ZDIR_GENERAL || (ps.variant == SBO_ZDIR_AUTO && !lay->block[l].row_symmetric);
+            if (general) work += (full ? m * n : r * n) + 2 * n + r;
         }
         if (projected && !full && t->reduced_impl && strncmp(t->reduced_impl, "generic", 7) == 0)
             work += 2 * m * n;   /* generic HVP: transient P X in and H[P X] out (§9) */
@@ -42,7 +43,9 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
     o->persistent += upper_persist;
     o->work += t->d;                                                           /* D_x */
     snprintf(o->note, sizeof o->note, "%s%s; reduced oracles: %s; cross_term = %s",
-             projected ? (is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general" : "BROS-basic") : "naive") : method,
+             projected ? (is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general"
+                                   : ps.variant == SBO_ZDIR_AUTO ? "BROS per-block basic/general" : "BROS-basic") : "naive")
+                      : method,
              projected && ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
              projected ? (t->reduced_impl ? t->reduced_impl : "?") : "full-space HVPs",
              sbo_config_get(cfg, "algo.cross_term") ? sbo_config_get(cfg, "algo.cross_term") : "full");

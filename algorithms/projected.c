@@ -102,12 +102,12 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
             o->n_full_by_rule++;
         }
     }
-    int all_rowsym = 1;
+    int n_rowsym = 0;
     o->min_q = 1;
     for (int l = 0; l < lay->L; l++)
         if (o->rank[l] < lay->block[l].m) {
             o->n_projected++;
-            if (!lay->block[l].row_symmetric) all_rowsym = 0;
+            n_rowsym += lay->block[l].row_symmetric != 0;
             double q = (double)o->rank[l] / lay->block[l].m;
             if (q < o->min_q) o->min_q = q;
         }
@@ -115,20 +115,23 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
     if (is_bros) {
         int v = 0;
         if (sbo_config_choice(cfg, "algo.variant", "auto|basic|general", &v, err, errlen)) return -1;
-        o->variant = v == 1 ? SBO_ZDIR_BASIC : v == 2 ? SBO_ZDIR_GENERAL
-                   : (all_rowsym ? SBO_ZDIR_BASIC : SBO_ZDIR_GENERAL);
+        if (v == 1) o->variant = SBO_ZDIR_BASIC;
+        else if (v == 2) o->variant = SBO_ZDIR_GENERAL;
+        else if (n_rowsym == o->n_projected) o->variant = SBO_ZDIR_BASIC;      /* every projected block row-symmetric */
+        else if (n_rowsym == 0) o->variant = SBO_ZDIR_GENERAL;
+        else o->variant = SBO_ZDIR_AUTO;                                       /* mixed: per block */
         if (v == 0)
-            logline(log, loglen, "BROS variant: %s (auto: %s)", sbo_zdir_variant_name(o->variant),
-                    all_rowsym ? "every projected block is row-symmetric" : "a projected block is not row-symmetric");
-        if (o->variant == SBO_ZDIR_BASIC && !all_rowsym)
+            logline(log, loglen, "BROS variant: %s (auto, from the task's row-symmetry declarations: %d of %d "
+                    "projected blocks row-symmetric)", sbo_zdir_variant_name(o->variant), n_rowsym, o->n_projected);
+        if (o->variant == SBO_ZDIR_BASIC && n_rowsym < o->n_projected)
             logline(log, loglen, "WARNING: BROS-basic on a block that is not row-symmetric is biased: "
-                    "E = (c1 H + c2 H^Gamma)/(c1+c2) (§6.2); use algo.variant=general");
+                    "E = (c1 H + c2 H^Gamma)/(c1+c2) (§6.2); use algo.variant=auto or general");
     }
     for (int l = 0; l < lay->L; l++) {
         const sbo_block *b = &lay->block[l];
         if (o->rank[l] >= b->m) continue;
-        double V = o->variant == SBO_ZDIR_GENERAL ? sbo_variance_VI_gen(b->m, b->n, o->rank[l])
-                                                  : sbo_variance_VI(b->m, b->n, o->rank[l]);
+        int general = o->variant == SBO_ZDIR_GENERAL || (o->variant == SBO_ZDIR_AUTO && !b->row_symmetric);
+        double V = general ? sbo_variance_VI_gen(b->m, b->n, o->rank[l]) : sbo_variance_VI(b->m, b->n, o->rank[l]);
         if (V > o->V_max) o->V_max = V;
     }
     if (o->n_projected == 0)
@@ -136,7 +139,7 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
                 is_bros ? "BROS" : "naive");
     else
         logline(log, loglen, "largest V over projected blocks: %.4g (%s, §6.6)%s", o->V_max,
-                o->variant == SBO_ZDIR_GENERAL ? "V_I^gen" : "V_I",
+                o->variant == SBO_ZDIR_BASIC || o->variant == SBO_ZDIR_NAIVE ? "V_I" : "V_I^gen on general blocks",
                 o->V_max > 100 ? "  WARNING: above 100, outside BROS's operating range (§6.8)" : "");
     return 0;
 }
@@ -175,6 +178,20 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
         sbo_projected_destroy(a);
         return NULL;
     }
+    long period = 1;
+    if (sbo_config_get(cfg, "algo.subspace_period") &&
+        sbo_config_long(cfg, "algo.subspace_period", &period, err, errlen)) {
+        sbo_projected_destroy(a);
+        return NULL;
+    }
+    if (period < 1) {
+        snprintf(err, errlen, "algo.subspace_period = %ld must be >= 1 (1 is the only value inside the theory)", period);
+        sbo_projected_destroy(a);
+        return NULL;
+    }
+    im->plan.subspace_period = period;
+    if (period > 1)
+        sbo_algo_logf(a, "WARNING: P frozen for T_P = %ld iterations: outside the theory (§3.2), BROS is biased", period);
     snprintf(a->variant_name, sizeof a->variant_name, "%s", sbo_zdir_variant_name(ps.variant));
     a->V_max = ps.V_max;
     a->n_full_by_rule = ps.n_full_by_rule;
@@ -280,10 +297,6 @@ int sbo_projected_step(sbo_algo *a, long k) {
     return sbo_algo_state_finite(a) ? 0 : 1;
 }
 
-void sbo_projected_destroy(sbo_algo *a) {
-    if (!a) return;
-    free(a->impl);
-    sbo_algo_free_common(a);
-}
+void sbo_projected_destroy(sbo_algo *a) { sbo_algo_free_common(a); }
 
 const sbo_zdir_plan *sbo_projected_plan(const sbo_algo *a) { return &((const projected_impl *)a->impl)->plan; }

@@ -12,6 +12,7 @@ const char *sbo_zdir_variant_name(int variant) {
     case SBO_ZDIR_BASIC: return "basic";
     case SBO_ZDIR_GENERAL: return "general";
     case SBO_ZDIR_BASIC_NO_D1: return "basic-without-D1";
+    case SBO_ZDIR_AUTO: return "per-block";
     default: return "?";
     }
 }
@@ -19,11 +20,12 @@ const char *sbo_zdir_variant_name(int variant) {
 int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, const int *rank,
                        char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
-    if (variant < SBO_ZDIR_NAIVE || variant > SBO_ZDIR_BASIC_NO_D1) {
+    if (variant < SBO_ZDIR_NAIVE || variant > SBO_ZDIR_AUTO) {
         snprintf(err, errlen, "internal: unknown zdir variant %d", variant);
         return -1;
     }
     p->variant = variant;
+    p->subspace_period = 1;
     p->full = full;
     p->red = *full;
     int rows[SBO_MAX_BLOCKS];
@@ -36,21 +38,24 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
             return -1;
         }
         if (r > b->m) r = b->m;                 /* §3.1: r_l >= m_l makes a full block */
+        p->general[l] = variant == SBO_ZDIR_GENERAL || (variant == SBO_ZDIR_AUTO && !b->row_symmetric);
+        p->any_general |= p->general[l];
         /* §3.1: BROS-general needs r >= 2 on every projected block (A1, A3 divide by r - 1) */
-        if (variant == SBO_ZDIR_GENERAL && r < 2 && r < b->m) {
+        if (p->general[l] && r < 2 && r < b->m) {
             snprintf(err, errlen, "BROS-general needs r >= 2 on every projected block; block '%s' has m = %d, "
                      "r = %d: raise r or use BROS-basic", b->name, b->m, r);
             return -1;
         }
         p->rank[l] = r;
         rows[l] = r;
+        p->red.block[l].m = r;             /* the reduced layout: r_l rows (sbo_subspace_* read r from here) */
         sbo_haar_consts_compute(b->m, r, &p->c[l]);
         if (r < b->m) {
             Pd += (long)b->m * r;
             long w = sbo_haar_work_size(b->m, r);
             if (w > hw) hw = w;
         }
-        probes += r + b->n + (variant == SBO_ZDIR_GENERAL ? 2L * b->n : 0);
+        probes += r + b->n + (p->general[l] ? 2L * b->n : 0);
         sum_m += b->m;
         sum_n += b->n;
     }
@@ -77,7 +82,7 @@ void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *
          * (purpose, block, iteration) independent; the order within a stream is the spec's order. */
         if (r < b->m) {
             sbo_stream s;
-            sbo_stream_init(&s, seed, SBO_RNG_SUBSPACE, (uint32_t)l, (uint64_t)k);
+            sbo_stream_init(&s, seed, SBO_RNG_SUBSPACE, (uint32_t)l, (uint64_t)(k / p->subspace_period));
             sbo_haar_sample(&s, b->m, r, Pp, haar_work);
             S->P[l] = Pp;
             Pp += (long)b->m * r;
@@ -90,7 +95,7 @@ void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *
         sbo_stream_init(&s, seed, SBO_RNG_PROBE, (uint32_t)l, (uint64_t)k);
         pr->xi[l] = q;      sbo_stream_rademacher_fill(&s, q, r);    q += r;
         pr->omega[l] = q;   sbo_stream_rademacher_fill(&s, q, b->n); q += b->n;
-        if (p->variant == SBO_ZDIR_GENERAL) {
+        if (p->general[l]) {
             pr->eta[l] = q;    sbo_stream_rademacher_fill(&s, q, b->n); q += b->n;
             pr->omega3[l] = q; sbo_stream_rademacher_fill(&s, q, b->n); q += b->n;
         }
@@ -167,11 +172,15 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
         }
 
         /* call 4 (general): R3_l = (m_l/r_l) (P_l^T H[((m_l'/r_l') P_l' (B_l' eta_l') omega3_l'^T)]^l eta_l) omega3_l^T (§6.3) */
-        if (p->variant == SBO_ZDIR_GENERAL) {
+        if (p->any_general) {
             for (int l = 0; l < L; l++) {
                 int r = p->rank[l], n = full->block[l].n;
                 const double *Bl = B + red->offset[l];
                 double *Xl = X + red->offset[l];
+                if (!p->general[l]) {               /* basic blocks put no direction into call 4 */
+                    sbo_vec_zero((long)r * n, Xl);
+                    continue;
+                }
                 for (int j = 0; j < r; j++) {
                     double be = 0;
                     for (int b = 0; b < n; b++) be += Bl[j * n + b] * pr->eta[l][b];
@@ -180,6 +189,7 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
             }
             hvp(ctx, X, out); calls++;
             for (int l = 0; l < L; l++) {
+                if (!p->general[l]) continue;
                 int r = p->rank[l], n = full->block[l].n;
                 const double *Ol = out + red->offset[l];
                 double *R3l = R3 + red->offset[l];
@@ -199,11 +209,9 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
             const sbo_haar_consts *c = &p->c[l];
             for (long i = red->offset[l]; i < red->offset[l + 1]; i++) {
                 double v;
-                switch (p->variant) {
-                case SBO_ZDIR_BASIC: v = R1[i] - (1.0 - 1.0 / c->a) * R1eps[i]; break;
-                case SBO_ZDIR_GENERAL: v = R1[i] + (c->A1 - 1.0) * R1eps[i] + c->A3 * R3[i]; break;
-                default: v = R1[i] / c->a; break;
-                }
+                if (p->variant == SBO_ZDIR_BASIC_NO_D1) v = R1[i] / c->a;
+                else if (p->general[l]) v = R1[i] + (c->A1 - 1.0) * R1eps[i] + c->A3 * R3[i];
+                else v = R1[i] - (1.0 - 1.0 / c->a) * R1eps[i];
                 Dr[i] = v;
             }
         }

@@ -14,7 +14,9 @@ enum sbo_zdir_variant {
     SBO_ZDIR_NAIVE = 0,        /* §5.1: no correction (biased) */
     SBO_ZDIR_BASIC = 1,        /* §6.2 (L = 1) / §6.4 basic with D1: unbiased for row-symmetric H */
     SBO_ZDIR_GENERAL = 2,      /* §6.3 / §6.4 general: unbiased for any symmetric H, r >= 2 */
-    SBO_ZDIR_BASIC_NO_D1 = 3   /* test-only: single-block formula applied blockwise (§6.4 pitfall, biased) */
+    SBO_ZDIR_BASIC_NO_D1 = 3,  /* test-only: single-block formula applied blockwise (§6.4 pitfall, biased) */
+    SBO_ZDIR_AUTO = 4          /* BROS per block: general where the task declares the block not row-symmetric,
+                                * basic elsewhere (call 4 carries only the general blocks' directions) */
 };
 const char *sbo_zdir_variant_name(int variant);
 
@@ -31,16 +33,20 @@ typedef struct {
     int variant;
     const sbo_layout *full;          /* the task's lower layout */
     int rank[SBO_MAX_BLOCKS];
+    int general[SBO_MAX_BLOCKS];     /* 1: block l uses the §6.3 general formula (and draws eta, omega3) */
+    int any_general;
     sbo_haar_consts c[SBO_MAX_BLOCKS];
     sbo_layout red;                  /* reduced layout (r_l rows) */
     long probe_doubles;              /* size of the probe buffer */
     long P_doubles;                  /* size of the buffer for all P_l */
     long haar_work_doubles;
     long work_doubles;               /* zdir work: reduced tuples and u_l */
+    long subspace_period;            /* T_P: P is redrawn every T_P iterations. 1 (the default) is the only value
+                                      * inside the theory (§3.2); > 1 exists for TC-8 only */
 } sbo_zdir_plan;
 
 /* Validates ranks (1 <= r_l; r_l >= m_l makes a full block, §3.1; general needs r_l >= 2 on projected
- * blocks) and computes the constants. 0, or -1 with a one-line message naming the block. */
+ * blocks) and computes the constants. SBO_ZDIR_AUTO reads full->block[l].row_symmetric. 0, or -1 with a one-line message naming the block. */
 int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, const int *rank,
                        char *err, size_t errlen);
 

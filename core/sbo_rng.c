@@ -50,8 +50,8 @@ uint32_t sbo_stream_u32(sbo_stream *s) {
 }
 
 double sbo_stream_uniform(sbo_stream *s) {
-    /* Two consecutive words; from a fresh stream uniform i is block i/2, words 2(i%2)..2(i%2)+1,
-     * which is what the CUDA twin computes (sbo_philox_uniform below). */
+    /* Two consecutive words (52 bits used, see core/sbo_rng.h). From a fresh stream, uniform i is
+     * Philox block i/2, words 2(i%2) and 2(i%2)+1: what the CUDA twin computes (sbo_philox_uniform). */
     uint32_t hi = sbo_stream_u32(s);
     uint32_t lo = sbo_stream_u32(s);
     return sbo_u32x2_to_uniform(hi, lo);

@@ -58,19 +58,21 @@ typedef struct {
 /* iteration is 32 bits in the counter (4.3e9 iterations). */
 void sbo_stream_init(sbo_stream *s, uint64_t seed, uint32_t purpose, uint32_t block, uint64_t iteration);
 uint32_t sbo_stream_u32(sbo_stream *s);
-double sbo_stream_uniform(sbo_stream *s);        /* in (0,1), 53 bits */
+double sbo_stream_uniform(sbo_stream *s);        /* in (0,1), 52 random bits + 1/2 (see sbo_u32x2_to_uniform) */
 double sbo_stream_gaussian(sbo_stream *s);       /* N(0,1), Box-Muller in double */
 double sbo_stream_rademacher(sbo_stream *s);     /* +1 or -1, each with probability 1/2 */
 void sbo_stream_gaussian_fill(sbo_stream *s, double *out, long n);
 void sbo_stream_rademacher_fill(sbo_stream *s, double *out, long n);
 
 /* --- shared by the host stream and the CUDA twin (core/sbo_kernels.h) ------------------------- */
-/* 53-bit uniform in (0,1) from two words: (hi >> 5) * 2^26 + (lo >> 6) is an integer k in [0, 2^53);
- * u = (k + 1/2) 2^-53 is never 0 or 1, so Box-Muller's log(u) is always finite. Both terms and the
- * final product are exact in double, so host and device give the same bits. */
+/* Uniform in the OPEN interval (0,1) from two words: k = the top 52 bits of (hi, lo), u = (k + 1/2) 2^-52.
+ * Every value is exact in double, u is never 0 or 1 (so Box-Muller's log(u) is finite), and the lattice is
+ * symmetric (u and 1-u are both on it; the mean is exactly 1/2). A 53-bit version cannot be exact and
+ * open: (k + 1/2) 2^-53 is not representable in [1/2, 1), where doubles are spaced 2^-53, and rounding
+ * the largest value gives exactly 1. The same bits on host and device (pure integer + exact arithmetic). */
 static inline SBO_HD double sbo_u32x2_to_uniform(uint32_t hi, uint32_t lo) {
-    uint64_t k = ((uint64_t)(hi >> 5) << 26) | (uint64_t)(lo >> 6);
-    return ((double)k + 0.5) * (1.0 / 9007199254740992.0);
+    uint64_t k = ((uint64_t)hi << 20) | (uint64_t)(lo >> 12);
+    return ((double)k + 0.5) * (1.0 / 4503599627370496.0);
 }
 /* Stream key and the upper counter words, exactly as sbo_stream_init sets them. */
 static inline SBO_HD void sbo_stream_key(uint64_t seed, uint32_t key[2]) {

@@ -109,13 +109,18 @@ def group(f, name, path):
     return f[name]
 
 
+def _check_id(name):
+    """'TC-6', 'tc6' and 'TC6' name the same check."""
+    return str(name).lower().replace("-", "").replace("_", "")
+
+
 def open_check(path, theory_check):
-    """Opens a results file and checks its root attribute theory_check."""
+    """Opens a results file and checks its root attribute theory_check ('TC-6' or 'tc6')."""
     if not os.path.isfile(path):
         raise FigureInputError(f"{path}: no such file (run 'make reproduce' first)")
     f = h5py.File(path, "r")
     got = attr(f, "theory_check", path)
-    if got != theory_check:
+    if _check_id(got) != _check_id(theory_check):
         f.close()
         raise FigureInputError(f"{path}: theory_check = '{got}', this figure needs '{theory_check}'")
     return f

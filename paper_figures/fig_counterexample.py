@@ -7,7 +7,7 @@ predicted stall (root attribute target_naive, -20/39) and at x* (root attribute 
 Right: the per-seed tail averages minus the limit each method is predicted to reach (naive: target_naive; BROS and
 MA-SOBA: x_star), with mean +- SE across seeds.
 
-Input: the TC-6 results file (root attrs theory_check="tc6", mode, target_naive, x_star, K, tail; groups
+Input: the TC-6 results file (root attrs theory_check="TC-6" (or "tc6"), mode, target_naive, x_star, K, tail; groups
 /tc6/{naive,bros,ma_soba} with datasets iteration, x, tail_mean and attrs mean, se, label).
 Usage:  .venv/bin/python paper_figures/fig_counterexample.py results/quick/tc6_counterexample.h5 [--outdir DIR]
 Writes DIR/tc6_counterexample_<mode>.png and .pdf.
@@ -38,7 +38,7 @@ def read(path):
         )
         for m in METHODS:
             g = common.group(f, f"tc6/{m}", path)
-            it = common.dataset(f, f"tc6/{m}/iteration", path, ndim=1)
+            it = common.dataset(f, f"tc6/{m}/iteration", path).ravel()
             x = common.dataset(f, f"tc6/{m}/x", path)
             if x.ndim == 1:  # one seed, or one point, stored 1-D
                 x = x[None, :] if x.size == it.size else x[:, None]
@@ -47,7 +47,7 @@ def read(path):
             d["methods"][m] = dict(
                 iteration=it,
                 x=x,
-                tail_mean=common.dataset(f, f"tc6/{m}/tail_mean", path, ndim=1),
+                tail_mean=common.dataset(f, f"tc6/{m}/tail_mean", path).ravel(),
                 mean=common.attr_float(g, "mean", path),
                 se=common.attr_float(g, "se", path),
                 label=common.method_label(g, m, path),
@@ -77,9 +77,11 @@ def draw(path, args):
     for m in METHODS:
         r = d["methods"][m]
         st = common.METHOD_STYLE[m]
-        ax.plot(r["iteration"], r["x"].mean(axis=0), color=st["color"], lw=0.7, alpha=0.8,
+        # BROS on top: it shares its limit with MA-SOBA and would otherwise be hidden under it.
+        z = 3 if m == "bros" else 2
+        ax.plot(r["iteration"], r["x"].mean(axis=0), color=st["color"], lw=0.7, alpha=0.8, zorder=z,
                 label=f"{r['label']}: x_k, mean over seeds")
-        ax.plot([K - tail, K], [r["mean"], r["mean"]], color=st["color"], lw=3.2, solid_capstyle="butt",
+        ax.plot([K - tail, K], [r["mean"], r["mean"]], color=st["color"], lw=3.2, solid_capstyle="butt", zorder=z,
                 label=f"{r['label']}: tail average {r['mean']:.5f} \u00b1 {r['se']:.1e}")
     ax.axvspan(K - tail, K, color="0.9", zorder=0, lw=0)
     ax.set_xlim(0, K)
@@ -100,20 +102,18 @@ def draw(path, args):
         axr.scatter(i + jitter, dev, s=9, color=st["color"], alpha=0.55, lw=0)
         axr.errorbar(i + 0.3, r["mean"] - lim, yerr=r["se"], color=st["color"], marker=st["marker"],
                      ms=5, capsize=4, lw=1.5)
-        lim_txt = f"{tn} (naive's stall)" if m == "naive" else f"x* = {xs}"
         axr.annotate(f"{r['mean'] - lim:+.2e}\n\u00b1 {r['se']:.1e}", (i + 0.3, r["mean"] - lim),
                      xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
-        axr.text(i, 1.0, lim_txt, transform=axr.get_xaxis_transform(), ha="center", va="bottom",
-                 fontsize=7, color="0.35")
     axr.set_xticks(range(len(METHODS)))
-    axr.set_xticklabels([d["methods"][m]["label"] for m in METHODS])
+    axr.set_xticklabels([f"{d['methods'][m]['label']}\n(vs {tn if m == 'naive' else 'x* = ' + xs})"
+                         for m in METHODS])
     axr.set_xlim(-0.5, len(METHODS) - 0.3)
     axr.set_ylabel("tail average \u2212 predicted limit")
-    axr.set_title("per-seed tail averages (dots), mean \u00b1 SE", pad=14)
+    axr.set_title("per-seed tail averages (dots), mean \u00b1 SE")
     axr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
 
     fig.suptitle(f"TC-6, the 19/39 counterexample: naive stalls at {tn}, BROS and MA-SOBA reach x* = {xs}   "
-                 f"({d['mode']}: {n_seeds} seeds, K = {K}, tail {tail})", fontsize=10)
+                 f"({d['mode']}: {n_seeds} seed{'s' if n_seeds != 1 else ''}, K = {K}, tail {tail})", fontsize=10)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     common.provenance_footer(fig, d["root_attrs"], path)
     common.save(fig, args.outdir, f"tc6_counterexample_{d['mode']}", args.dpi)

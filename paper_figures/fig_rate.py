@@ -7,7 +7,7 @@ K^(-1/2) reference line anchored at MA-SOBA's first point. Legend entries carry 
 (group attribute slope, computed by the C check).
 Right: sqrt(K) * G(K), which stays flat for an O(K^-1/2) method and grows for a method that stalls.
 
-Input: the TC-7 results file (root attrs theory_check="tc7", mode, plateau, m, n, r, d; groups
+Input: the TC-7 results file (root attrs theory_check="TC-7" (or "tc7"), mode, plateau, m, n, r, d; groups
 /tc7/{soba,ma_soba,naive,bros} with datasets K (n_K) and G (n_K x n_seeds) and attrs slope, label).
 Usage:  .venv/bin/python paper_figures/fig_rate.py results/quick/tc7_rate.h5 [--outdir DIR]
 Writes DIR/tc7_rate_<mode>.png and .pdf.
@@ -22,6 +22,7 @@ import common  # noqa: E402  (style, attributes, footer, saving)
 from common import FigureInputError  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 
 METHODS = ("soba", "ma_soba", "naive", "bros")
 BAND = (20, 80)  # percentiles across seeds
@@ -39,7 +40,7 @@ def read(path):
         )
         for m in METHODS:
             g = common.group(f, f"tc7/{m}", path)
-            K = common.dataset(f, f"tc7/{m}/K", path, ndim=1)
+            K = common.dataset(f, f"tc7/{m}/K", path).ravel()
             G = common.dataset(f, f"tc7/{m}/G", path, ndim=2)
             if G.shape[0] != K.size and G.shape[1] == K.size:
                 raise FigureInputError(f"{path}: tc7/{m}/G has shape {G.shape}; expected (n_K={K.size}, n_seeds)")
@@ -52,7 +53,7 @@ def read(path):
 
 def draw(path, args):
     d = read(path)
-    fig, (ax, axs) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw=dict(width_ratios=[1.3, 1]))
+    fig, (ax, axs) = plt.subplots(1, 2, figsize=(11, 5.2), gridspec_kw=dict(width_ratios=[1.3, 1]))
     n_seeds = d["methods"]["ma_soba"]["G"].shape[1]
 
     for m in METHODS:
@@ -80,19 +81,23 @@ def draw(path, args):
     ax.set_xlabel("K (iterations)")
     ax.set_ylabel("G(K) = (1/K) \u03a3$_{k<K}$ \u2016\u2207\u03a6(x$_k$)\u2016\u00b2")
     ax.set_title(f"mean over seeds, {BAND[0]}\u2013{BAND[1]}% band")
-    ax.legend(loc="lower left", framealpha=0.9)
 
     axs.set_xscale("log")
     axs.set_yscale("log")
     axs.set_xlabel("K (iterations)")
     axs.set_ylabel("\u221aK \u00b7 G(K)")
     axs.set_title("\u221aK\u00b7G(K): flat for an O(K$^{-1/2}$) rate")
-    axs.legend(loc="upper left", framealpha=0.9)
 
     dims = d["dims"]
     fig.suptitle(f"TC-7, rate on the noisy quadratic (m = {dims['m']}, n = {dims['n']}, r = {dims['r']}, "
-                 f"d = {dims['d']}; {d['mode']}: {n_seeds} seeds)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+                 f"d = {dims['d']}; {d['mode']}: {n_seeds} seed{'s' if n_seeds != 1 else ''})", fontsize=10)
+    for a in (ax, axs):
+        a.yaxis.set_minor_formatter(mticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        a.tick_params(axis="y", which="minor", labelsize=7)
+    # One legend for both panels, below them, so that no curve is hidden.
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 0.035))
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     common.provenance_footer(fig, d["root_attrs"], path)
     common.save(fig, args.outdir, f"tc7_rate_{d['mode']}", args.dpi)
 

@@ -8,7 +8,7 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 2
 
 mode=${1:-quick}
 case "$mode" in
@@ -29,7 +29,7 @@ checks=(
     "TC-2|tc2_qaq_moments|claim 1: E[QAQ] = c1 A + c2 A^T + c2 tr(A) I (Monte Carlo)"
     "TC-3|tc3_estimators|claim 3: BROS Hessian action unbiased, naive biased"
     "TC-3b|tc3b_zdir|claim 3: the production zdir() is unbiased"
-    "TC-4|tc4_variance|BROS variance formula V_I (step sizes, §6.6)"
+    "TC-4|tc4_variance|BROS variance formula V_I (step sizes, sec. 6.6)"
     "TC-5|tc5_exact_counterexample|claim 2: exact chain to 19/39 and 361/1521"
     "TC-6|tc6_counterexample|claim 2: naive stalls at -20/39, BROS reaches x* = -1"
     "TC-7|tc7_rate|claim 4: G(K) ~ K^-1/2 for SOBA, MA-SOBA, BROS; naive plateau"
@@ -70,6 +70,7 @@ for c in "${checks[@]}"; do
     echo
     echo "=== $id ($exe) : $claim"
     echo "    \$ $build_dir/$exe ${quick_flag[*]} --out $out"
+    rm -f "$out"   # a stale file from an earlier run must not reach the figures
     t0=$(now)
     "$build_dir/$exe" "${quick_flag[@]}" --out "$out" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
@@ -92,15 +93,17 @@ for f in "${figures[@]}"; do
     IFS='|' read -r id script input <<<"$f"
     t0=$(now)
     if [ ! -x "$python" ]; then
-        status="SKIPPED(no $python: run make setup)"; n_fail=$((n_fail + 1)); failed+=("$id")
+        echo "reproduce: $id skipped: no $python (run: make setup)" >&2
+        status="SKIPPED(no venv)"; n_fail=$((n_fail + 1)); failed+=("$id")
     elif [ ! -f "$outdir/$input" ]; then
-        status="SKIPPED(no $outdir/$input)"; n_fail=$((n_fail + 1)); failed+=("$id")
+        echo "reproduce: $id skipped: $outdir/$input was not written" >&2
+        status="SKIPPED(no input)"; n_fail=$((n_fail + 1)); failed+=("$id")
     elif "$python" "paper_figures/$script" "$outdir/$input" --outdir "$figdir" 2>&1 | tee "$logdir/${script%.py}.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
         status=DRAWN; n_pass=$((n_pass + 1))
     else
         status=FAIL; n_fail=$((n_fail + 1)); failed+=("$id")
     fi
-    rows+=("$id|figure from $outdir/$input -> $figdir/|$status|$(elapsed "$t0" "$(now)")")
+    rows+=("$id|figure from $input|$status|$(elapsed "$t0" "$(now)")")
 done
 
 # --- summary ---------------------------------------------------------------------------------------------
@@ -109,16 +112,16 @@ summary=$outdir/summary.txt
 {
     echo
     echo "==== sbo reproduce ($mode) summary: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(hostname) ===="
-    printf '%-9s %-66s %-14s %8s\n' check claim result seconds
+    printf '%-9s %-66s %-17s %8s\n' check claim result seconds
     for r in "${rows[@]}"; do
         IFS='|' read -r id claim status secs <<<"$r"
-        printf '%-9s %-66s %-14s %8s\n' "$id" "$claim" "$status" "$secs"
+        printf '%-9s %-66s %-17s %8s\n' "$id" "$claim" "$status" "$secs"
     done
     echo "total: ${total} s; results in $outdir/, logs in $logdir/, figures in $figdir/"
     if [ "$n_fail" -eq 0 ]; then
         echo "ALL PASS"
     else
-        echo "NOT PASSED: ${failed[*]}"
+        (IFS=,; echo "NOT PASSED: ${failed[*]}")
     fi
     echo "reproduce: $n_pass passed, $n_fail failed"
 } | tee "$summary"

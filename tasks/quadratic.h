@@ -16,9 +16,13 @@
 
 extern const sbo_task_type sbo_task_quadratic;
 
+/* Minibatch layout (tasks/quadratic.c): the lower batch starts with the sampled operator, A_xi (M x M, kron) or
+ * H_xi (D x D, generic), followed by the noise of grad_Y g (D) and the perturbed B (D x d); the upper batch is
+ * the noise of grad_Y f (D) then of grad_x f (d). sigma = 0 gives batches of 0 doubles (exact oracles). */
+
 /* Largest D = sum m_l n_l for which the task reserves the dense workspace of sbo_quadratic_naive_point
  * (D^2 + D(d+1) + d(d+1) doubles). Larger instances return -1 from that function. */
-#define SBO_QUAD_THEORY_MAX_D 2048
+#define SBO_QUAD_THEORY_MAX_D 1024
 
 /* grad Phi(x) (d) from the precomputed d x d matrix: O(d^2). */
 int sbo_quadratic_grad_phi(const sbo_task *t, const double *x, double *out);

@@ -36,6 +36,33 @@ static void h5_case_arrays(sbo_h5 *f, const char *grp, const tc_case *cs) {
     sbo_h5_attr_doubles(f, grp, "r", r, cs->L);
 }
 
+enum { TABLE_Z, TABLE_RELVAR, TABLE_LAMBDA, TABLE_TIME };
+
+/* One row per case, one column per estimator. */
+static void print_table(cell tab[][N_EST], int kind, long N) {
+    printf("%-48s", "case (m,n,r)");
+    for (int e = 0; e < N_EST; e++) printf(" | %-20s", est_label[e]);
+    printf("\n");
+    for (int ci = 0; ci < TC3_N_CASES; ci++) {
+        char lab[140];
+        tc_case_name(&tc_cases[ci], lab, sizeof lab);
+        printf("%-48s", lab);
+        for (int e = 0; e < N_EST; e++) {
+            const cell *c = &tab[ci][e];
+            char buf[64];
+            if (!c->ran) snprintf(buf, sizeof buf, "n/a");
+            else if (kind == TABLE_Z && c->unbiased) snprintf(buf, sizeof buf, "%.2f*", c->z_target);
+            else if (kind == TABLE_Z) snprintf(buf, sizeof buf, "%.1f (%.2f)", c->z_target, c->z_pred);
+            else if (kind == TABLE_RELVAR) snprintf(buf, sizeof buf, "%.2f", c->relvar);
+            else if (kind == TABLE_LAMBDA && c->unbiased) snprintf(buf, sizeof buf, "-");
+            else if (kind == TABLE_LAMBDA) snprintf(buf, sizeof buf, "%.1f (thr %.0f)", c->lambda, c->thr);
+            else snprintf(buf, sizeof buf, "%.2f (%.2f us)", c->seconds, 1e6 * c->seconds / N);
+            printf(" | %-20s", buf);
+        }
+        printf("\n");
+    }
+}
+
 int main(int argc, char **argv) {
     sbo_tc_args a;
     sbo_tc_parse(argc, argv, "tc3_estimators",
@@ -96,9 +123,9 @@ int main(int argc, char **argv) {
             op.lay.block[l].row_symmetric = s < 1e-12;
         }
         const int rowsym = asym < 1e-12;
-        char shape[96];
-        tc_case_shape(cs, shape, sizeof shape);
-        sbo_tc_note(&r, "case %s %s: D = %ld, max row asymmetry |H - H^Γ|/|H| = %.3g (%s)", cs->label, shape, D,
+        char name[140];
+        tc_case_name(cs, name, sizeof name);
+        sbo_tc_note(&r, "case %s: D = %ld, max row asymmetry |H - H^Γ|/|H| = %.3g (%s)", name, D,
                     asym, rowsym ? "row-symmetric" : "H^Γ != H");
         char grp[96];
         snprintf(grp, sizeof grp, "/tc3/%s", cs->key);
@@ -119,12 +146,12 @@ int main(int argc, char **argv) {
             char err[256] = "";
             char what[256];
             if (sbo_zdir_plan_init(&p, v, &op.lay, cs->r, err, sizeof err) != 0) {
-                snprintf(what, sizeof what, "%s %s: plan_init", cs->label, est_label[e]);
+                snprintf(what, sizeof what, "%s %s: plan_init", name, est_label[e]);
                 sbo_tc_check(&r, 0, what, -1.0, "==", 0.0);
                 sbo_tc_note(&r, "  plan_init failed: %s", err);
                 continue;
             }
-            tc_mc_job job = {&p, &op, Z, NULL, NULL, seed + 16ULL * (uint64_t)ci, N};
+            tc_mc_job job = {&p, &op, Z, NULL, NULL, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N};
             tc_mc_result res;
             tc_mc_run(&job, &res);
             tc_predicted_mean(&op, &p, v, Z, NULL, pred);
@@ -138,7 +165,7 @@ int main(int argc, char **argv) {
             /* §8 TC-3: unbiased are BROS-general everywhere and BROS-basic (with D1) on row-symmetric H */
             c->unbiased = v == SBO_ZDIR_GENERAL || (v == SBO_ZDIR_BASIC && rowsym);
             if (c->unbiased) {
-                snprintf(what, sizeof what, "%s %s: max|z| vs H[Z]", cs->label, est_label[e]);
+                snprintf(what, sizeof what, "%s %s: max|z| vs H[Z]", name, est_label[e]);
                 sbo_tc_check(&r, c->z_target < 5.0, what, c->z_target, "<", 5.0);
                 if (!(c->z_target < 5.0)) {
                     double zm;
@@ -147,7 +174,7 @@ int main(int argc, char **argv) {
                     sbo_tc_note(&r, "  largest |z| = %.2f at %s", zm, ent);
                 }
             } else {
-                snprintf(what, sizeof what, "%s %s: max|z| vs predicted mean", cs->label, est_label[e]);
+                snprintf(what, sizeof what, "%s %s: max|z| vs predicted mean", name, est_label[e]);
                 sbo_tc_check(&r, c->z_pred < 5.0, what, c->z_pred, "<", 5.0);
                 if (!(c->z_pred < 5.0)) {
                     double zm;
@@ -156,10 +183,17 @@ int main(int argc, char **argv) {
                     sbo_tc_note(&r, "  largest |z| = %.2f at %s", zm, ent);
                 }
                 c->thr = v == SBO_ZDIR_NAIVE ? thr_naive : v == SBO_ZDIR_BASIC ? thr_basic : thr_nod1;
-                snprintf(what, sizeof what, "%s %s: POWER max|z| vs H[Z]", cs->label, est_label[e]);
+                snprintf(what, sizeof what, "%s %s: POWER max|z| vs H[Z]", name, est_label[e]);
                 sbo_tc_check(&r, c->z_target > c->thr, what, c->z_target, ">", c->thr);
                 sbo_tc_note(&r, "  §8.1 noncentrality lambda = %.1f (informative if >= 10: %s; observed >= lambda/2: %s)",
                             c->lambda, c->lambda >= 10 ? "yes" : "NO", c->z_target >= c->lambda / 2 ? "yes" : "NO");
+                if (v == SBO_ZDIR_NAIVE && cs->gen == TC_GEN_KRON) {
+                    /* §5.2: on I_m ⊗ S the naive mean is (m/r) H[Z], a pure rescaling (§6.5: ratio m/r - 1) */
+                    double num = 0;
+                    for (long i = 0; i < D; i++) num += (res.mean.mean[i] - HZ[i]) * HZ[i];
+                    sbo_tc_note(&r, "  naive bias ratio <mean - H[Z], H[Z]>/||H[Z]||^2 = %.4f (m/r - 1 = %.4f)",
+                                num / nHZ2, (double)cs->m[0] / cs->r[0] - 1.0);
+                }
             }
             if (r.h5) {
                 char sub[160], path[200];
@@ -185,62 +219,15 @@ int main(int argc, char **argv) {
     }
     double t_tot = omp_get_wtime() - t_all;
 
-    /* --- the §6.5-style table ---------------------------------------------------------------- */
+    /* --- the §6.5-style tables ---------------------------------------------------------------- */
     printf("\nTC-3 table (N = %ld): max|z| vs H[Z]  (max|z| vs predicted mean); * = expected unbiased\n", N);
-    printf("%-44s", "case (m,n,r)");
-    for (int e = 0; e < N_EST; e++) printf(" | %-20s", est_label[e]);
-    printf("\n");
-    for (int ci = 0; ci < TC3_N_CASES; ci++) {
-        char shape[96], lab[140];
-        tc_case_shape(&tc_cases[ci], shape, sizeof shape);
-        snprintf(lab, sizeof lab, "%s", tc_cases[ci].label);
-        printf("%-44s", lab);
-        for (int e = 0; e < N_EST; e++) {
-            cell *c = &tab[ci][e];
-            char buf[64];
-            if (!c->ran) snprintf(buf, sizeof buf, "n/a");
-            else if (c->unbiased) snprintf(buf, sizeof buf, "%.2f*", c->z_target);
-            else snprintf(buf, sizeof buf, "%.1f (%.2f)", c->z_target, c->z_pred);
-            printf(" | %-20s", buf);
-        }
-        printf("\n");
-    }
+    print_table(tab, TABLE_Z, N);
     printf("\nRelative variance sum_i Var(d_i)/||H[Z]||^2 (around each estimator's own mean):\n");
-    for (int ci = 0; ci < TC3_N_CASES; ci++) {
-        printf("%-44s", tc_cases[ci].label);
-        for (int e = 0; e < N_EST; e++) {
-            cell *c = &tab[ci][e];
-            char buf[64];
-            if (!c->ran) snprintf(buf, sizeof buf, "n/a");
-            else snprintf(buf, sizeof buf, "%.2f", c->relvar);
-            printf(" | %-20s", buf);
-        }
-        printf("\n");
-    }
-    printf("\n§8.1 noncentrality lambda (predicted bias / SE) for the POWER rows:\n");
-    for (int ci = 0; ci < TC3_N_CASES; ci++) {
-        printf("%-44s", tc_cases[ci].label);
-        for (int e = 0; e < N_EST; e++) {
-            cell *c = &tab[ci][e];
-            char buf[64];
-            if (!c->ran || c->unbiased) snprintf(buf, sizeof buf, "-");
-            else snprintf(buf, sizeof buf, "%.1f (thr %.0f)", c->lambda, c->thr);
-            printf(" | %-20s", buf);
-        }
-        printf("\n");
-    }
-    printf("\nTime per estimator (s, wall, %d threads):\n", omp_get_max_threads());
-    for (int ci = 0; ci < TC3_N_CASES; ci++) {
-        printf("%-44s", tc_cases[ci].label);
-        for (int e = 0; e < N_EST; e++) {
-            cell *c = &tab[ci][e];
-            char buf[64];
-            if (!c->ran) snprintf(buf, sizeof buf, "-");
-            else snprintf(buf, sizeof buf, "%.2f (%.2f us/draw)", c->seconds, 1e6 * c->seconds / N);
-            printf(" | %-20s", buf);
-        }
-        printf("\n");
-    }
+    print_table(tab, TABLE_RELVAR, N);
+    printf("\n§8.1 noncentrality lambda = max_i |predicted_i - H[Z]_i| / SE_i for the POWER rows:\n");
+    print_table(tab, TABLE_LAMBDA, N);
+    printf("\nWall time per estimator, s (wall microseconds per draw), %d threads:\n", omp_get_max_threads());
+    print_table(tab, TABLE_TIME, N);
     printf("total %.1f s\n\n", t_tot);
     fflush(stdout);
     sbo_tc_note(&r, "total Monte Carlo time %.1f s (%d threads)", t_tot, omp_get_max_threads());

@@ -1,0 +1,294 @@
+/* tests/test_matrix.c: the algorithm x task matrix (STYLE.md pattern 9) on problems with known answers.
+ * SOBA, MA-SOBA and BROS converge to the closed-form x*; naive projected converges to its predicted biased point
+ * (sbo_quadratic_naive_point, §5.2/§8 TC-7), far from x*; BROS with every block full is MA-SOBA bit for bit;
+ * oracle-call counts per iteration match §7; bad configurations are rejected with a message.
+ * Run: ctest -R test_matrix  (or build/test_matrix --verbose) */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "algorithms/algorithm.h"   /* registry, descriptors */
+#include "algorithms/projected.h"   /* plan access */
+#include "tasks/quadratic.h"        /* closed forms */
+
+typedef struct {
+    sbo_task *task;
+    sbo_algo *algo;
+    char err[SBO_ERR_LEN];
+} run_t;
+
+/* Creates task + algorithm from settings; on failure task/algo are NULL and err holds the message. */
+static run_t make(const char *task, const char *algo, uint64_t seed, const char *const *settings) {
+    run_t r;
+    memset(&r, 0, sizeof r);
+    sbo_config cfg;
+    sbo_config_init(&cfg);
+    const sbo_task_type *tt = sbo_task_find(task);
+    const sbo_algo_type *at = sbo_algo_find(algo);
+    cr_assert(tt && at, "unknown %s / %s", task, algo);
+    for (int i = 0; settings && settings[i]; i++)
+        cr_assert_eq(sbo_config_set_arg(&cfg, settings[i], r.err, sizeof r.err), 0, "%s", r.err);
+    sbo_config_apply_defaults(&cfg, tt->options);
+    sbo_config_apply_defaults(&cfg, at->options);
+    r.task = sbo_task_create(tt, &cfg, r.err, sizeof r.err);
+    cr_assert(r.task, "task: %s", r.err);
+    r.algo = at->create(r.task, &cfg, seed, r.err, sizeof r.err);
+    return r;
+}
+static void destroy(run_t *r) {
+    if (r->algo) r->algo->type->destroy(r->algo);
+    sbo_task_destroy(r->task);
+}
+
+/* Runs K steps; returns the average of x over the last `tail` iterates (d entries into xbar). */
+static void run_tail(run_t *r, long K, long tail, double *xbar) {
+    int d = r->task->d;
+    for (int i = 0; i < d; i++) xbar[i] = 0;
+    for (long k = 0; k < K; k++) {
+        if (k >= K - tail)
+            for (int i = 0; i < d; i++) xbar[i] += r->algo->x[i] / tail;
+        cr_assert_eq(r->algo->type->step(r->algo, k), 0, "%s diverged at k = %ld", r->algo->type->name, k);
+    }
+}
+static double dist(const double *a, const double *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+    return sqrt(s);
+}
+
+/* --- quadratic tasks: exact oracles (sigma = 0), so full-space methods are deterministic ---------------- */
+#define QSET(blocks, structure)                                                                                 \
+    "task.blocks=" blocks, "task.structure=" structure, "task.sigma=0", "task.d=3", "task.p=4", "algo.alpha=0.05", \
+        "algo.beta=0.2", "algo.gamma=0.2", "algo.theta=0.2", "algo.R=100", "algo.memory_rule=off"
+
+static void check_converges(const char *algo, const char *const *set, long K, double tol) {
+    run_t r = make("quadratic", algo, 11, set);
+    cr_assert(r.algo, "%s: %s", algo, r.err);
+    double xs[16], xb[16];
+    cr_assert_eq(sbo_quadratic_x_star(r.task, xs), 0);
+    run_tail(&r, K, K / 2, xb);
+    double e = dist(xb, xs, r.task->d), n0 = 0;
+    for (int i = 0; i < r.task->d; i++) n0 += xs[i] * xs[i];
+    cr_log_info("%s: ||xbar - x*|| = %.3g (||x*|| = %.3g, tol %.3g)", algo, e, sqrt(n0), tol);
+    cr_expect(e < tol, "%s: tail average %.4g from x* (tolerance %.3g, ||x*|| = %.3g)", algo, e, tol, sqrt(n0));
+    destroy(&r);
+}
+
+Test(matrix, full_space_methods_reach_x_star_exactly) {
+    const char *set[] = {QSET("6x2", "kron"), NULL};
+    check_converges("soba", set, 4000, 1e-6);
+    check_converges("ma_soba", set, 4000, 1e-6);
+}
+
+Test(matrix, bros_reaches_x_star_single_block_kron) {
+    const char *set[] = {QSET("6x2", "kron"), "algo.rank=3", NULL};
+    check_converges("bros", set, 40000, 0.02);
+}
+
+Test(matrix, bros_general_reaches_x_star_on_generic_two_blocks) {
+    const char *set[] = {QSET("4x2,3x3", "generic"), "algo.rank=2", NULL};
+    run_t r = make("quadratic", "bros", 3, set);
+    cr_assert(r.algo, "%s", r.err);
+    cr_expect_str_eq(r.algo->variant_name, "general", "auto variant on a generic H must be general");
+    destroy(&r);
+    check_converges("bros", set, 40000, 0.03);
+}
+
+Test(matrix, bros_basic_multiblock_kron_reaches_x_star) {
+    const char *set[] = {QSET("4x2,3x2", "kron"), "algo.rank=2", NULL};
+    check_converges("bros", set, 40000, 0.03);
+}
+
+/* Naive converges to the closed-form biased point, not to x* (power: the gap is many times the tolerance). */
+Test(matrix, naive_converges_to_its_predicted_biased_point) {
+    const char *set[] = {QSET("6x2", "kron"), "algo.rank=2", NULL};
+    run_t r = make("quadratic", "naive_projected", 5, set);
+    cr_assert(r.algo, "%s", r.err);
+    double xs[16], xpred[16], xb[16], plateau;
+    int rank[SBO_MAX_BLOCKS] = {2};
+    cr_assert_eq(sbo_quadratic_x_star(r.task, xs), 0);
+    cr_assert_eq(sbo_quadratic_naive_point(r.task, rank, xpred, &plateau), 0);
+    run_tail(&r, 60000, 30000, xb);
+    double e_pred = dist(xb, xpred, r.task->d), gap = dist(xpred, xs, r.task->d);
+    cr_log_info("naive: ||xbar - xpred|| = %.3g, ||xpred - x*|| = %.3g", e_pred, gap);
+    cr_expect(gap > 0.1, "the instance must separate naive from x* (gap %.3g)", gap);
+    cr_expect(e_pred < 0.2 * gap, "naive tail average %.3g from its predicted point (gap to x* %.3g)", e_pred, gap);
+    destroy(&r);
+}
+
+/* --- the counterexample: every method, quick horizon ------------------------------------------------------ */
+Test(matrix, counterexample_all_methods) {
+    const char *set[] = {"algo.alpha=0.01", "algo.beta=0.1", "algo.gamma=0.05", "algo.theta=0.1", "algo.R=10",
+                         "algo.rank=2", "algo.memory_rule=off", "algo.beta_scaling=none", "algo.gamma_scaling=none",
+                         NULL};
+    const char *algos[] = {"soba", "ma_soba", "bros", "naive_projected"};
+    const double target[] = {-1, -1, -1, -20.0 / 39.0};
+    const double tol[] = {1e-6, 1e-6, 0.02, 0.02};
+    for (int i = 0; i < 4; i++) {
+        run_t r = make("counterexample", algos[i], 1, set);
+        cr_assert(r.algo, "%s", r.err);
+        double xb;
+        run_tail(&r, 30000, 15000, &xb);
+        cr_expect(fabs(xb - target[i]) < tol[i], "%s: tail mean %.6f, target %.6f", algos[i], xb, target[i]);
+        destroy(&r);
+    }
+}
+
+/* --- structure: full blocks, counts, determinism ----------------------------------------------------------- */
+Test(matrix, bros_with_every_block_full_is_ma_soba_bit_for_bit) {
+    const char *base[] = {QSET("4x2,3x2", "kron"), "task.sigma=0.3", NULL};
+    const char *full[] = {QSET("4x2,3x2", "kron"), "task.sigma=0.3", "algo.rank=4", NULL};
+    run_t a = make("quadratic", "ma_soba", 9, base), b = make("quadratic", "bros", 9, full);
+    cr_assert(a.algo && b.algo);
+    for (long k = 0; k < 200; k++) {
+        a.algo->type->step(a.algo, k);
+        b.algo->type->step(b.algo, k);
+    }
+    long D = sbo_layout_total(&a.task->lower);
+    cr_expect_eq(memcmp(a.algo->x, b.algo->x, sizeof(double) * a.task->d), 0, "x differs");
+    cr_expect_eq(memcmp(a.algo->Y, b.algo->Y, sizeof(double) * D), 0, "Y differs");
+    cr_expect_eq(memcmp(a.algo->Z, b.algo->Z, sizeof(double) * D), 0, "Z differs");
+    cr_expect(strstr(b.algo->log, "exactly MA-SOBA") != NULL, "the log must say the run is MA-SOBA: %s", b.algo->log);
+    destroy(&a);
+    destroy(&b);
+}
+
+static long hvps_per_step(const char *algo, const char *blocks, const char *structure) {
+    char b[64], s[64];
+    snprintf(b, sizeof b, "task.blocks=%s", blocks);
+    snprintf(s, sizeof s, "task.structure=%s", structure);
+    const char *set[] = {b, s, "algo.rank=2", "algo.memory_rule=off", NULL};
+    run_t r = make("quadratic", algo, 1, set);
+    cr_assert(r.algo, "%s", r.err);
+    for (long k = 0; k < 10; k++) r.algo->type->step(r.algo, k);
+    long n = r.task->counts.hvp + r.task->counts.reduced_hvp;
+    cr_expect_eq(r.task->counts.grad_lower, 10);
+    cr_expect_eq(r.task->counts.cross, 10);
+    cr_expect_eq(r.task->counts.lower_samples, 10);
+    destroy(&r);
+    return n / 10;
+}
+
+Test(matrix, oracle_calls_per_iteration_follow_section_7) {
+    cr_expect_eq(hvps_per_step("soba", "5x3", "kron"), 1);
+    cr_expect_eq(hvps_per_step("ma_soba", "5x3", "kron"), 1);
+    cr_expect_eq(hvps_per_step("naive_projected", "5x3", "kron"), 1);
+    cr_expect_eq(hvps_per_step("bros", "5x3", "kron"), 2);            /* basic, L = 1: R1, R_T */
+    cr_expect_eq(hvps_per_step("bros", "5x3,4x3", "kron"), 3);        /* basic, L > 1: + D1 */
+    cr_expect_eq(hvps_per_step("bros", "5x3", "generic"), 3);         /* general, L = 1: R1, R_T, R3 */
+    cr_expect_eq(hvps_per_step("bros", "5x3,4x2", "generic"), 4);     /* general, L > 1 */
+}
+
+Test(matrix, same_seed_same_iterates_different_seed_differs) {
+    const char *set[] = {QSET("5x3", "kron"), "task.sigma=0.3", "algo.rank=2", NULL};
+    run_t a = make("quadratic", "bros", 4, set), b = make("quadratic", "bros", 4, set), c = make("quadratic", "bros", 5, set);
+    for (long k = 0; k < 100; k++) {
+        a.algo->type->step(a.algo, k);
+        b.algo->type->step(b.algo, k);
+        c.algo->type->step(c.algo, k);
+    }
+    long D = sbo_layout_total(&a.task->lower);
+    cr_expect_eq(memcmp(a.algo->Z, b.algo->Z, sizeof(double) * D), 0, "same seed must give the same Z");
+    cr_expect_neq(memcmp(a.algo->Z, c.algo->Z, sizeof(double) * D), 0, "different seeds must differ");
+    destroy(&a);
+    destroy(&b);
+    destroy(&c);
+}
+
+/* --- bad configurations: one-line messages that name the problem ------------------------------------------ */
+Test(matrix, general_with_rank_one_block_is_rejected_naming_the_block) {
+    const char *set[] = {QSET("5x3", "generic"), "algo.rank=1", "algo.variant=general", NULL};
+    run_t r = make("quadratic", "bros", 1, set);
+    cr_expect_null(r.algo);
+    cr_expect(strstr(r.err, "r >= 2") && strstr(r.err, "block"), "message: %s", r.err);
+    cr_expect_null(strchr(r.err, '\n'), "one line: %s", r.err);
+    destroy(&r);
+}
+
+Test(matrix, rank_above_dimension_is_rejected) {
+    const char *set[] = {"algo.rank=5", NULL};
+    run_t r = make("counterexample", "bros", 1, set);
+    cr_expect_null(r.algo);
+    cr_expect(strstr(r.err, "algo.rank") != NULL, "message: %s", r.err);
+    destroy(&r);
+    const char *set2[] = {"algo.ranks=1,2", NULL};
+    r = make("counterexample", "naive_projected", 1, set2);
+    cr_expect_null(r.algo);
+    cr_expect(strstr(r.err, "one rank per block") != NULL, "message: %s", r.err);
+    destroy(&r);
+}
+
+Test(matrix, negative_or_malformed_steps_are_rejected) {
+    const char *bad[][2] = {{"algo.alpha=-1", NULL}, {"algo.gamma=abc", NULL}, {"algo.schedule=fast", NULL}};
+    for (int i = 0; i < 3; i++) {
+        run_t r = make("counterexample", "ma_soba", 1, bad[i]);
+        cr_expect_null(r.algo, "%s must be rejected", bad[i][0]);
+        cr_expect(strlen(r.err) > 10, "message for %s: '%s'", bad[i][0], r.err);
+        destroy(&r);
+    }
+}
+
+Test(matrix, memory_rule_keeps_narrow_blocks_full_and_says_so) {
+    const char *set[] = {"task.blocks=12x3", "algo.rank=4", NULL};        /* 4 (12 + 12) = 96 >= 72: full */
+    run_t r = make("quadratic", "bros", 1, set);
+    cr_assert(r.algo, "%s", r.err);
+    cr_expect_eq(r.algo->rank[0], 12);
+    cr_expect(strstr(r.algo->log, "memory rule"), "log: %s", r.algo->log);
+    destroy(&r);
+}
+
+/* §9: the analytic model for one projected 12 x 3 block at r = 4 (BROS-basic, L = 1, generic reduced HVPs). */
+Test(matrix, analytic_memory_model_matches_section_9) {
+    sbo_config cfg;
+    char err[SBO_ERR_LEN];
+    sbo_config_init(&cfg);
+    sbo_config_set_arg(&cfg, "task.blocks=12x3", err, sizeof err);
+    sbo_config_set_arg(&cfg, "algo.rank=4", err, sizeof err);
+    sbo_config_set_arg(&cfg, "algo.memory_rule=off", err, sizeof err);
+    sbo_config_apply_defaults(&cfg, sbo_task_quadratic.options);
+    sbo_config_apply_defaults(&cfg, sbo_algo_common_options);
+    sbo_task *t = sbo_task_create(&sbo_task_quadratic, &cfg, err, sizeof err);
+    cr_assert(t, "%s", err);
+    sbo_memory_model mb, ms;
+    cr_assert_eq(sbo_algo_find("bros")->memory_model(t, &cfg, &mb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sbo_algo_find("soba")->memory_model(t, &cfg, &ms, err, sizeof err), 0, "%s", err);
+    double m = 12, n = 3, r = 4;
+    double bros_block = 2 * m * n + m * r + 4 * r * n + m + 2 * n + r + 2 * m * n;   /* + generic transient */
+    cr_expect_float_eq(mb.per_block_state[0], bros_block, 1e-12, "BROS block: %g vs %g", mb.per_block_state[0], bros_block);
+    cr_expect_float_eq(ms.per_block_state[0], 4 * m * n, 1e-12);
+    cr_expect(strstr(mb.note, "generic") != NULL, "note must name the generic HVPs: %s", mb.note);
+    sbo_task_destroy(t);
+}
+
+/* Per-block variant: a task declaring one block not row-symmetric gets general there and basic elsewhere
+ * (SBO_ZDIR_AUTO); general is unbiased on any symmetric H, so the mixed run must still reach x*. */
+Test(matrix, bros_per_block_variant_reaches_x_star) {
+    sbo_config cfg;
+    char err[SBO_ERR_LEN];
+    sbo_config_init(&cfg);
+    const char *set[] = {QSET("4x2,3x2", "kron"), "algo.rank=2", NULL};
+    for (int i = 0; set[i]; i++) sbo_config_set_arg(&cfg, set[i], err, sizeof err);
+    sbo_config_apply_defaults(&cfg, sbo_task_quadratic.options);
+    sbo_config_apply_defaults(&cfg, sbo_algo_common_options);
+    sbo_task *t = sbo_task_create(&sbo_task_quadratic, &cfg, err, sizeof err);
+    cr_assert(t, "%s", err);
+    t->lower.block[1].row_symmetric = 0;        /* a conservative declaration: general is valid everywhere */
+    sbo_algo *a = sbo_algo_find("bros")->create(t, &cfg, 21, err, sizeof err);
+    cr_assert(a, "%s", err);
+    cr_expect_str_eq(a->variant_name, "per-block");
+    const sbo_zdir_plan *p = sbo_projected_plan(a);
+    cr_expect(p->general[1] == 1 && p->general[0] == 0);
+    double xs[8], xb[8] = {0};
+    sbo_quadratic_x_star(t, xs);
+    long K = 40000;
+    for (long k = 0; k < K; k++) {
+        if (k >= K / 2)
+            for (int i = 0; i < t->d; i++) xb[i] += a->x[i] / (K / 2);
+        cr_assert_eq(a->type->step(a, k), 0);
+    }
+    cr_expect_eq(t->counts.reduced_hvp, 4 * K, "L > 1 with a general block: 4 reduced HVPs per iteration");
+    double e = dist(xb, xs, t->d);
+    cr_expect(e < 0.03, "per-block BROS tail average %.4g from x*", e);
+    a->type->destroy(a);
+    sbo_task_destroy(t);
+}
