@@ -204,8 +204,9 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
         sbo_projected_destroy(a);
         return NULL;
     }
-    for (int l = 0; l < t->lower.L; l++)
-        a->beta_block[l] = bs == 0 ? a->beta * a->rank[l] / t->lower.block[l].m : a->beta;
+    for (int l = 0; l < t->lower.L; l++)   /* full blocks keep beta exactly (a full-space run is MA-SOBA bit for bit) */
+        a->beta_block[l] = bs == 0 && a->rank[l] < t->lower.block[l].m
+                               ? a->beta * ((double)a->rank[l] / t->lower.block[l].m) : a->beta;
     double g0 = a->gamma;
     if (gs == 0) a->gamma = g0 / (1 + ps.V_max);
     else if (gs == 1) a->gamma = g0 * ps.min_q * ps.min_q * ps.min_q;
@@ -289,7 +290,7 @@ int sbo_projected_step(sbo_algo *a, long k) {
 
     /* updates */
     for (int l = 0; l < lay->L; l++)
-        im->lift_scale[l] = -a->beta_block[l] * f * (double)lay->block[l].m / p->rank[l];
+        im->lift_scale[l] = -a->beta_block[l] * f * ((double)lay->block[l].m / p->rank[l]);   /* m/r first: 1 exactly on full blocks */
     sbo_subspace_lift_add(&im->S, im->G_red, im->lift_scale, a->Y);      /* Y^l -= beta_l (m/r) P_l G_l */
     sbo_vec_axpy(D, -a->gamma * f, im->d, a->Z);
     sbo_algo_project_Z(a);

@@ -256,9 +256,9 @@ int sbo_config_check_known(const sbo_config *c, const sbo_option *const *tables,
             }
         if (known) continue;
         char hint[128] = "";
-        if (closest) snprintf(hint, sizeof hint, " (did you mean '%s'?)", closest);
-        set_err(err, errlen, "unknown option '%s'%s from %s; `sbo list` shows the options of each task and algorithm",
-                c->key[i], hint, c->origin[i][0] ? c->origin[i] : "?");
+        if (closest) snprintf(hint, sizeof hint, "; did you mean '%s'?", closest);
+        set_err(err, errlen, "unknown option '%s' (from %s%s); `sbo list` shows the options of each task and algorithm",
+                c->key[i], c->origin[i][0] ? c->origin[i] : "?", hint);
         return -1;
     }
     return 0;
@@ -302,7 +302,7 @@ int sbo_config_double(const sbo_config *c, const char *key, double *out, char *e
             *out = d;
             return 0;
         }
-        set_err(err, errlen, "%s = '%s' is not a finite number; write a finite value such as 1e300", key, v);
+        set_err(err, errlen, "%s = '%s' is not a finite number; write a finite decimal, e.g. 0.01", key, v);
         return -1;
     }
     *out = d;

@@ -15,7 +15,7 @@ typedef struct {
 
 /* settings: NULL-terminated list of "section.key=value". Exits 2 with the message on any error (a theory
  * check with a broken configuration must not report PASS or FAIL). */
-static tc_run tc_run_create(const char *task_name, const char *algo_name, uint64_t seed, const char *const *settings) {
+static inline tc_run tc_run_create(const char *task_name, const char *algo_name, uint64_t seed, const char *const *settings) {
     char err[SBO_ERR_LEN];
     sbo_config cfg;
     sbo_config_init(&cfg);
@@ -51,13 +51,13 @@ static tc_run tc_run_create(const char *task_name, const char *algo_name, uint64
     return r;
 }
 
-static void tc_run_destroy(tc_run *r) {
+static inline void tc_run_destroy(tc_run *r) {
     r->algo->type->destroy(r->algo);
     sbo_task_destroy(r->task);
 }
 
 /* mean and standard error of v[0..n-1] */
-static void tc_mean_se(const double *v, int n, double *mean, double *se) {
+static inline void tc_mean_se(const double *v, int n, double *mean, double *se) {
     double m = 0, s2 = 0;
     for (int i = 0; i < n; i++) m += v[i];
     m /= n;
