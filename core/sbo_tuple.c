@@ -10,7 +10,8 @@ void sbo_layout_finish(sbo_layout *lay, const int *rows) {
     long off = 0;
     for (int l = 0; l < lay->L; l++) {
         lay->offset[l] = off;
-        int m = rows ? rows[l] : lay->block[l].m;
+        if (rows) lay->block[l].m = rows[l];   /* a reduced layout has r_l rows */
+        int m = lay->block[l].m;
         off += (long)m * lay->block[l].n;
     }
     lay->offset[lay->L] = off;

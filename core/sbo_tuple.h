@@ -20,8 +20,8 @@ typedef struct {
     long offset[SBO_MAX_BLOCKS + 1];    /* offset[L] = total */
 } sbo_layout;
 
-/* Fill offsets from the block shapes. rows[l] overrides m_l in the offsets when non-NULL; the caller sets
- * block[l].m = rows[l] itself for a reduced layout (sbo_subspace_* read r_l from block[l].m). */
+/* Fill offsets from the block shapes. When rows is non-NULL it is a reduced layout: block[l].m = rows[l]
+ * (sbo_subspace_* read r_l from block[l].m) and the offsets follow. */
 void sbo_layout_finish(sbo_layout *lay, const int *rows);
 static inline long sbo_layout_total(const sbo_layout *lay) { return lay->offset[lay->L]; }
 

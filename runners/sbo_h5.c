@@ -235,7 +235,7 @@ static int snapshot_or_report(sbo_h5 *f) {
 }
 
 /* After a change: publish when the last snapshot is older than the interval (and than 20x its cost, so
- * snapshots of large files take at most ~5% of the wall time). */
+ * snapshots of large files take at most ~5% of the wall time). Interval 0: at every change. */
 static int changed(sbo_h5 *f) {
     f->dirty = 1;
     return sbo_h5_flush_if_due(f);
@@ -243,7 +243,8 @@ static int changed(sbo_h5 *f) {
 
 int sbo_h5_flush_if_due(sbo_h5 *f) {
     if (!f->dirty) return 0;
-    double wait = f->interval_s > 20.0 * f->snapshot_cost ? f->interval_s : 20.0 * f->snapshot_cost;
+    double wait = f->interval_s;
+    if (wait > 0 && wait < 20.0 * f->snapshot_cost) wait = 20.0 * f->snapshot_cost;
     if (mono_now() - f->last_snapshot < wait) return 0;
     return snapshot_or_report(f);
 }
@@ -375,7 +376,7 @@ static int write_attr(sbo_h5 *f, const char *group, const char *name, hid_t type
     }
     if (a >= 0) H5Aclose(a);
     H5Oclose(obj);
-    return rc;
+    return rc == 0 ? changed(f) : rc;
 }
 
 int sbo_h5_attr_str(sbo_h5 *f, const char *group, const char *name, const char *value) {
@@ -447,7 +448,7 @@ static int write_1d_or_2d(sbo_h5 *f, const char *path, hid_t type, const void *d
     }
     if (d >= 0) H5Dclose(d);
     H5Sclose(s);
-    return rc;
+    return rc == 0 ? changed(f) : rc;
 }
 
 int sbo_h5_write_matrix(sbo_h5 *f, const char *path, const double *data, long rows, long cols) {
@@ -519,7 +520,7 @@ sbo_h5_table *sbo_h5_table_create(sbo_h5 *f, const char *path, int ncols, const 
     }
     int rc = sbo_h5_attr_str(f, path, "columns", cols);
     free(cols);
-    if (rc != 0 || sbo_h5_flush(f) != 0) return NULL;   /* t stays in f->tables; closed by sbo_h5_close */
+    if (rc != 0) return NULL;   /* t stays in f->tables; closed by sbo_h5_close */
     return t;
 }
 
@@ -541,7 +542,7 @@ int sbo_h5_table_append(sbo_h5_table *t, const double *row) {
         return -1;
     }
     t->rows++;
-    return sbo_h5_flush(t->f);
+    return changed(t->f);
 }
 
 long sbo_h5_table_rows(const sbo_h5_table *t) { return t ? t->rows : 0; }

@@ -1,7 +1,12 @@
 /* runners/sbo_h5.h: HDF5 results, schema v1 (docs/SCHEMA.md). One file per run (or per theory check).
  * Curves are extendible, chunked, shuffle+deflate compressed 2-D datasets (rows appended, columns named
- * by the "columns" attribute) flushed at every append, so a killed run keeps every row up to its
- * last flush. Exercised by: tests/test_h5.c, tests/test_cli.c, `sbo run`, every theory check with --out.
+ * by the "columns" attribute). Exercised by: tests/test_h5.c, tests/test_cli.c, `sbo run`, every theory
+ * check with --out.
+ *
+ * Durability: the file is built in memory and published by atomic snapshots (whole image to a temporary
+ * file, then rename over the path). Every change is published within SBO_H5_SNAPSHOT_INTERVAL_S by the
+ * next sbo_h5_* write or sbo_h5_flush_if_due call, immediately by sbo_h5_flush, and at sbo_h5_close.
+ * A reader, or a process killed at any moment, sees a complete file: the last snapshot.
  *
  * Errors: HDF5's own error-stack printing is switched off; every failing call prints ONE line on stderr
  * ("sbo: error: hdf5: cannot write attribute 'x' on '/' of 'f.h5': <HDF5's innermost message>") and
@@ -11,6 +16,7 @@
 #include <stddef.h>
 
 #define SBO_SCHEMA_VERSION 1
+#define SBO_H5_SNAPSHOT_INTERVAL_S 0.5   /* default minimum time between automatic snapshots */
 
 typedef struct sbo_h5 sbo_h5;
 typedef struct sbo_h5_table sbo_h5_table;
@@ -18,8 +24,13 @@ typedef struct sbo_h5_table sbo_h5_table;
 /* Create (truncate) a file. Parent directories are created. NULL with err on failure
  * ("cannot write results to 'x.h5': Permission denied; choose a writable --out"). */
 sbo_h5 *sbo_h5_create(const char *path, char *err, size_t errlen);
-int sbo_h5_close(sbo_h5 *f);                  /* closes tables too; 0 ok */
-int sbo_h5_flush(sbo_h5 *f);
+int sbo_h5_close(sbo_h5 *f);                  /* closes tables too, publishes the final file; 0 ok */
+int sbo_h5_flush(sbo_h5 *f);                  /* publish a snapshot now */
+/* Publish if there are unpublished changes and the last snapshot is older than the interval; cheap
+ * (a clock read) otherwise. Long loops call it once per iteration so no change waits longer than that. */
+int sbo_h5_flush_if_due(sbo_h5 *f);
+/* Minimum seconds between automatic snapshots (0: publish at every change; tests). */
+void sbo_h5_set_snapshot_interval(sbo_h5 *f, double seconds);
 const char *sbo_h5_filename(const sbo_h5 *f); /* the path given to sbo_h5_create */
 
 /* Groups are created on demand ("/", "/curves", "/tc7/soba"). Attributes are replaced when they exist.
@@ -38,7 +49,7 @@ int sbo_h5_write_longs(sbo_h5 *f, const char *path, const long *data, long n);
 int sbo_h5_write_strings(sbo_h5 *f, const char *path, const char *const *data, long n);
 
 /* An appendable table: rows of ncols doubles, column names stored in the "columns" attribute
- * (comma-separated). Each append writes and flushes one row (H5Fflush, global scope). */
+ * (comma-separated). Appends cost microseconds (the chunk stays in HDF5's cache until a snapshot). */
 sbo_h5_table *sbo_h5_table_create(sbo_h5 *f, const char *path, int ncols, const char *const *colnames);
 int sbo_h5_table_append(sbo_h5_table *t, const double *row);
 long sbo_h5_table_rows(const sbo_h5_table *t);
@@ -52,8 +63,7 @@ void sbo_iso_time(char *buf, size_t n);
 
 /* Reading (tests, `sbo` sanity checks): returns 0 and fills; caller frees *data. -1 (with a one-line
  * message on stderr) when the file, object or attribute is missing or unreadable.
- * Readers open without HDF5 file locking, so a file that a live writer holds can be read (the reader
- * sees the state of the writer's last flush; a read racing a flush may fail: retry). */
+ * A live writer's file can be read at any time: the reader sees the writer's last snapshot. */
 int sbo_h5_read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen);
 /* Numeric scalar attributes are formatted (%lld / %.17g) by read_attr_str; read_attr_double parses them. */
 int sbo_h5_read_attr_double(const char *path, const char *group, const char *name, double *out);

@@ -1,0 +1,421 @@
+/* runners/sbo_run.c: the run loop of `sbo run` (runners/sbo_run.h; schema in docs/SCHEMA.md).
+ * The runner owns the loop, timing, evaluation and the results file; the algorithm only steps
+ * (STYLE.md patterns 2, 11, 14). Exercised by: tests/test_cli.c, `sbo run --task counterexample --algo
+ * ma_soba --seed 1 --out /tmp/x.h5`. */
+#include "runners/sbo_run.h"        /* this file's interface */
+#include "runners/sbo_h5.h"         /* the results file */
+#include "core/sbo_arena.h"         /* live arenas, peaks, VmHWM */
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const sbo_option sbo_run_options[] = {
+    {"run.iters", "1000", "number of iterations K (k = 0 .. K-1)"},
+    {"run.eval_every", "10", "evaluate the task metrics and append a row to /curves every this many iterations "
+                             "(and always at k = 0 and at the end)"},
+    {NULL, NULL, NULL}};
+
+// --- configuration -----------------------------------------------------------------------------
+
+int sbo_run_resolve_config(const sbo_task_type *task_type, const sbo_algo_type *algo_type, const char *ini_path,
+                           const char *const *sets, int n_sets, sbo_config *cfg, char *err, size_t errlen) {
+    sbo_config_init(cfg);
+    if (ini_path && sbo_config_load_ini(cfg, ini_path, err, errlen) != 0) return -1;
+    for (int i = 0; i < n_sets; i++)
+        if (sbo_config_set_arg(cfg, sets[i], err, errlen) != 0) return -1;
+    const sbo_option *tables[4] = {sbo_run_options, task_type->options, algo_type ? algo_type->options : NULL, NULL};
+    if (!algo_type) tables[2] = NULL;
+    if (sbo_config_check_known(cfg, tables, err, errlen) != 0) return -1;
+    for (int i = 0; tables[i]; i++) sbo_config_apply_defaults(cfg, tables[i]);
+    return 0;
+}
+
+int sbo_parse_seed(const char *s, uint64_t *seed, char *err, size_t errlen) {
+    char *end = NULL;
+    errno = 0;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > 9223372036854775807ULL) goto bad;
+    *seed = (uint64_t)v;
+    return 0;
+bad:
+    snprintf(err, errlen, "--seed '%s' is not an integer in [0, 9223372036854775807]; pass e.g. --seed 1", s ? s : "");
+    return -1;
+}
+
+// --- helpers -----------------------------------------------------------------------------------
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fmt_bytes(double b, char *out, size_t n) {
+    if (b < 1024) snprintf(out, n, "%.0f B", b);
+    else if (b < 1024.0 * 1024) snprintf(out, n, "%.2f KiB", b / 1024);
+    else if (b < 1024.0 * 1024 * 1024) snprintf(out, n, "%.2f MiB", b / (1024.0 * 1024));
+    else snprintf(out, n, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+}
+
+static volatile sig_atomic_t g_stop_signal = 0;
+static void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+/* Columns of /curves: iteration, step_time_s, the oracle counters, the task's metrics, n_clips. */
+#define SBO_RUN_FIXED_COLS 10
+static const char *const fixed_cols[SBO_RUN_FIXED_COLS] = {
+    "iteration", "step_time_s", "grad_lower", "grad_upper_Y", "grad_upper_x", "hvp", "reduced_hvp", "cross",
+    "lower_samples", "upper_samples"};
+static const char *const fixed_help[SBO_RUN_FIXED_COLS] = {
+    "iterations completed k (the row describes the iterate x_k, Y_k, Z_k)",
+    "cumulative wall time inside the algorithm's step calls, seconds (evaluation excluded)",
+    "cumulative grad_Y g oracle calls (full or reduced)", "cumulative grad_Y f calls", "cumulative grad_x f calls",
+    "cumulative full Hessian actions H[V]", "cumulative reduced Hessian actions P^T H[P X]",
+    "cumulative cross-term calls J[Z]", "lower minibatches drawn", "upper minibatches drawn"};
+
+/* One /curves row at iteration k. Metrics are evaluation, not algorithm work: the oracle counters are
+ * restored around them so the counts stay the algorithm's own. */
+static void eval_row(sbo_algo *a, long k, double step_time, double *row) {
+    sbo_task *t = a->task;
+    const sbo_oracle_counts c = t->counts;
+    row[0] = (double)k;
+    row[1] = step_time;
+    row[2] = (double)c.grad_lower;
+    row[3] = (double)c.grad_upper_Y;
+    row[4] = (double)c.grad_upper_x;
+    row[5] = (double)c.hvp;
+    row[6] = (double)c.reduced_hvp;
+    row[7] = (double)c.cross;
+    row[8] = (double)c.lower_samples;
+    row[9] = (double)c.upper_samples;
+    double m[SBO_MAX_METRICS];
+    for (int i = 0; i < SBO_MAX_METRICS; i++) m[i] = NAN;
+    if (t->ops->metrics) t->ops->metrics(t, a->x, a->Y, a->Z, m);
+    t->counts = c;
+    for (int i = 0; i < t->n_metrics; i++) row[SBO_RUN_FIXED_COLS + i] = m[i];
+    row[SBO_RUN_FIXED_COLS + t->n_metrics] = (double)a->n_clips;
+}
+
+static void progress_line(long k, long K, double elapsed, const char *mname, double mval) {
+    double rate = elapsed > 0 ? (double)k / elapsed : 0;
+    double eta = rate > 0 ? (double)(K - k) / rate : 0;
+    long e = (long)(eta + 0.5);
+    fprintf(stderr, "\r  %ld/%ld  %.3g it/s  ETA %ld:%02ld:%02ld  %s = %.6g   ", k, K, rate, e / 3600, e / 60 % 60,
+            e % 60, mname ? mname : "-", mval);
+    fflush(stderr);
+}
+
+// --- the results file: everything known before the first step -----------------------------------
+
+static int write_header(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo *a, long K, long E) {
+    int rc = 0;
+    char buf[4096];
+    rc |= sbo_h5_write_provenance(f, sp->argc, sp->argv);
+    rc |= sbo_h5_attr_str(f, "/", "status", "running");
+    rc |= sbo_h5_attr_str(f, "/", "task", sp->task_type->name);
+    rc |= sbo_h5_attr_str(f, "/", "task_description", sp->task_type->description ? sp->task_type->description : "");
+    rc |= sbo_h5_attr_str(f, "/", "algorithm", sp->algo_type->name);
+    rc |= sbo_h5_attr_str(f, "/", "algorithm_description",
+                          sp->algo_type->description ? sp->algo_type->description : "");
+    char *cfgdump = malloc(SBO_CONFIG_MAX * 200);
+    if (cfgdump) {
+        sbo_config_dump(sp->cfg, cfgdump, SBO_CONFIG_MAX * 200);
+        rc |= sbo_h5_attr_str(f, "/", "config", cfgdump);
+        free(cfgdump);
+    } else {
+        rc = -1;
+    }
+    rc |= sbo_h5_attr_long(f, "/", "seed", (long)sp->seed);
+    rc |= sbo_h5_attr_long(f, "/", "iterations_requested", K);
+    rc |= sbo_h5_attr_long(f, "/", "eval_every", E);
+
+    /* the problem */
+    rc |= sbo_h5_attr_long(f, "/", "d", t->d);
+    rc |= sbo_h5_attr_double(f, "/", "mu", t->mu);
+    rc |= sbo_h5_attr_long(f, "/", "has_x_star", t->has_x_star);
+    rc |= sbo_h5_attr_str(f, "/", "reduced_impl", t->reduced_impl ? t->reduced_impl : "");
+    long bm[SBO_MAX_BLOCKS], bn[SBO_MAX_BLOCKS], rk[SBO_MAX_BLOCKS];
+    buf[0] = '\0';
+    for (int l = 0; l < t->lower.L; l++) {
+        bm[l] = t->lower.block[l].m;
+        bn[l] = t->lower.block[l].n;
+        rk[l] = a->rank[l];
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used, "%s%s", l ? "," : "", t->lower.block[l].name);
+    }
+    rc |= sbo_h5_attr_str(f, "/", "block_names", buf);
+    rc |= sbo_h5_attr_longs(f, "/", "block_m", bm, t->lower.L);
+    rc |= sbo_h5_attr_longs(f, "/", "block_n", bn, t->lower.L);
+
+    /* what the algorithm's create decided */
+    rc |= sbo_h5_attr_longs(f, "/", "rank", rk, t->lower.L);
+    rc |= sbo_h5_attr_double(f, "/", "R", a->uses_radius ? a->R : NAN);
+    rc |= sbo_h5_attr_double(f, "/", "V_max", a->V_max);
+    rc |= sbo_h5_attr_str(f, "/", "variant", a->variant_name);
+    rc |= sbo_h5_attr_str(f, "/", "cross_term", a->cross_term == SBO_CROSS_PROJECTED ? "projected" : "full");
+    rc |= sbo_h5_attr_long(f, "/", "n_full_by_rule", a->n_full_by_rule);
+    rc |= sbo_h5_attr_double(f, "/", "alpha", a->alpha);
+    rc |= sbo_h5_attr_double(f, "/", "beta", a->beta);
+    rc |= sbo_h5_attr_doubles(f, "/", "beta_block", a->beta_block, t->lower.L);
+    rc |= sbo_h5_attr_double(f, "/", "gamma", a->gamma);
+    rc |= sbo_h5_attr_double(f, "/", "theta", a->theta);
+    rc |= sbo_h5_attr_str(f, "/", "schedule", a->schedule == SBO_SCHEDULE_INV_SQRT ? "inv_sqrt" : "constant");
+    rc |= sbo_h5_attr_str(f, "/", "algo_log", a->log);
+    return rc ? -1 : 0;
+}
+
+/* /memory: every live arena's buffers (pattern 5), the peaks, and the §9 analytic model. */
+static int write_memory(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo *a, FILE *info) {
+    long n = 0;
+    for (const sbo_arena *ar = sbo_arena_first_live(); ar; ar = ar->next_live) n += ar->n;
+    const char **arena = calloc((size_t)n + 1, sizeof *arena), **buffer = calloc((size_t)n + 1, sizeof *buffer);
+    const char **shape = calloc((size_t)n + 1, sizeof *shape);
+    long *bytes = calloc((size_t)n + 1, sizeof *bytes), *count = calloc((size_t)n + 1, sizeof *count);
+    int rc = 0;
+    if (!arena || !buffer || !shape || !bytes || !count) rc = -1;
+    long i = 0;
+    if (info) fprintf(info, "memory (arenas, before the first step):\n");
+    for (const sbo_arena *ar = sbo_arena_first_live(); ar && rc == 0; ar = ar->next_live) {
+        char tot[32];
+        fmt_bytes((double)sbo_arena_bytes(ar), tot, sizeof tot);
+        if (info) fprintf(info, "  %-28s %12s\n", ar->name, tot);
+        for (int e = 0; e < ar->n; e++, i++) {
+            arena[i] = ar->name;
+            buffer[i] = ar->entry[e].name;
+            shape[i] = ar->entry[e].shape;
+            count[i] = ar->entry[e].count;
+            bytes[i] = ar->entry[e].count * (long)sizeof(double);
+            char b[32];
+            fmt_bytes((double)bytes[i], b, sizeof b);
+            if (info) fprintf(info, "    %-34s %-28s %12s\n", buffer[i], shape[i], b);
+        }
+    }
+    if (rc == 0) {
+        rc |= sbo_h5_write_strings(f, "/memory/arena", arena, n);
+        rc |= sbo_h5_write_strings(f, "/memory/buffer", buffer, n);
+        rc |= sbo_h5_write_strings(f, "/memory/shape", shape, n);
+        rc |= sbo_h5_write_longs(f, "/memory/count", count, n);
+        rc |= sbo_h5_write_longs(f, "/memory/bytes", bytes, n);
+    }
+    free(arena); free(buffer); free(shape); free(bytes); free(count);
+
+    rc |= sbo_h5_attr_long(f, "/memory", "live_bytes", (long)sbo_arena_live_bytes());
+    rc |= sbo_h5_attr_long(f, "/memory", "arena_peak_bytes", (long)sbo_arena_peak_bytes());
+    rc |= sbo_h5_attr_long(f, "/memory", "process_peak_bytes_after_create", (long)sbo_process_peak_rss());
+    rc |= sbo_h5_attr_long(f, "/memory", "process_peak_bytes", (long)sbo_process_peak_rss());
+    rc |= sbo_h5_attr_str(f, "/memory", "cross_term", a->cross_term == SBO_CROSS_PROJECTED ? "projected" : "full");
+
+    sbo_memory_model mm;
+    memset(&mm, 0, sizeof mm);
+    char merr[SBO_ERR_LEN] = "no memory_model in the algorithm descriptor";
+    int have = sp->algo_type->memory_model && sp->algo_type->memory_model(t, sp->cfg, &mm, merr, sizeof merr) == 0;
+    if (have) {
+        rc |= sbo_h5_attr_double(f, "/memory", "model_persistent_scalars", mm.persistent);
+        rc |= sbo_h5_attr_double(f, "/memory", "model_work_scalars", mm.work);
+        rc |= sbo_h5_attr_double(f, "/memory", "model_persistent_bytes", mm.persistent * sizeof(double));
+        rc |= sbo_h5_attr_double(f, "/memory", "model_work_bytes", mm.work * sizeof(double));
+        rc |= sbo_h5_attr_double(f, "/memory", "model_total_bytes", (mm.persistent + mm.work) * sizeof(double));
+        rc |= sbo_h5_attr_doubles(f, "/memory", "model_per_block_state_scalars", mm.per_block_state, t->lower.L);
+        rc |= sbo_h5_attr_str(f, "/memory", "model_note", mm.note);
+        if (info) {
+            char p[32], w[32];
+            fmt_bytes(mm.persistent * sizeof(double), p, sizeof p);
+            fmt_bytes(mm.work * sizeof(double), w, sizeof w);
+            fprintf(info, "  analytic model (§9): persistent %s + work %s; %s\n", p, w, mm.note);
+        }
+    } else {
+        rc |= sbo_h5_attr_str(f, "/memory", "model_note", merr);
+    }
+    return rc ? -1 : 0;
+}
+
+// --- the run -----------------------------------------------------------------------------------
+
+int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errlen) {
+    sbo_run_result r;
+    memset(&r, 0, sizeof r);
+    if (res) *res = r;
+    FILE *info = sp->info;
+    long K = 0, E = 1;
+    if (sbo_config_long(sp->cfg, "run.iters", &K, err, errlen) != 0 ||
+        sbo_config_long(sp->cfg, "run.eval_every", &E, err, errlen) != 0)
+        return SBO_EXIT_USAGE;
+    if (K < 0) {
+        snprintf(err, errlen, "run.iters = %ld must be >= 0; set e.g. --set run.iters=1000", K);
+        return SBO_EXIT_USAGE;
+    }
+    if (E < 1) {
+        snprintf(err, errlen, "run.eval_every = %ld must be >= 1; set e.g. --set run.eval_every=10", E);
+        return SBO_EXIT_USAGE;
+    }
+
+    // --- create everything that can fail on bad input, before any file exists
+    sbo_task *t = sp->task_type->create(sp->cfg, err, errlen);
+    if (!t) return SBO_EXIT_USAGE;
+    if (!t->type) t->type = sp->task_type;
+    if (t->n_metrics < 0 || t->n_metrics > SBO_MAX_METRICS) {
+        snprintf(err, errlen, "task '%s' declares %d metrics (max %d); fix the task", sp->task_type->name,
+                 t->n_metrics, SBO_MAX_METRICS);
+        sbo_task_destroy(t);
+        return SBO_EXIT_USAGE;
+    }
+    sbo_algo *a = sp->algo_type->create(t, sp->cfg, sp->seed, err, errlen);
+    if (!a) {
+        sbo_task_destroy(t);
+        return SBO_EXIT_USAGE;
+    }
+
+    struct sigaction sa, old_int, old_term;
+    if (sp->handle_signals) {
+        g_stop_signal = 0;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+
+    int code = SBO_EXIT_OK;
+    sbo_h5 *f = sbo_h5_create(sp->out_path, err, errlen);
+    if (!f) {
+        code = SBO_EXIT_USAGE;
+        goto out;
+    }
+    // --- header: a write failure here removes the file ("no partial garbage")
+    int ncols = SBO_RUN_FIXED_COLS + t->n_metrics + 1;
+    const char *cols[SBO_RUN_FIXED_COLS + SBO_MAX_METRICS + 1];
+    char help[4096] = "";
+    for (int c = 0; c < SBO_RUN_FIXED_COLS; c++) {
+        cols[c] = fixed_cols[c];
+        size_t u = strlen(help);
+        snprintf(help + u, sizeof help - u, "%s: %s\n", fixed_cols[c], fixed_help[c]);
+    }
+    for (int m = 0; m < t->n_metrics; m++) {
+        cols[SBO_RUN_FIXED_COLS + m] = t->metric_names[m];
+        size_t u = strlen(help);
+        snprintf(help + u, sizeof help - u, "%s: %s\n", t->metric_names[m], t->metric_help[m] ? t->metric_help[m] : "");
+    }
+    cols[ncols - 1] = "n_clips";
+    {
+        size_t u = strlen(help);
+        snprintf(help + u, sizeof help - u, "n_clips: cumulative projections of Z onto the ball of radius R (§2.2)\n");
+    }
+    if (info) {
+        fprintf(info, "sbo run: task %s, algorithm %s, seed %llu, %ld iterations, a row every %ld -> %s\n",
+                sp->task_type->name, sp->algo_type->name, (unsigned long long)sp->seed, K, E, sp->out_path);
+        if (a->log[0]) {
+            fprintf(info, "%s:\n", sp->algo_type->name);
+            for (const char *p = a->log; *p;) {
+                const char *nl = strchr(p, '\n');
+                int len = nl ? (int)(nl - p) : (int)strlen(p);
+                fprintf(info, "  %.*s\n", len, p);
+                p += len + (nl ? 1 : 0);
+            }
+        }
+    }
+    sbo_h5_table *curves = NULL;
+    if (write_header(f, sp, t, a, K, E) != 0 || write_memory(f, sp, t, a, info) != 0 ||
+        !(curves = sbo_h5_table_create(f, "/curves", ncols, cols)) ||
+        sbo_h5_attr_str(f, "/curves", "column_help", help) != 0) {
+        snprintf(err, errlen, "cannot write the results header to '%s' (see the message above); check the disk",
+                 sp->out_path);
+        sbo_h5_close(f);
+        unlink(sp->out_path);
+        code = SBO_EXIT_USAGE;
+        goto out;
+    }
+    if (info) fflush(info);
+
+    // --- the loop: only step() is timed (pattern 11); evaluation and I/O are outside
+    double row[SBO_RUN_FIXED_COLS + SBO_MAX_METRICS + 1];
+    int show = sp->progress > 0 || (sp->progress < 0 && isatty(STDERR_FILENO));
+    double step_time = 0, wall0 = now_s(), last_progress = 0;
+    long done = 0, last_row = -1;
+    int diverged = 0, write_failed = 0;
+    double metric0 = NAN;
+
+    eval_row(a, 0, 0.0, row);
+    if (t->n_metrics > 0) metric0 = row[SBO_RUN_FIXED_COLS];
+    write_failed = sbo_h5_table_append(curves, row) != 0;
+    last_row = 0;
+    for (long k = 0; k < K && !write_failed && !g_stop_signal; k++) {
+        double t0 = now_s();
+        int bad = sp->algo_type->step(a, k);
+        double t1 = now_s();
+        step_time += t1 - t0;
+        done = k + 1;
+        if (bad) {
+            diverged = 1;
+            break;
+        }
+        if (done % E == 0 && !g_stop_signal) {
+            eval_row(a, done, step_time, row);
+            if (t->n_metrics > 0) metric0 = row[SBO_RUN_FIXED_COLS];
+            write_failed = sbo_h5_table_append(curves, row) != 0;
+            last_row = done;
+        }
+        if (!write_failed) write_failed = sbo_h5_flush_if_due(f) != 0;
+        if (show && t1 - last_progress >= 0.1) {
+            last_progress = t1;
+            progress_line(done, K, t1 - wall0, t->n_metrics > 0 ? t->metric_names[0] : NULL, metric0);
+        }
+    }
+    if (last_row != done && !write_failed) {
+        eval_row(a, done, step_time, row);
+        write_failed = sbo_h5_table_append(curves, row) != 0;
+    }
+    if (show) fprintf(stderr, "\r%*s\r", 100, "");
+
+    // --- the outcome
+    const char *status = write_failed ? "write_error" : diverged ? "diverged" : g_stop_signal ? "interrupted" : "done";
+    char now[32];
+    sbo_iso_time(now, sizeof now);
+    int rc = 0;
+    rc |= sbo_h5_attr_str(f, "/", "status", status);
+    rc |= sbo_h5_attr_str(f, "/", "end_time", now);
+    rc |= sbo_h5_attr_long(f, "/", "iterations", done);
+    rc |= sbo_h5_attr_double(f, "/", "step_time_s", step_time);
+    rc |= sbo_h5_attr_double(f, "/", "wall_time_s", now_s() - wall0);
+    rc |= sbo_h5_attr_long(f, "/", "n_clips", a->n_clips);
+    rc |= sbo_h5_attr_long(f, "/memory", "arena_peak_bytes", (long)sbo_arena_peak_bytes());
+    rc |= sbo_h5_attr_long(f, "/memory", "process_peak_bytes", (long)sbo_process_peak_rss());
+    code = write_failed ? SBO_EXIT_FAILURE : diverged ? SBO_EXIT_DIVERGED : g_stop_signal ? SBO_EXIT_INTERRUPTED
+                                                                                           : SBO_EXIT_OK;
+    rc |= sbo_h5_attr_long(f, "/", "exit_code", code);
+    r.rows = sbo_h5_table_rows(curves);
+    if (sbo_h5_close(f) != 0 || rc != 0) {
+        write_failed = 1;
+        code = SBO_EXIT_FAILURE;
+    }
+    snprintf(r.status, sizeof r.status, "%s", status);
+    r.iterations = done;
+    r.step_time_s = step_time;
+    if (write_failed) {
+        snprintf(err, errlen, "writing results to '%s' failed after %ld iterations (see the message above); "
+                 "free disk space or choose another --out", sp->out_path, done);
+    } else if (diverged) {
+        snprintf(err, errlen, "diverged at iteration %ld: the iterate became non-finite (status 'diverged' in '%s'); "
+                 "lower algo.alpha/beta/gamma (now %g/%g/%g)", done - 1, sp->out_path, a->alpha, a->beta, a->gamma);
+    } else if (g_stop_signal) {
+        snprintf(err, errlen, "interrupted by signal %d after %ld of %ld iterations; partial results with status "
+                 "'interrupted' in '%s'", (int)g_stop_signal, done, K, sp->out_path);
+    } else if (info) {
+        fprintf(info, "done: %ld iterations, step time %.6g s (%.3g it/s), %ld rows -> %s\n", done, step_time,
+                step_time > 0 ? (double)done / step_time : 0.0, r.rows, sp->out_path);
+    }
+out:
+    if (sp->handle_signals) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    sp->algo_type->destroy(a);
+    sbo_task_destroy(t);
+    if (res) *res = r;
+    return code;
+}

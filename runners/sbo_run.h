@@ -1,0 +1,58 @@
+/* runners/sbo_run.h: the run loop behind `sbo run` (STYLE.md patterns 2, 5, 9, 11, 14): configuration
+ * resolution, task + algorithm creation, the results file (docs/SCHEMA.md), timed steps, evaluation
+ * outside the timed region, divergence and signal handling. Reusable by tests and drivers.
+ * Exercised by: tests/test_cli.c (through the `sbo` binary), `sbo run`. */
+#ifndef SBO_RUN_H
+#define SBO_RUN_H
+#include <stdint.h>
+#include <stdio.h>
+#include "core/sbo_config.h"        /* sbo_config, sbo_option */
+#include "algorithms/algorithm.h"   /* sbo_algo_type, sbo_task_type (through tasks/task.h) */
+
+/* Exit codes of `sbo` (and return values of sbo_run). */
+enum {
+    SBO_EXIT_OK = 0,             /* status "done" */
+    SBO_EXIT_FAILURE = 1,        /* a results write failed mid-run (disk full, ...) */
+    SBO_EXIT_USAGE = 2,          /* bad input: nothing was written */
+    SBO_EXIT_DIVERGED = 3,       /* status "diverged": a non-finite iterate */
+    SBO_EXIT_INTERRUPTED = 130   /* status "interrupted": SIGINT or SIGTERM */
+};
+
+/* The runner's own options: run.iters, run.eval_every. */
+extern const sbo_option sbo_run_options[];
+
+/* Resolve a configuration: ini_path (NULL: none), then the n_sets "section.key=value" strings, then the
+ * defaults of the runner, task type and algorithm type tables (algo_type NULL: runner + task only).
+ * Unknown keys are rejected. 0, or -1 with a one-line message in err. */
+int sbo_run_resolve_config(const sbo_task_type *task_type, const sbo_algo_type *algo_type, const char *ini_path,
+                           const char *const *sets, int n_sets, sbo_config *cfg, char *err, size_t errlen);
+
+typedef struct {
+    const sbo_task_type *task_type;
+    const sbo_algo_type *algo_type;
+    const sbo_config *cfg;       /* resolved (sbo_run_resolve_config) */
+    uint64_t seed;
+    const char *out_path;
+    int argc;                    /* recorded as the command_line attribute */
+    char **argv;
+    int progress;                /* -1: only when stderr is a terminal; 0: never; 1: always */
+    int handle_signals;          /* 1: SIGINT/SIGTERM finish the current step, then status "interrupted" */
+    FILE *info;                  /* human-readable summary (memory table, algorithm log, result) or NULL */
+} sbo_run_spec;
+
+typedef struct {
+    char status[16];             /* "done", "diverged", "interrupted", or "" when nothing ran */
+    long iterations;             /* steps completed */
+    long rows;                   /* rows in /curves */
+    double step_time_s;          /* wall time inside step calls */
+} sbo_run_result;
+
+/* Runs one configuration and returns an SBO_EXIT_* code. Creation errors (bad configuration, rank above
+ * dimension, unwritable output) return SBO_EXIT_USAGE with a one-line message in err and leave no output
+ * file. Divergence returns SBO_EXIT_DIVERGED with the message in err (the file is kept, status "diverged").
+ * res may be NULL. */
+int sbo_run(const sbo_run_spec *spec, sbo_run_result *res, char *err, size_t errlen);
+
+/* Parse a seed: a decimal integer in [0, 2^63 - 1]. 0, or -1 with err. */
+int sbo_parse_seed(const char *s, uint64_t *seed, char *err, size_t errlen);
+#endif

@@ -1,0 +1,459 @@
+/* tests/test_cli.c: the `sbo` command end to end (runners/main.c, runners/sbo_run.c, docs/SCHEMA.md).
+ * Spawns SBO_BIN_DIR/sbo and checks: every bad input exits 2 with exactly one stderr line "sbo: error: ..."
+ * and leaves no file behind; a completed run has status "done" and the schema's attributes and columns;
+ * same seed gives bit-identical curves (except step_time_s); a SIGKILLed run leaves a readable file;
+ * SIGINT gives status "interrupted" and exit 130; divergence gives status "diverged" and exit 3.
+ * Run: ctest -R test_cli, or build/test_cli --verbose. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "runners/sbo_h5.h"   /* reading the results files */
+
+extern char **environ;
+
+static const char *const SBO = SBO_BIN_DIR "/sbo";
+static char tmpdir[256];
+
+static void make_tmpdir(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sbo_test_cli_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static void rm_tmpdir(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+}
+
+TestSuite(cli, .init = make_tmpdir, .fini = rm_tmpdir);
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+// --- spawning ----------------------------------------------------------------------------------
+
+/* environ plus OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 (one thread: reproducible curves). */
+static char **child_env(void) {
+    static char *env[1024];
+    int n = 0;
+    for (char **e = environ; *e && n < 1020; e++)
+        if (strncmp(*e, "OMP_NUM_THREADS=", 16) != 0 && strncmp(*e, "OPENBLAS_NUM_THREADS=", 21) != 0) env[n++] = *e;
+    env[n++] = "OMP_NUM_THREADS=1";
+    env[n++] = "OPENBLAS_NUM_THREADS=1";
+    env[n] = NULL;
+    return env;
+}
+
+/* Start sbo with args (NULL-terminated, without argv[0]); stdout and stderr go to files in tmpdir. */
+static pid_t spawn_sbo(const char *const *args, const char *tag) {
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)SBO;
+    for (int i = 0; args[i] && n < 62; i++) argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    char out[512], err[512];
+    snprintf(out, sizeof out, "%s/%s.stdout", tmpdir, tag);
+    snprintf(err, sizeof err, "%s/%s.stderr", tmpdir, tag);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, SBO, &fa, NULL, argv, child_env());
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "posix_spawn %s: %s (build the sbo target first)", SBO, strerror(rc));
+    return pid;
+}
+
+/* Wait; returns the exit code, or 128 + signal. */
+static int wait_sbo(pid_t pid) {
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+static char *captured(const char *tag, const char *stream) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s.%s", tmpdir, tag, stream);
+    char *s = slurp(p);
+    unlink(p);
+    return s;
+}
+
+/* Run to completion; *err_out / *out_out receive stderr / stdout (caller frees; NULL: discard). */
+static int run_sbo(const char *const *args, char **err_out, char **out_out) {
+    int code = wait_sbo(spawn_sbo(args, "run"));
+    char *e = captured("run", "stderr"), *o = captured("run", "stdout");
+    if (err_out) *err_out = e; else free(e);
+    if (out_out) *out_out = o; else free(o);
+    return code;
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static int dir_entries(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+// --- bad input: exit 2, one line, nothing written ------------------------------------------------
+
+typedef struct {
+    const char *what;
+    const char *args[24];
+    const char *expect[3];   /* substrings the one stderr line must contain */
+} bad_case;
+
+static void check_bad(const bad_case *c, const char *outdir) {
+    char *err = NULL;
+    int code = run_sbo(c->args, &err, NULL);
+    cr_expect_eq(code, 2, "[%s] exit code %d, expected 2; stderr: %s", c->what, code, err);
+    cr_expect_eq(count_lines(err), 1, "[%s] stderr must be exactly one line, got %d: '%s'", c->what, count_lines(err), err);
+    cr_expect(strncmp(err, "sbo: error: ", 12) == 0, "[%s] stderr must start with 'sbo: error: ': '%s'", c->what, err);
+    for (int i = 0; i < 3 && c->expect[i]; i++)
+        cr_expect(strstr(err, c->expect[i]) != NULL, "[%s] stderr lacks '%s': '%s'", c->what, c->expect[i], err);
+    cr_expect_eq(dir_entries(outdir), 0, "[%s] something was written into %s (no partial garbage allowed)", c->what, outdir);
+    free(err);
+}
+
+Test(cli, bad_inputs_exit_2_with_one_line_and_no_file, .timeout = 60) {
+    char outdir[400], out[500], ini[500], ini_unknown[500];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(out, sizeof out, "%s/sub/dir/x.h5", outdir);   /* nested: not even the directories may appear */
+    snprintf(ini, sizeof ini, "%s/bad.ini", tmpdir);
+    FILE *f = fopen(ini, "w");
+    fprintf(f, "[algo]\nalpha = 0.01\nthis line is garbage\n");
+    fclose(f);
+    snprintf(ini_unknown, sizeof ini_unknown, "%s/unknown.ini", tmpdir);
+    f = fopen(ini_unknown, "w");
+    fprintf(f, "[algo]\nalpah = 0.01\n");
+    fclose(f);
+    const char *cx = "counterexample";
+    bad_case cases[] = {
+        {"unknown task", {"run", "--task", "nosuchtask", "--algo", "bros", "--seed", "1", "--out", out, NULL},
+         {"nosuchtask", "counterexample", "quadratic"}},
+        {"unknown algorithm", {"run", "--task", cx, "--algo", "nosuchalgo", "--seed", "1", "--out", out, NULL},
+         {"nosuchalgo", "ma_soba", "bros"}},
+        {"rank above dimension", {"run", "--task", cx, "--algo", "bros", "--set", "algo.rank=5", "--seed", "1", "--out", out, NULL},
+         {"algo.rank", "5"}},
+        {"negative step", {"run", "--task", cx, "--algo", "bros", "--set", "algo.alpha=-1", "--seed", "1", "--out", out, NULL},
+         {"algo.alpha"}},
+        {"malformed config", {"run", "--task", cx, "--algo", "bros", "--config", ini, "--seed", "1", "--out", out, NULL},
+         {"bad.ini", "3"}},
+        {"unknown key in config", {"run", "--task", cx, "--algo", "bros", "--config", ini_unknown, "--seed", "1", "--out", out, NULL},
+         {"alpah"}},
+        {"unknown key", {"run", "--task", cx, "--algo", "bros", "--set", "algo.nosuchkey=1", "--seed", "1", "--out", out, NULL},
+         {"algo.nosuchkey"}},
+        {"key without section", {"run", "--task", cx, "--algo", "bros", "--set", "alpha=1", "--seed", "1", "--out", out, NULL},
+         {"alpha"}},
+        {"invalid value", {"run", "--task", cx, "--algo", "bros", "--set", "algo.schedule=weird", "--seed", "1", "--out", out, NULL},
+         {"algo.schedule", "weird"}},
+        {"non-numeric iters", {"run", "--task", cx, "--algo", "bros", "--set", "run.iters=many", "--seed", "1", "--out", out, NULL},
+         {"run.iters"}},
+        {"zero eval_every", {"run", "--task", cx, "--algo", "bros", "--set", "run.eval_every=0", "--seed", "1", "--out", out, NULL},
+         {"run.eval_every"}},
+        {"missing seed", {"run", "--task", cx, "--algo", "bros", "--out", out, NULL}, {"--seed"}},
+        {"non-numeric seed", {"run", "--task", cx, "--algo", "bros", "--seed", "abc", "--out", out, NULL}, {"abc", "--seed"}},
+        {"negative seed", {"run", "--task", cx, "--algo", "bros", "--seed", "-1", "--out", out, NULL}, {"--seed"}},
+        {"missing out", {"run", "--task", cx, "--algo", "bros", "--seed", "1", NULL}, {"--out"}},
+        {"missing task", {"run", "--algo", "bros", "--seed", "1", "--out", out, NULL}, {"--task", "counterexample"}},
+        {"unknown flag", {"run", "--task", cx, "--algo", "bros", "--seed", "1", "--out", out, "--frobnicate", NULL},
+         {"--frobnicate"}},
+        {"flag without value", {"run", "--task", cx, "--algo", "bros", "--seed", "1", "--out", NULL}, {"--out"}},
+        {"unwritable output", {"run", "--task", cx, "--algo", "bros", "--seed", "1", "--out", "/proc/nonexistent/x.h5", NULL},
+         {"/proc/nonexistent", "--out"}},
+        {"output is a directory", {"run", "--task", cx, "--algo", "bros", "--seed", "1", "--out", "/tmp", NULL},
+         {"/tmp", "--out"}},
+        {"unknown subcommand", {"frobnicate", NULL}, {"frobnicate", "run"}},
+        {"no subcommand", {NULL}, {"--help"}},
+        {"memory: unknown task", {"memory", "--task", "nosuchtask", NULL}, {"nosuchtask", "counterexample"}},
+        {"memory: rank above dimension", {"memory", "--task", cx, "--set", "algo.rank=5", NULL}, {"algo.rank"}},
+        {"help for unknown command", {"help", "frobnicate", NULL}, {"frobnicate"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_bad(&cases[i], outdir);
+}
+
+// --- a completed run -----------------------------------------------------------------------------
+
+static void read_curves(const char *path, double **d, long *rows, long *cols) {
+    cr_assert_eq(sbo_h5_read_matrix(path, "/curves", d, rows, cols), 0, "cannot read /curves from %s", path);
+}
+
+static int column_index(const char *path, const char *name) {
+    char cols[4096];
+    cr_assert_eq(sbo_h5_read_attr_str(path, "/curves", "columns", cols, sizeof cols), 0);
+    int idx = 0;
+    for (char *tok = strtok(cols, ","); tok; tok = strtok(NULL, ","), idx++)
+        if (strcmp(tok, name) == 0) return idx;
+    return -1;
+}
+
+Test(cli, completed_run_has_status_done_and_the_schema, .timeout = 60) {
+    char out[512], s[8192];
+    snprintf(out, sizeof out, "%s/results/cx_ma_soba.h5", tmpdir);
+    const char *args[] = {"run", "--task", "counterexample", "--algo", "ma_soba", "--seed", "7", "--set", "run.iters=200",
+                          "--set", "run.eval_every=10", "--out", out, NULL};
+    char *err = NULL, *sout = NULL;
+    int code = run_sbo(args, &err, &sout);
+    cr_assert_eq(code, 0, "exit %d; stderr: %s", code, err);
+    cr_assert_str_empty(err, "a successful run prints nothing on stderr (no terminal): '%s'", err);
+    cr_assert(strstr(sout, "done: 200 iterations") != NULL, "stdout lacks the summary: %s", sout);
+    free(err);
+    free(sout);
+
+    struct { const char *name, *value; } exact[] = {
+        {"status", "done"}, {"schema_version", "1"}, {"task", "counterexample"}, {"algorithm", "ma_soba"},
+        {"seed", "7"}, {"iterations", "200"}, {"iterations_requested", "200"}, {"eval_every", "10"},
+        {"cross_term", "full"}, {"exit_code", "0"}};
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++) {
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/", exact[i].name, s, sizeof s), 0, "missing attribute %s", exact[i].name);
+        cr_assert_str_eq(s, exact[i].value, "attribute %s = '%s', expected '%s'", exact[i].name, s, exact[i].value);
+    }
+    const char *present[] = {"sbo_version", "git_commit", "build_flags", "blas_vendor", "blas_corename",
+                             "openblas_coretype_env", "hdf5_version", "zlib_version", "hostname", "command_line",
+                             "start_time", "end_time", "config", "algo_log", "R", "V_max", "variant", "step_time_s"};
+    for (size_t i = 0; i < sizeof present / sizeof *present; i++)
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/", present[i], s, sizeof s), 0, "missing attribute %s", present[i]);
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "config", s, sizeof s), 0);
+    cr_assert(strstr(s, "run.iters = 200") && strstr(s, "algo.alpha = ") && strstr(s, "task.h = "),
+              "config dump incomplete: '%s'", s);
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "command_line", s, sizeof s), 0);
+    cr_assert(strstr(s, "--task counterexample --algo ma_soba --seed 7") != NULL, "command_line = '%s'", s);
+    double R;
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "R", &R), 0);
+    cr_assert(R >= 1.0, "MA-SOBA's R = %g must be at least R_min = 1 (§2.2)", R);
+    double peak;
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/memory", "arena_peak_bytes", &peak), 0);
+    cr_assert(peak > 0, "arena_peak_bytes = %g", peak);
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/memory", "process_peak_bytes", &peak), 0);
+    cr_assert(peak > 1e6, "process_peak_bytes = %g (VmHWM of a real process is megabytes)", peak);
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/memory", "model_note", s, sizeof s), 0);
+
+    double *mem;
+    long mr, mc;
+    cr_assert_eq(sbo_h5_read_matrix(out, "/memory/bytes", &mem, &mr, &mc), 0);
+    cr_assert(mr >= 4, "/memory/bytes has %ld entries (x, h, Y, Z at least)", mr);
+    double sum = 0;
+    for (long i = 0; i < mr; i++) sum += mem[i];
+    cr_assert(sum > 0, "memory table sums to %g bytes", sum);
+    free(mem);
+
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/curves", "columns", s, sizeof s), 0);
+    cr_assert(strncmp(s, "iteration,step_time_s,grad_lower,grad_upper_Y,grad_upper_x,hvp,reduced_hvp,cross,"
+                         "lower_samples,upper_samples,", 108) == 0, "columns = '%s'", s);
+    size_t L = strlen(s);
+    cr_assert(L > 8 && strcmp(s + L - 8, ",n_clips") == 0, "last column must be n_clips: '%s'", s);
+    int ncols = 1;
+    for (char *p = s; *p; p++) ncols += *p == ',';
+
+    double *d;
+    long rows, cols;
+    read_curves(out, &d, &rows, &cols);
+    cr_assert_eq(cols, ncols, "/curves has %ld columns, the columns attribute names %d", cols, ncols);
+    cr_assert_eq(rows, 21, "rows %ld, expected 21 (k = 0, 10, ..., 200)", rows);
+    int gl = column_index(out, "grad_lower"), dx = column_index(out, "dist_x_star");
+    cr_assert(gl == 2 && dx > 0, "column indices grad_lower %d dist_x_star %d", gl, dx);
+    for (long r = 0; r < rows; r++) {
+        cr_assert_eq(d[r * cols], 10.0 * r, "row %ld iteration %g", r, d[r * cols]);
+        /* MA-SOBA makes one lower-gradient call per step; evaluation must not be counted */
+        cr_assert_eq(d[r * cols + gl], 10.0 * r, "row %ld grad_lower %g, expected %g", r, d[r * cols + gl], 10.0 * r);
+        if (r > 0) cr_assert(d[r * cols + 1] >= d[(r - 1) * cols + 1], "step_time_s must be cumulative (row %ld)", r);
+    }
+    cr_assert_eq(d[1], 0.0, "step_time_s at k = 0 is %g", d[1]);
+    cr_assert(d[(rows - 1) * cols + dx] < 0.5 * d[dx], "dist_x_star did not fall: %g -> %g (metrics not evaluated at the "
+              "current iterate?)", d[dx], d[(rows - 1) * cols + dx]);
+    free(d);
+}
+
+Test(cli, list_memory_version_help, .timeout = 30) {
+    char *err, *out;
+    const char *a1[] = {"list", NULL};
+    cr_assert_eq(run_sbo(a1, &err, &out), 0, "sbo list failed: %s", err);
+    const char *want[] = {"run.iters", "run.eval_every", "counterexample", "quadratic", "soba", "ma_soba",
+                          "naive_projected", "bros", "algo.alpha", "task.h"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]) != NULL, "sbo list lacks '%s'", want[i]);
+    free(err); free(out);
+    const char *a2[] = {"memory", "--task", "counterexample", NULL};
+    cr_assert_eq(run_sbo(a2, &err, &out), 0, "sbo memory failed: %s", err);
+    for (size_t i = 4; i < 8; i++) cr_assert(strstr(out, want[i]) != NULL, "sbo memory lacks '%s': %s", want[i], out);
+    cr_assert(strstr(out, "VmHWM") != NULL && strstr(out, "§9") != NULL, "sbo memory lacks its columns: %s", out);
+    free(err); free(out);
+    const char *a3[] = {"version", NULL};
+    cr_assert_eq(run_sbo(a3, &err, &out), 0);
+    cr_assert(strstr(out, "BLAS") && strstr(out, "HDF5") && strstr(out, "git"), "sbo version: %s", out);
+    free(err); free(out);
+    const char *helps[][3] = {{"--help", NULL}, {"help", "run", NULL}, {"run", "--help", NULL}, {"memory", "--help", NULL},
+                              {"help", "list", NULL}, {"version", "--help", NULL}};
+    for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
+        cr_assert_eq(run_sbo(helps[i], &err, &out), 0, "%s %s failed: %s", helps[i][0], helps[i][1] ? helps[i][1] : "", err);
+        cr_assert(strstr(out, "usage") != NULL, "help output lacks 'usage': %s", out);
+        free(err); free(out);
+    }
+}
+
+// --- determinism ---------------------------------------------------------------------------------
+
+static void run_ok(const char *algo, const char *seed, const char *out) {
+    const char *args[] = {"run", "--task", "quadratic", "--algo", algo, "--seed", seed, "--set", "run.iters=300",
+                          "--set", "run.eval_every=7", "--set", "task.sigma=0.3", "--out", out, "--quiet", NULL};
+    char *err;
+    int code = run_sbo(args, &err, NULL);
+    cr_assert_eq(code, 0, "run %s seed %s: exit %d: %s", algo, seed, code, err);
+    free(err);
+}
+
+Test(cli, same_seed_gives_bit_identical_curves, .timeout = 120) {
+    const char *algos[] = {"bros", "ma_soba"};
+    for (int ai = 0; ai < 2; ai++) {
+        char a[512], b[512], c[512];
+        snprintf(a, sizeof a, "%s/%s_a.h5", tmpdir, algos[ai]);
+        snprintf(b, sizeof b, "%s/%s_b.h5", tmpdir, algos[ai]);
+        snprintf(c, sizeof c, "%s/%s_c.h5", tmpdir, algos[ai]);
+        run_ok(algos[ai], "11", a);
+        run_ok(algos[ai], "11", b);
+        run_ok(algos[ai], "12", c);
+        double *da, *db, *dc;
+        long ra, ca, rb, cb, rc, cc;
+        read_curves(a, &da, &ra, &ca);
+        read_curves(b, &db, &rb, &cb);
+        read_curves(c, &dc, &rc, &cc);
+        cr_assert(ra == rb && ca == cb && ra == rc && ca == cc, "shapes differ: %ldx%ld %ldx%ld %ldx%ld", ra, ca, rb, cb, rc, cc);
+        cr_assert_eq(ra, 44, "rows %ld, expected 44 (k = 0, 7, ..., 294, 300)", ra);
+        long differ_other_seed = 0;
+        for (long r = 0; r < ra; r++)
+            for (long k = 0; k < ca; k++) {
+                if (k == 1) continue;   /* step_time_s: wall time */
+                double x = da[r * ca + k], y = db[r * ca + k];
+                cr_assert(memcmp(&x, &y, sizeof x) == 0, "%s: seed 11 twice differs at row %ld col %ld: %.17g vs %.17g",
+                          algos[ai], r, k, x, y);
+                if (memcmp(&x, &dc[r * ca + k], sizeof x) != 0) differ_other_seed++;
+            }
+        cr_assert(differ_other_seed > ra, "%s: seeds 11 and 12 give (almost) the same curves (%ld differing entries): "
+                  "is the seed used?", algos[ai], differ_other_seed);
+        free(da); free(db); free(dc);
+    }
+}
+
+// --- interrupted, killed and diverged runs -------------------------------------------------------
+
+/* Start a run that would take hours; return once its file shows at least min_rows rows. */
+static pid_t start_long_run(const char *out, const char *tag, long min_rows) {
+    const char *args[] = {"run", "--task", "quadratic", "--algo", "bros", "--seed", "3", "--set", "run.iters=2000000000",
+                          "--set", "run.eval_every=50", "--out", out, "--quiet", NULL};
+    pid_t pid = spawn_sbo(args, tag);
+    long rows = 0;
+    for (int w = 0; w < 300 && rows < min_rows; w++) {   /* up to 30 s */
+        sleep_ms(100);
+        double *d;
+        long c;
+        if (sbo_h5_try_read_matrix(out, "/curves", &d, &rows, &c) == 0) free(d);
+        else rows = 0;
+        int st;
+        cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "the long run exited early (status %d): %s", st,
+                     captured(tag, "stderr"));
+    }
+    cr_assert(rows >= min_rows, "the live file never showed %ld rows (got %ld)", min_rows, rows);
+    return pid;
+}
+
+Test(cli, sigkill_leaves_a_readable_file, .timeout = 90) {
+    for (int trial = 0; trial < 3; trial++) {
+        char out[512];
+        snprintf(out, sizeof out, "%s/killed_%d.h5", tmpdir, trial);
+        pid_t pid = start_long_run(out, "killed", 2);
+        sleep_ms(37 * trial);
+        kill(pid, SIGKILL);
+        int code = wait_sbo(pid);
+        cr_assert_eq(code, 128 + SIGKILL, "trial %d: the run was not killed (code %d)", trial, code);
+        double *d;
+        long rows, cols;
+        cr_assert_eq(sbo_h5_read_matrix(out, "/curves", &d, &rows, &cols), 0, "trial %d: the killed run's file does not open", trial);
+        cr_assert(rows >= 2, "trial %d: %ld rows after the kill", trial, rows);
+        for (long r = 0; r < rows; r++)
+            cr_assert_eq(d[r * cols], 50.0 * r, "trial %d row %ld: iteration %g", trial, r, d[r * cols]);
+        free(d);
+        char s[64];
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/", "status", s, sizeof s), 0);
+        cr_assert_str_eq(s, "running", "a killed run keeps status 'running', got '%s'", s);
+        free(captured("killed", "stderr"));
+        free(captured("killed", "stdout"));
+    }
+}
+
+Test(cli, sigint_gives_status_interrupted_and_exit_130, .timeout = 60) {
+    char out[512];
+    snprintf(out, sizeof out, "%s/interrupted.h5", tmpdir);
+    pid_t pid = start_long_run(out, "int", 1);
+    kill(pid, SIGINT);
+    int code = wait_sbo(pid);
+    char *err = captured("int", "stderr");
+    cr_assert_eq(code, 130, "exit %d after SIGINT, expected 130; stderr: %s", code, err);
+    cr_assert_eq(count_lines(err), 1, "stderr must be one line: '%s'", err);
+    cr_assert(strstr(err, "interrupted") != NULL, "stderr: '%s'", err);
+    free(err);
+    char s[64];
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "status", s, sizeof s), 0);
+    cr_assert_str_eq(s, "interrupted");
+    double iters, *d;
+    long rows, cols;
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "iterations", &iters), 0);
+    read_curves(out, &d, &rows, &cols);
+    cr_assert_eq(d[(rows - 1) * cols], iters, "the last row (iteration %g) must be the final iterate (%g)",
+                 d[(rows - 1) * cols], iters);
+    free(d);
+}
+
+Test(cli, divergence_gives_status_diverged_and_exit_3, .timeout = 30) {
+    char out[512];
+    snprintf(out, sizeof out, "%s/diverged.h5", tmpdir);
+    const char *args[] = {"run", "--task", "counterexample", "--algo", "soba", "--seed", "1", "--set", "algo.beta=5",
+                          "--set", "algo.gamma=5", "--set", "run.iters=100000", "--out", out, "--quiet", NULL};
+    char *err;
+    int code = run_sbo(args, &err, NULL);
+    cr_assert_eq(code, 3, "exit %d, expected 3; stderr: %s", code, err);
+    cr_assert_eq(count_lines(err), 1, "stderr must be one line: '%s'", err);
+    cr_assert(strstr(err, "diverged at iteration") && strstr(err, "algo.alpha/beta/gamma"), "stderr: '%s'", err);
+    free(err);
+    char s[64];
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "status", s, sizeof s), 0);
+    cr_assert_str_eq(s, "diverged");
+    double iters, *d;
+    long rows, cols;
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "iterations", &iters), 0);
+    cr_assert(iters > 0 && iters < 100000, "iterations = %g", iters);
+    read_curves(out, &d, &rows, &cols);
+    cr_assert_eq(d[(rows - 1) * cols], iters, "the last row must be the diverged iterate: %g vs %g", d[(rows - 1) * cols], iters);
+    free(d);
+}
