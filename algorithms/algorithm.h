@@ -19,7 +19,7 @@ typedef struct {
     double persistent;      /* Y, Z, x, h, D_x ... */
     double work;            /* largest simultaneously live set of work buffers */
     double per_block_state[SBO_MAX_BLOCKS];
-    char note[256];         /* which implementation the numbers assume (generic HVPs, cross_term mode) */
+    char note[512];         /* which implementation the numbers assume (generic HVPs, cross_term mode) */
 } sbo_memory_model;
 
 typedef struct {

@@ -42,12 +42,15 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
     double upper_persist = strcmp(method, "soba") == 0 ? t->d : 2.0 * t->d;   /* x (+ h) */
     o->persistent += upper_persist;
     o->work += t->d;                                                           /* D_x */
-    snprintf(o->note, sizeof o->note, "%s%s; reduced oracles: %s; cross_term = %s",
+    snprintf(o->note, sizeof o->note, "%s%s; reduced oracles: %s; cross_term = %s%s",
              projected ? (is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general"
                                    : ps.variant == SBO_ZDIR_AUTO ? "BROS per-block basic/general" : "BROS-basic") : "naive")
                       : method,
              projected && ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
              projected ? (t->reduced_impl ? t->reduced_impl : "?") : "full-space HVPs",
-             sbo_config_get(cfg, "algo.cross_term") ? sbo_config_get(cfg, "algo.cross_term") : "full");
+             sbo_config_get(cfg, "algo.cross_term") ? sbo_config_get(cfg, "algo.cross_term") : "full",
+             projected ? "; the measured arena also holds minibatches, the HVP input X, G and F, and two full tuples "
+                         "(grad_Y f before projection, the Z direction d) that §9 fuses away"
+                       : "; the measured arena also holds the minibatches and grad_Y f");
     return 0;
 }

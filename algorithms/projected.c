@@ -226,8 +226,8 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
     sbo_arena_add(&a->work, "probes xi, omega, [eta, omega3]", sh, p->probe_doubles, &im->probe_buf);
     snprintf(sh, sizeof sh, "%ld", p->haar_work_doubles);
     sbo_arena_add(&a->work, "Haar QR workspace", sh, p->haar_work_doubles, &im->haar_work);
-    snprintf(sh, sizeof sh, "7 x sum r_l n_l + sum m_l + sum n_l = %ld", p->work_doubles);
-    sbo_arena_add(&a->work, "zdir work (B, R1, RT, R1e, R3, ...)", sh, p->work_doubles, &im->zwork);
+    snprintf(sh, sizeof sh, "%d x sum r_l n_l + sum m_l + sum n_l = %ld", p->work_tuples, p->work_doubles);
+    sbo_arena_add(&a->work, "zdir work (B, X, R1, [RT, R1e, R3], u, s)", sh, p->work_doubles, &im->zwork);
     snprintf(sh, sizeof sh, "%ld", t->lower_batch_doubles);
     sbo_arena_add(&a->work, "lower minibatch phi_k", sh, t->lower_batch_doubles, &im->batch_lower);
     snprintf(sh, sizeof sh, "%ld", t->upper_batch_doubles);

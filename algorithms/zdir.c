@@ -63,8 +63,12 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
     p->probe_doubles = probes;
     p->P_doubles = Pd;
     p->haar_work_doubles = hw;
-    /* work: B, X_in, R1, RT, R1e, R3, hvp output (7 reduced tuples) + u_l (m_l) + s_l (n_l) */
-    p->work_doubles = 7 * sbo_layout_total(&p->red) + sum_m + sum_n;
+    /* work (reduced tuples): B, X (hvp input), R1; corrected variants add RT (which then holds Dr), R1e when
+     * L > 1, R3 (call-4 output, overwritten in place) when a block is general; plus u_l (m_l) and s_l (n_l). */
+    int tuples = 3;
+    if (variant != SBO_ZDIR_NAIVE) tuples += 1 + (full->L > 1 && variant != SBO_ZDIR_BASIC_NO_D1) + p->any_general;
+    p->work_tuples = tuples;
+    p->work_doubles = tuples * sbo_layout_total(&p->red) + sum_m + sum_n;
     return 0;
 }
 
@@ -110,8 +114,15 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
     const sbo_layout *red = &p->red;
     const int L = full->L;
     const long nred = sbo_layout_total(red);
-    double *B = work, *X = B + nred, *R1 = X + nred, *RT = R1 + nred, *R1e = RT + nred, *R3 = R1e + nred,
-           *out = R3 + nred, *u = out + nred;
+    /* carve the work buffer exactly as plan_init sized it */
+    double *B = work, *X = B + nred, *R1 = X + nred, *next = R1 + nred;
+    double *RT = NULL, *R1e = NULL, *R3 = NULL;
+    if (p->variant != SBO_ZDIR_NAIVE) {
+        RT = next; next += nred;
+        if (L > 1 && p->variant != SBO_ZDIR_BASIC_NO_D1) { R1e = next; next += nred; }
+        if (p->any_general) { R3 = next; next += nred; }
+    }
+    double *u = next;
     long sum_m = 0;
     for (int l = 0; l < L; l++) sum_m += full->block[l].m;
     double *s = u + sum_m;
@@ -187,15 +198,14 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
                     for (int a = 0; a < n; a++) Xl[j * n + a] = sc[l] * be * pr->omega3[l][a];
                 }
             }
-            hvp(ctx, X, out); calls++;
+            hvp(ctx, X, R3); calls++;
             for (int l = 0; l < L; l++) {
                 if (!p->general[l]) continue;
                 int r = p->rank[l], n = full->block[l].n;
-                const double *Ol = out + red->offset[l];
                 double *R3l = R3 + red->offset[l];
-                for (int j = 0; j < r; j++) {
+                for (int j = 0; j < r; j++) {      /* in place: row j's contraction is read before row j is written */
                     double oe = 0;
-                    for (int b = 0; b < n; b++) oe += Ol[j * n + b] * pr->eta[l][b];
+                    for (int b = 0; b < n; b++) oe += R3l[j * n + b] * pr->eta[l][b];
                     for (int a = 0; a < n; a++) R3l[j * n + a] = sc[l] * oe * pr->omega3[l][a];
                 }
             }
@@ -204,7 +214,7 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
         /* Dr_l: basic  R1 - (1 - 1/a) R1e            (§6.4; L = 1: R1/a, §6.2)
          *       general R1 + (A1 - 1) R1e + A3 R3     (§6.4; L = 1: A1 R1 + A3 R3, §6.3)
          *       no-D1   R1/a                          (§6.4 pitfall, test-only) */
-        Dr = out;   /* reuse the hvp output buffer (R3 has already been formed from it) */
+        Dr = RT;    /* RT is no longer needed once s is formed */
         for (int l = 0; l < L; l++) {
             const sbo_haar_consts *c = &p->c[l];
             for (long i = red->offset[l]; i < red->offset[l + 1]; i++) {

@@ -41,6 +41,7 @@ typedef struct {
     long P_doubles;                  /* size of the buffer for all P_l */
     long haar_work_doubles;
     long work_doubles;               /* zdir work: reduced tuples and u_l */
+    int work_tuples;                 /* reduced tuples in the work: 3 (naive) to 6 (general, L > 1) */
     long subspace_period;            /* T_P: P is redrawn every T_P iterations. 1 (the default) is the only value
                                       * inside the theory (§3.2); > 1 exists for TC-8 only */
 } sbo_zdir_plan;

@@ -203,7 +203,10 @@ void sbo_tc_report_begin(sbo_tc_report *r, const char *name, const sbo_tc_args *
 
 void sbo_tc_check(sbo_tc_report *r, int pass, const char *what, double value, const char *op, double threshold) {
     char line[512];
-    snprintf(line, sizeof line, "[%s] %s: %.6g (%s %g)", pass ? "PASS" : "FAIL", what, value, op, threshold);
+    if (strcmp(op, "in") == 0)   /* interval checks state their interval in `what` */
+        snprintf(line, sizeof line, "[%s] %s: %.6g", pass ? "PASS" : "FAIL", what, value);
+    else
+        snprintf(line, sizeof line, "[%s] %s: %.6g (%s %g)", pass ? "PASS" : "FAIL", what, value, op, threshold);
     fprintf(r->out, "  %s\n", line);
     fflush(r->out);
     if (r->h5) {

@@ -43,7 +43,8 @@ typedef struct {
 
 /* Opens args->out (if any) with provenance and a root attribute "theory_check" = name, "mode". */
 void sbo_tc_report_begin(sbo_tc_report *r, const char *name, const sbo_tc_args *a, int argc, char **argv);
-/* Adds a row: "  [PASS] what: value (<op> threshold)". pass is the caller's verdict. */
+/* Adds a row: "  [PASS] what: value (<op> threshold)". pass is the caller's verdict. op "in": an interval
+ * check whose interval is written in `what` (the row then omits the threshold). */
 void sbo_tc_check(sbo_tc_report *r, int pass, const char *what, double value, const char *op, double threshold);
 /* Free-form line in the table (and an attribute "note_i" in the file). */
 void sbo_tc_note(sbo_tc_report *r, const char *fmt, ...);
