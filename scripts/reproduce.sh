@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/reproduce.sh [quick|full]: runs the theory checks of ../shared/docs/ALGORITHMS.md §8 (TC-1..TC-7;
+# scripts/reproduce.sh [quick|full]: runs the theory checks of docs/ALGORITHMS.md §8 (TC-1..TC-7;
 # TC-8 too in full mode), times each, writes results/<mode>/<check>.h5 and a log per check, draws the
 # figures into results/figures/, and prints a summary table (claim, PASS/FAIL, seconds).
 # Exercised by: `make reproduce` (quick, ALGORITHMS.md §8.2) and `make reproduce-full` (full, §8).
