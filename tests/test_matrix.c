@@ -292,3 +292,39 @@ Test(matrix, bros_per_block_variant_reaches_x_star) {
     a->type->destroy(a);
     sbo_task_destroy(t);
 }
+
+/* cross_term = projected uses J[(m/r) Q Z_k], unbiased since E[(m/r) Q] = I (§7): BROS still reaches x*, and the
+ * run differs from cross_term = full (the option is really used). */
+Test(matrix, bros_projected_cross_term_reaches_x_star) {
+    const char *set[] = {QSET("6x2", "kron"), "algo.rank=3", "algo.cross_term=projected", NULL};
+    check_converges("bros", set, 40000, 0.02);
+    const char *full[] = {QSET("6x2", "kron"), "algo.rank=3", NULL};
+    run_t a = make("quadratic", "bros", 2, set), b = make("quadratic", "bros", 2, full);
+    for (long k = 0; k < 50; k++) {
+        a.algo->type->step(a.algo, k);
+        b.algo->type->step(b.algo, k);
+    }
+    cr_expect_neq(memcmp(a.algo->x, b.algo->x, sizeof(double) * a.task->d), 0, "cross_term had no effect");
+    destroy(&a);
+    destroy(&b);
+}
+
+/* algo.schedule = inv_sqrt: steps times 1/sqrt(k+1). SOBA on the exact counterexample still converges to x* = -1,
+ * more slowly than with constant steps, and the first step is identical to the constant schedule's. */
+Test(matrix, inv_sqrt_schedule) {
+    const char *c[] = {"algo.alpha=0.5", "algo.beta=0.5", "algo.gamma=0.5", NULL};
+    const char *s[] = {"algo.alpha=0.5", "algo.beta=0.5", "algo.gamma=0.5", "algo.schedule=inv_sqrt", NULL};
+    run_t a = make("counterexample", "soba", 1, c), b = make("counterexample", "soba", 1, s);
+    a.algo->type->step(a.algo, 0);
+    b.algo->type->step(b.algo, 0);
+    cr_expect_eq(a.algo->x[0], b.algo->x[0], "k = 0: factor 1/sqrt(1) = 1");
+    for (long k = 1; k < 20000; k++) {
+        a.algo->type->step(a.algo, k);
+        b.algo->type->step(b.algo, k);
+    }
+    cr_expect(fabs(a.algo->x[0] + 1) < 1e-9, "constant: x = %.12f", a.algo->x[0]);
+    cr_expect(fabs(b.algo->x[0] + 1) < 1e-3, "inv_sqrt: x = %.12f", b.algo->x[0]);
+    cr_expect(fabs(b.algo->x[0] + 1) > fabs(a.algo->x[0] + 1), "the decreasing schedule must be slower here");
+    destroy(&a);
+    destroy(&b);
+}
