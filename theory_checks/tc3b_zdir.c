@@ -13,7 +13,7 @@
 #include <string.h>
 #include <omp.h>
 #include "theory_checks/tc_common.h"    /* harness: args, Welford, report */
-#include "theory_checks/tc_ops_impl.h"  /* explicit operators, predicted means, the draw loop */
+#include "theory_checks/tc_ops.h"  /* explicit operators, predicted means, the draw loop */
 #include "algorithms/zdir.h"            /* the function under test */
 #include "runners/sbo_h5.h"             /* per-case numbers under /tc3b/<case> */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <omp.h>
 #include "theory_checks/tc_common.h"    /* harness: args, Welford, report */
-#include "theory_checks/tc_ops_impl.h"  /* explicit operator (H = I), the draw loop */
+#include "theory_checks/tc_ops.h"  /* explicit operator (H = I), the draw loop */
 #include "algorithms/zdir.h"            /* the function under test */
 #include "core/sbo_haar.h"              /* sbo_variance_VI, sbo_variance_VI_gen */
 #include "runners/sbo_h5.h"             /* per-case numbers under /tc4/<case> */

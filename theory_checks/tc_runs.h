@@ -1,11 +1,8 @@
 /* theory_checks/tc_runs.h: creating a task and an algorithm from "key=value" settings, for the theory checks that
- * run the production algorithms (TC-6, TC-7, TC-8). Static functions: included by those tc*.c files only. */
+ * run the production algorithms (TC-6, TC-7, TC-8). Definitions in tc_runs.c. */
 #ifndef SBO_TC_RUNS_H
 #define SBO_TC_RUNS_H
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include "algorithms/algorithm.h"   /* registry, descriptors */
 
 typedef struct {
@@ -15,54 +12,8 @@ typedef struct {
 
 /* settings: NULL-terminated list of "section.key=value". Exits 2 with the message on any error (a theory
  * check with a broken configuration must not report PASS or FAIL). */
-static inline tc_run tc_run_create(const char *task_name, const char *algo_name, uint64_t seed, const char *const *settings) {
-    char err[SBO_ERR_LEN];
-    sbo_config cfg;
-    sbo_config_init(&cfg);
-    const sbo_task_type *tt = sbo_task_find(task_name);
-    const sbo_algo_type *at = sbo_algo_find(algo_name);
-    if (!tt || !at) {
-        fprintf(stderr, "internal error: unknown task '%s' or algorithm '%s'\n", task_name, algo_name);
-        exit(2);
-    }
-    for (int i = 0; settings && settings[i]; i++)
-        if (sbo_config_set_arg(&cfg, settings[i], err, sizeof err)) {
-            fprintf(stderr, "internal error: %s\n", err);
-            exit(2);
-        }
-    sbo_config_apply_defaults(&cfg, tt->options);
-    sbo_config_apply_defaults(&cfg, at->options);
-    const sbo_option *const tables[] = {tt->options, at->options, NULL};
-    if (sbo_config_check_known(&cfg, tables, err, sizeof err)) {
-        fprintf(stderr, "internal error: %s\n", err);
-        exit(2);
-    }
-    tc_run r;
-    r.task = sbo_task_create(tt, &cfg, err, sizeof err);
-    if (!r.task) {
-        fprintf(stderr, "error creating task %s: %s\n", task_name, err);
-        exit(2);
-    }
-    r.algo = at->create(r.task, &cfg, seed, err, sizeof err);
-    if (!r.algo) {
-        fprintf(stderr, "error creating %s: %s\n", algo_name, err);
-        exit(2);
-    }
-    return r;
-}
-
-static inline void tc_run_destroy(tc_run *r) {
-    r->algo->type->destroy(r->algo);
-    sbo_task_destroy(r->task);
-}
-
+tc_run tc_run_create(const char *task_name, const char *algo_name, uint64_t seed, const char *const *settings);
+void tc_run_destroy(tc_run *r);
 /* mean and standard error of v[0..n-1] */
-static inline void tc_mean_se(const double *v, int n, double *mean, double *se) {
-    double m = 0, s2 = 0;
-    for (int i = 0; i < n; i++) m += v[i];
-    m /= n;
-    for (int i = 0; i < n; i++) s2 += (v[i] - m) * (v[i] - m);
-    *mean = m;
-    *se = n > 1 ? sqrt(s2 / (n - 1) / n) : 0;
-}
+void tc_mean_se(const double *v, int n, double *mean, double *se);
 #endif

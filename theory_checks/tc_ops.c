@@ -1,62 +1,38 @@
-/* theory_checks/tc_ops_impl.h: explicit Hessian operators and the Monte Carlo driver shared by TC-3, TC-3b
- * and TC-4 (ALGORITHMS.md §8): the TC-3 generators (generic, row-symmetric, Kronecker, identity), H[V] on
- * tuples as one dense D x D matrix in the row-major vec order of §1, the partial transpose H^Γ and the
- * partial trace T of a diagonal block (§5.2), the predicted means of §8 TC-3, the reduced-HVP callback
- * X -> (P_l^T H[(P_l' X_l')_l']^l)_l that drives the production sbo_zdir, and a chunked OpenMP draw loop.
- *
- * Why a header of static functions: CMake builds each theory_checks/tc*.c as its own executable with only
- * tc_common.c, so code shared by three checks lives here (included by tc3_estimators.c, tc3b_zdir.c,
- * tc4_variance.c) rather than in a fourth .c that the tc*.c glob would turn into an executable.
- * Exercised by: tc3_estimators --quick, tc3b_zdir --quick, tc4_variance --quick. */
-#ifndef SBO_TC_OPS_IMPL_H
-#define SBO_TC_OPS_IMPL_H
+/* theory_checks/tc_ops.c: explicit operators, the TC-3 generators, predicted means and the Monte Carlo driver
+ * shared by TC-3, TC-3b and TC-4 (declarations and documentation in tc_ops.h). */
+#include "theory_checks/tc_ops.h"
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef _OPENMP
 #include <omp.h>
-#include "algorithms/zdir.h"          /* the function under test: plan, draw, sbo_zdir */
-#include "core/sbo_rng.h"             /* instance streams */
-#include "core/sbo_tuple.h"           /* sbo_layout */
-#include "tasks/task.h"               /* sbo_subspace, project / lift */
-#include "theory_checks/tc_common.h"  /* sbo_mc_acc */
+#endif
 
-/* --- the TC-3 cases (§6.5 rows; the three-block case is TC-3b's addition) --- */
-enum tc_gen { TC_GEN_GENERIC = 0, TC_GEN_ROWSYM = 1, TC_GEN_KRON = 2, TC_GEN_IDENTITY = 3 };
+const tc_case tc_cases[] = {
 
-typedef struct {
-    const char *key;      /* HDF5 group name and short id */
-    const char *label;    /* table label (the shapes are printed by tc_case_shape) */
-    int gen;
-    int L;
-    int m[3], n[3], r[3];
-} tc_case;
-
-/* Case ids key the instance streams (SBO_RNG_INSTANCE, block = id), so TC-3 and TC-3b use identical
- * H, Z for the same id. Never renumber: the fixed-threshold POWER checks depend on these draws (§8.1). */
-static const tc_case tc_cases[] = {
     {"generic_5_3_2", "generic SPD", TC_GEN_GENERIC, 1, {5}, {3}, {2}},
+
     {"rowsym_5_3_2", "row-symmetric", TC_GEN_ROWSYM, 1, {5}, {3}, {2}},
+
     {"vector_8_1_3", "vector", TC_GEN_GENERIC, 1, {8}, {1}, {3}},
+
     {"kron_6_2_2", "I_m x S", TC_GEN_KRON, 1, {6}, {2}, {2}},
+
     {"rowsym_r1_6_2_1", "row-symmetric, r = 1", TC_GEN_ROWSYM, 1, {6}, {2}, {1}},
+
     {"two_rowsym", "2 blocks, row-symmetric + cross", TC_GEN_ROWSYM, 2, {5, 4}, {3, 3}, {2, 2}},
+
     {"two_generic", "2 blocks, generic", TC_GEN_GENERIC, 2, {5, 4}, {3, 2}, {2, 2}},
+
     {"three_generic", "3 blocks, generic, last full", TC_GEN_GENERIC, 3, {5, 4, 1}, {3, 2, 4}, {2, 2, 1}},
+
 };
-#define TC_N_CASES ((int)(sizeof tc_cases / sizeof tc_cases[0]))
-#define TC_INSTANCE_SEED 0x5B0C3ULL   /* fixed generator seed (§8 TC-3: "a fixed generator seed per case") */
 
-/* --- the explicit operator -------------------------------------------------- */
-typedef struct {
-    sbo_layout lay;
-    long D;
-    int identity;   /* H = I: the callback skips the matrix product */
-    double *H;      /* D x D, row-major, symmetric */
-} tc_op;
+_Static_assert(sizeof tc_cases / sizeof tc_cases[0] == TC_N_CASES, "TC_N_CASES must match the table");
 
-static inline void tc_layout_make(sbo_layout *lay, int L, const int *m, const int *n) {
+void tc_layout_make(sbo_layout *lay, int L, const int *m, const int *n) {
     memset(lay, 0, sizeof *lay);
     lay->L = L;
     for (int l = 0; l < L; l++) {
@@ -67,17 +43,17 @@ static inline void tc_layout_make(sbo_layout *lay, int L, const int *m, const in
     sbo_layout_finish(lay, NULL);
 }
 
-static inline void tc_op_alloc(tc_op *op, const sbo_layout *lay) {
+void tc_op_alloc(tc_op *op, const sbo_layout *lay) {
     op->lay = *lay;
     op->D = sbo_layout_total(lay);
     op->identity = 0;
     op->H = calloc((size_t)(op->D * op->D), sizeof(double));
     if (!op->H) { fprintf(stderr, "tc: out of memory (H, D = %ld)\n", op->D); exit(2); }
 }
-static inline void tc_op_free(tc_op *op) { free(op->H); op->H = NULL; }
 
-/* generic: H = B B^T / D + 0.5 I with B in R^{D x D} iid N(0,1) (D = mn for one block). */
-static inline void tc_gen_generic(tc_op *op, sbo_stream *s) {
+void tc_op_free(tc_op *op) { free(op->H); op->H = NULL; }
+
+void tc_gen_generic(tc_op *op, sbo_stream *s) {
     long D = op->D;
     double *B = malloc(sizeof(double) * (size_t)(D * D));
     sbo_stream_gaussian_fill(s, B, D * D);
@@ -90,11 +66,7 @@ static inline void tc_gen_generic(tc_op *op, sbo_stream *s) {
     free(B);
 }
 
-/* row-symmetric: stack the blocks as one (sum m_l) x n matrix (all n_l equal) and take
- * H = sum_{s<nterms} (c_s c_s^T) ⊗ (G_s G_s^T / n) / nterms + 0.3 I; draws c_s then G_s for each s.
- * nterms = 6 for one block, 8 for two (§8 TC-3). With row-major vec, (A ⊗ S)_{(i,a),(j,b)} = A_ij S_ab,
- * and the stacked matrix's vec is exactly the tuple's flat order. */
-static inline void tc_gen_rowsym(tc_op *op, sbo_stream *s, int nterms) {
+void tc_gen_rowsym(tc_op *op, sbo_stream *s, int nterms) {
     const sbo_layout *lay = &op->lay;
     int n = lay->block[0].n, M = 0;
     for (int l = 0; l < lay->L; l++) {
@@ -124,8 +96,7 @@ static inline void tc_gen_rowsym(tc_op *op, sbo_stream *s, int nterms) {
     free(c); free(G); free(S);
 }
 
-/* Kronecker: H = I_m ⊗ (S S^T / n + 0.5 I), one block: H[V] = V S'. */
-static inline void tc_gen_kron(tc_op *op, sbo_stream *s) {
+void tc_gen_kron(tc_op *op, sbo_stream *s) {
     int m = op->lay.block[0].m, n = op->lay.block[0].n;
     long D = op->D;
     double *G = malloc(sizeof(double) * (size_t)n * n), *S = malloc(sizeof(double) * (size_t)n * n);
@@ -143,15 +114,13 @@ static inline void tc_gen_kron(tc_op *op, sbo_stream *s) {
     free(G); free(S);
 }
 
-static inline void tc_gen_identity(tc_op *op) {
+void tc_gen_identity(tc_op *op) {
     memset(op->H, 0, sizeof(double) * (size_t)(op->D * op->D));
     for (long i = 0; i < op->D; i++) op->H[i * op->D + i] = 1.0;
     op->identity = 1;
 }
 
-/* Builds case c's instance from its fixed stream: H (by the case's generator), then Z, then grad f
- * (each iid N(0,1), one full tuple). gradf may be NULL (then it is not drawn). */
-static inline void tc_case_instance(const tc_case *cs, int case_id, tc_op *op, double **Z, double **gradf) {
+void tc_case_instance(const tc_case *cs, int case_id, tc_op *op, double **Z, double **gradf) {
     sbo_layout lay;
     tc_layout_make(&lay, cs->L, cs->m, cs->n);
     tc_op_alloc(op, &lay);
@@ -171,10 +140,7 @@ static inline void tc_case_instance(const tc_case *cs, int case_id, tc_op *op, d
     }
 }
 
-/* --- operator algebra (§5.2) --------------------------------------------------- */
-/* y = H x (full tuples). H is symmetric, so y = sum_j x_j H[j,:]: the column form makes the inner loop a
- * vectorizable axpy (a dot-product reduction would stay scalar without fast-math, which we never use). */
-static inline void tc_apply(const tc_op *op, const double *x, double *y) {
+void tc_apply(const tc_op *op, const double *x, double *y) {
     long D = op->D;
     if (op->identity) { memcpy(y, x, sizeof(double) * (size_t)D); return; }
     for (long i = 0; i < D; i++) y[i] = 0.0;
@@ -186,14 +152,13 @@ static inline void tc_apply(const tc_op *op, const double *x, double *y) {
     }
 }
 
-static inline double tc_Hll(const tc_op *op, int l, int i, int a, int j, int b) {
+double tc_Hll(const tc_op *op, int l, int i, int a, int j, int b) {
     long off = op->lay.offset[l];
     int n = op->lay.block[l].n;
     return op->H[(off + (long)i * n + a) * op->D + off + (long)j * n + b];
 }
 
-/* out = H^{ll}[Zl] (diagonal block only) */
-static inline void tc_apply_diag(const tc_op *op, int l, const double *Zl, double *out) {
+void tc_apply_diag(const tc_op *op, int l, const double *Zl, double *out) {
     int m = op->lay.block[l].m, n = op->lay.block[l].n;
     for (int i = 0; i < m; i++)
         for (int a = 0; a < n; a++) {
@@ -204,8 +169,7 @@ static inline void tc_apply_diag(const tc_op *op, int l, const double *Zl, doubl
         }
 }
 
-/* out = H^{llΓ}[Zl], H^Γ_{ia,jb} = H_{ja,ib} (partial transpose on the projected row index) */
-static inline void tc_apply_gamma(const tc_op *op, int l, const double *Zl, double *out) {
+void tc_apply_gamma(const tc_op *op, int l, const double *Zl, double *out) {
     int m = op->lay.block[l].m, n = op->lay.block[l].n;
     for (int i = 0; i < m; i++)
         for (int a = 0; a < n; a++) {
@@ -216,8 +180,7 @@ static inline void tc_apply_gamma(const tc_op *op, int l, const double *Zl, doub
         }
 }
 
-/* T^{ll}_{ab} = sum_i H^{ll}_{ia,ib} (n x n) */
-static inline void tc_partial_trace(const tc_op *op, int l, double *T) {
+void tc_partial_trace(const tc_op *op, int l, double *T) {
     int m = op->lay.block[l].m, n = op->lay.block[l].n;
     for (int a = 0; a < n; a++)
         for (int b = 0; b < n; b++) {
@@ -227,8 +190,7 @@ static inline void tc_partial_trace(const tc_op *op, int l, double *T) {
         }
 }
 
-/* out^l = sum_{l' != l} H^{ll'}[Z^{l'}] */
-static inline void tc_apply_cross(const tc_op *op, int l, const double *Z, double *out) {
+void tc_apply_cross(const tc_op *op, int l, const double *Z, double *out) {
     long lo = op->lay.offset[l], hi = op->lay.offset[l + 1];
     for (long p = lo; p < hi; p++) {
         double acc = 0;
@@ -238,8 +200,7 @@ static inline void tc_apply_cross(const tc_op *op, int l, const double *Z, doubl
     }
 }
 
-/* max |H^{ll} - H^{llΓ}| / max |H^{ll}|: 0 for a row-symmetric diagonal block (§5.2). */
-static inline double tc_row_asymmetry(const tc_op *op, int l) {
+double tc_row_asymmetry(const tc_op *op, int l) {
     int m = op->lay.block[l].m, n = op->lay.block[l].n;
     double mx = 0, dev = 0;
     for (int i = 0; i < m; i++)
@@ -253,13 +214,7 @@ static inline double tc_row_asymmetry(const tc_op *op, int l) {
     return mx > 0 ? dev / mx : 0.0;
 }
 
-/* Predicted mean of sbo_zdir's direction (§8 TC-3), minus grad f when gradf != NULL (E[(m/r)Q grad f] = grad f):
- *   naive   (m/r)^2 (c1 H^{ll}Z + c2 H^{llΓ}Z + c2 Z T^{ll}) + sum_{l'≠l} H^{ll'} Z^{l'}
- *   basic   (c1 H^{ll}Z + c2 H^{llΓ}Z)/(c1+c2) + cross
- *   general H[Z]
- *   no-D1   H^{ll}Z + (rho/a)(H^{llΓ} - H^{ll})Z + cross / a
- * The constants are the plan's (§4, with the §3.1 values for full blocks). */
-static inline void tc_predicted_mean(const tc_op *op, const sbo_zdir_plan *p, int variant, const double *Z,
+void tc_predicted_mean(const tc_op *op, const sbo_zdir_plan *p, int variant, const double *Z,
                                      const double *gradf, double *out) {
     const sbo_layout *lay = &op->lay;
     long maxb = 0;
@@ -300,15 +255,7 @@ static inline void tc_predicted_mean(const tc_op *op, const sbo_zdir_plan *p, in
     free(dg);
 }
 
-/* --- the reduced-HVP callback (§7: X -> (P_l^T H[(P_l' X_l')_l']^l)_l with the draw's P) --- */
-typedef struct {
-    const tc_op *op;
-    const sbo_subspace *S;
-    double *v, *w;          /* two full tuples (the §9 "generic HVP" transient) */
-    long calls;
-} tc_hvp_ctx;
-
-static void tc_reduced_hvp(void *ctx, const double *X_red, double *out_red) {
+void tc_reduced_hvp(void *ctx, const double *X_red, double *out_red) {
     tc_hvp_ctx *c = ctx;
     sbo_vec_zero(c->op->D, c->v);
     sbo_subspace_lift_add(c->S, X_red, NULL, c->v);
@@ -317,31 +264,7 @@ static void tc_reduced_hvp(void *ctx, const double *X_red, double *out_red) {
     c->calls++;
 }
 
-/* --- the Monte Carlo driver ---------------------------------------------------
- * Draw k (k = 0..N-1) is iteration k of the production draw sbo_zdir_draw(plan, seed, k, ...), so every
- * P and probe comes from its own keyed stream. Draws are grouped in fixed chunks of TC_CHUNK; each chunk
- * has its own accumulators, and the chunks are merged in chunk order, so the result does not depend on the
- * number of threads. All buffers are allocated once per thread, none per draw. */
-#define TC_CHUNK 5000L
-
-typedef struct {
-    const sbo_zdir_plan *plan;
-    const tc_op *op;
-    const double *Z;
-    const double *gradf;        /* full grad f (F_l = P_l^T grad_{Y^l} f per draw), or NULL for F = 0 */
-    const double *err_target;   /* if non-NULL: also accumulate e = ||d - err_target||^2 per draw */
-    uint64_t seed;
-    long N;
-} tc_mc_job;
-
-typedef struct {
-    sbo_mc_acc mean;            /* of d, dimension D */
-    sbo_mc_acc err;             /* of e (dimension 1), when err_target was given */
-    long hvp_calls;
-    double seconds;
-} tc_mc_result;
-
-static inline void tc_mc_run(const tc_mc_job *job, tc_mc_result *res) {
+void tc_mc_run(const tc_mc_job *job, tc_mc_result *res) {
     const sbo_zdir_plan *p = job->plan;
     const long D = job->op->D, nred = sbo_layout_total(&p->red);
     const long nchunks = (job->N + TC_CHUNK - 1) / TC_CHUNK;
@@ -398,13 +321,12 @@ static inline void tc_mc_run(const tc_mc_job *job, tc_mc_result *res) {
     free(cm); free(ce); free(ccalls);
 }
 
-static inline void tc_mc_result_free(tc_mc_result *res) {
+void tc_mc_result_free(tc_mc_result *res) {
     sbo_mc_free(&res->mean);
     if (res->err.dim > 0) sbo_mc_free(&res->err);
 }
 
-/* Sum of the per-entry sample variances of d (the trace of its covariance). */
-static inline double tc_mc_total_var(const sbo_mc_acc *acc) {
+double tc_mc_total_var(const sbo_mc_acc *acc) {
     double v = 0;
     for (int i = 0; i < acc->dim; i++) {
         double se = sbo_mc_se(acc, i);
@@ -413,8 +335,7 @@ static inline double tc_mc_total_var(const sbo_mc_acc *acc) {
     return v;
 }
 
-/* Index of the entry with the largest |mean - target| / se (for reporting which entries are off). */
-static inline int tc_mc_argmax_z(const sbo_mc_acc *acc, const double *target, double *zmax) {
+int tc_mc_argmax_z(const sbo_mc_acc *acc, const double *target, double *zmax) {
     int arg = -1;
     double best = -1;
     for (int i = 0; i < acc->dim; i++) {
@@ -425,8 +346,7 @@ static inline int tc_mc_argmax_z(const sbo_mc_acc *acc, const double *target, do
     return arg;
 }
 
-/* "block l (i,a)" for a flat tuple index */
-static inline void tc_entry_name(const sbo_layout *lay, int idx, char *buf, size_t len) {
+void tc_entry_name(const sbo_layout *lay, int idx, char *buf, size_t len) {
     for (int l = 0; l < lay->L; l++)
         if (idx < lay->offset[l + 1]) {
             int e = idx - (int)lay->offset[l], n = lay->block[l].n;
@@ -436,23 +356,20 @@ static inline void tc_entry_name(const sbo_layout *lay, int idx, char *buf, size
     snprintf(buf, len, "?");
 }
 
-/* 1 when every projected block of the case has r >= 2 (BROS-general applies, §3.1). */
-static inline int tc_case_general_ok(const tc_case *cs) {
+int tc_case_general_ok(const tc_case *cs) {
     for (int l = 0; l < cs->L; l++)
         if (cs->r[l] < cs->m[l] && cs->r[l] < 2) return 0;
     return 1;
 }
 
-static inline void tc_case_shape(const tc_case *cs, char *buf, size_t len) {
+void tc_case_shape(const tc_case *cs, char *buf, size_t len) {
     size_t o = 0;
     for (int l = 0; l < cs->L && o < len; l++)
         o += (size_t)snprintf(buf + o, len - o, "%s(%d,%d,%d)", l ? "," : "", cs->m[l], cs->n[l], cs->r[l]);
 }
 
-/* "label (m,n,r),..." */
-static inline void tc_case_name(const tc_case *cs, char *buf, size_t len) {
+void tc_case_name(const tc_case *cs, char *buf, size_t len) {
     char shape[96];
     tc_case_shape(cs, shape, sizeof shape);
     snprintf(buf, len, "%s %s", cs->label, shape);
 }
-#endif
