@@ -143,18 +143,12 @@ int main(int argc, char **argv) {
             if (v == SBO_ZDIR_GENERAL && !tc_case_general_ok(cs)) continue;   /* n/a at r = 1 (§3.1) */
             if (v == SBO_ZDIR_BASIC_NO_D1 && cs->L == 1) continue;            /* identical to basic at L = 1 */
             sbo_zdir_plan p;
-            char err[256] = "";
             char what[256];
-            if (sbo_zdir_plan_init(&p, v, &op.lay, cs->r, err, sizeof err) != 0) {
-                snprintf(what, sizeof what, "%s %s: plan_init", name, est_label[e]);
-                sbo_tc_check(&r, 0, what, -1.0, "==", 0.0);
-                sbo_tc_note(&r, "  plan_init failed: %s", err);
-                continue;
-            }
-            tc_mc_job job = {&p, &op, Z, NULL, NULL, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N};
             tc_mc_result res;
-            tc_mc_run(&job, &res);
-            tc_predicted_mean(&op, &p, v, Z, NULL, pred);
+            snprintf(what, sizeof what, "%s %s", name, est_label[e]);
+            if (tc_mc_variant(&r, what, &op, cs->r, v, Z, NULL, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N, &p, &res,
+                              pred))
+                continue;
             cell *c = &tab[ci][e];
             c->ran = 1;
             c->seconds = res.seconds;
@@ -167,21 +161,11 @@ int main(int argc, char **argv) {
             if (c->unbiased) {
                 snprintf(what, sizeof what, "%s %s: max|z| vs H[Z]", name, est_label[e]);
                 sbo_tc_check(&r, c->z_target < 5.0, what, c->z_target, "<", 5.0);
-                if (!(c->z_target < 5.0)) {
-                    double zm;
-                    char ent[64];
-                    tc_entry_name(&op.lay, tc_mc_argmax_z(&res.mean, HZ, &zm), ent, sizeof ent);
-                    sbo_tc_note(&r, "  largest |z| = %.2f at %s", zm, ent);
-                }
+                if (!(c->z_target < 5.0)) tc_note_largest_z(&r, &op, &res.mean, HZ);
             } else {
                 snprintf(what, sizeof what, "%s %s: max|z| vs predicted mean", name, est_label[e]);
                 sbo_tc_check(&r, c->z_pred < 5.0, what, c->z_pred, "<", 5.0);
-                if (!(c->z_pred < 5.0)) {
-                    double zm;
-                    char ent[64];
-                    tc_entry_name(&op.lay, tc_mc_argmax_z(&res.mean, pred, &zm), ent, sizeof ent);
-                    sbo_tc_note(&r, "  largest |z| = %.2f at %s", zm, ent);
-                }
+                if (!(c->z_pred < 5.0)) tc_note_largest_z(&r, &op, &res.mean, pred);
                 c->thr = v == SBO_ZDIR_NAIVE ? thr_naive : v == SBO_ZDIR_BASIC ? thr_basic : thr_nod1;
                 snprintf(what, sizeof what, "%s %s: POWER max|z| vs H[Z]", name, est_label[e]);
                 sbo_tc_check(&r, c->z_target > c->thr, what, c->z_target, ">", c->thr);

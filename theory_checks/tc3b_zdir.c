@@ -72,17 +72,12 @@ int main(int argc, char **argv) {
             int v = var_id[vi];
             if (v == SBO_ZDIR_GENERAL && !tc_case_general_ok(cs)) continue;
             sbo_zdir_plan p;
-            char err[256] = "", what[256];
-            if (sbo_zdir_plan_init(&p, v, &op.lay, cs->r, err, sizeof err) != 0) {
-                snprintf(what, sizeof what, "%s %s: plan_init", name, var_label[vi]);
-                sbo_tc_check(&r, 0, what, -1.0, "==", 0.0);
-                sbo_tc_note(&r, "  plan_init failed: %s", err);
-                continue;
-            }
-            tc_mc_job job = {&p, &op, Z, gradf, NULL, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N};
+            char what[256];
             tc_mc_result res;
-            tc_mc_run(&job, &res);
-            tc_predicted_mean(&op, &p, v, Z, gradf, pred);
+            snprintf(what, sizeof what, "%s %s", name, var_label[vi]);
+            if (tc_mc_variant(&r, what, &op, cs->r, v, Z, gradf, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N, &p, &res,
+                              pred))
+                continue;
             cell *c = &tab[ci][vi];
             c->ran = 1;
             c->seconds = res.seconds;
@@ -95,12 +90,7 @@ int main(int argc, char **argv) {
             snprintf(what, sizeof what, "%s %s: max|z| vs %s", name, var_label[vi],
                      c->unbiased ? "H[Z] - grad f" : "predicted mean - grad f");
             sbo_tc_check(&r, zref < 5.0, what, zref, "<", 5.0);
-            if (!(zref < 5.0)) {
-                double zm;
-                char ent[64];
-                tc_entry_name(&op.lay, tc_mc_argmax_z(&res.mean, ref, &zm), ent, sizeof ent);
-                sbo_tc_note(&r, "  largest |z| = %.2f at %s", zm, ent);
-            }
+            if (!(zref < 5.0)) tc_note_largest_z(&r, &op, &res.mean, ref);
             if (v == SBO_ZDIR_BASIC && !rowsym)
                 sbo_tc_note(&r, "  POWER row (no threshold, §8.2): BROS-basic on generic H is biased: max|z| vs "
                             "H[Z] - grad f = %.1f, §8.1 noncentrality %.1f", c->z_target, c->lambda);

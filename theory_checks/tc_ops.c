@@ -373,3 +373,25 @@ void tc_case_name(const tc_case *cs, char *buf, size_t len) {
     tc_case_shape(cs, shape, sizeof shape);
     snprintf(buf, len, "%s %s", cs->label, shape);
 }
+
+int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const int *rank, int v, const double *Z,
+                  const double *gradf, uint64_t seed, long N, sbo_zdir_plan *p, tc_mc_result *res, double *pred) {
+    char err[256] = "", what[320];
+    if (sbo_zdir_plan_init(p, v, &op->lay, rank, err, sizeof err) != 0) {
+        snprintf(what, sizeof what, "%s: plan_init", label);
+        sbo_tc_check(r, 0, what, -1.0, "==", 0.0);
+        sbo_tc_note(r, "  plan_init failed: %s", err);
+        return -1;
+    }
+    tc_mc_job job = {p, op, Z, gradf, NULL, seed, N};
+    tc_mc_run(&job, res);
+    tc_predicted_mean(op, p, v, Z, gradf, pred);
+    return 0;
+}
+
+void tc_note_largest_z(sbo_tc_report *r, const tc_op *op, const sbo_mc_acc *mean, const double *target) {
+    double zm;
+    char ent[64];
+    tc_entry_name(&op->lay, tc_mc_argmax_z(mean, target, &zm), ent, sizeof ent);
+    sbo_tc_note(r, "  largest |z| = %.2f at %s", zm, ent);
+}

@@ -150,4 +150,11 @@ void tc_case_shape(const tc_case *cs, char *buf, size_t len);
 
 /* "label (m,n,r),..." */
 void tc_case_name(const tc_case *cs, char *buf, size_t len);
+/* One Monte Carlo cell of TC-3 / TC-3b: plan variant v with the case's ranks, run job (seed, N) through the
+ * production zdir, and form the closed-form predicted mean (minus gradf when given). A plan_init failure is
+ * reported as a FAIL row named "<label>: plan_init" and returns -1; else 0 (free res with tc_mc_result_free). */
+int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const int *rank, int v, const double *Z,
+                  const double *gradf, uint64_t seed, long N, sbo_zdir_plan *p, tc_mc_result *res, double *pred);
+/* A note naming the entry with the largest |z| of mean against target (printed under a failing row). */
+void tc_note_largest_z(sbo_tc_report *r, const tc_op *op, const sbo_mc_acc *mean, const double *target);
 #endif
