@@ -97,7 +97,12 @@ int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sb
             double *g = t->scratch_full_a;
             t->ops->grad_upper_Y(t, a->x, a->Y, NULL, g);
             double gn = sbo_vec_norm2(D, g);
-            a->R = t->mu > 0 ? fmax(Rmin, 2 * gn / t->mu) : Rmin;
+            if (!(t->mu > 0)) {   /* §2.2 needs mu: a guessed R could clip Z below sup ||Z*|| and bias the run */
+                snprintf(err, errlen, "algo.R = auto needs the task's strong-convexity constant mu, which task '%s' "
+                         "does not declare; set algo.R explicitly (at least sup ||Z*||)", t->type ? t->type->name : "?");
+                return -1;
+            }
+            a->R = fmax(Rmin, 2 * gn / t->mu);
             sbo_algo_logf(a, "R = %g (auto: max(R_min = %g, 2 ||grad_Y f(x0,Y0)|| / mu = 2*%g/%g), §2.2)", a->R, Rmin,
                           gn, t->mu);
         } else {

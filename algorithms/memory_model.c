@@ -28,10 +28,12 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
             work = full ? 2 * m * n : m * r + 3 * r * n;
         } else {
             /* probe buffers: s, Z omega, xi, omega: n + m + r + n */
+            /* a full block: SOBA's 4mn plus O(m+n) probe buffers; its zero-coefficient outputs (1 - 1/a = 0,
+             * A3 = 0) need not be stored (§9) */
             work = full ? 2 * m * n + m + 2 * n + r : m * r + 4 * r * n + m + 2 * n + r;
-            if (L > 1) work += full ? m * n : r * n;
             int general = ps.variant == SBO_ZDIR_GENERAL || (ps.variant == SBO_ZDIR_AUTO && !lay->block[l].row_symmetric);
-            if (general) work += (full ? m * n : r * n) + 2 * n + r;
+            if (!full && L > 1) work += r * n;
+            if (!full && general) work += r * n + 2 * n + r;
         }
         if (projected && !full && t->reduced_impl && strncmp(t->reduced_impl, "generic", 7) == 0)
             work += 2 * m * n;   /* generic HVP: transient P X in and H[P X] out (§9) */
@@ -48,7 +50,8 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
                       : method,
              projected && ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
              projected ? (t->reduced_impl ? t->reduced_impl : "?") : "full-space HVPs",
-             sbo_config_get(cfg, "algo.cross_term") ? sbo_config_get(cfg, "algo.cross_term") : "full",
+             !projected ? "n/a (full-space method: J[Z_k])"
+                        : sbo_config_get(cfg, "algo.cross_term") ? sbo_config_get(cfg, "algo.cross_term") : "full",
              projected ? "; the measured arena also holds minibatches, the HVP input X, G and F, and two full tuples "
                          "(grad_Y f before projection, the Z direction d) that §9 fuses away"
                        : "; the measured arena also holds the minibatches and grad_Y f");

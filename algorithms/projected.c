@@ -43,6 +43,10 @@ static int parse_rank_list(const char *s, int L, int *out, char *err, size_t err
         }
         if (count < SBO_MAX_BLOCKS) out[count] = (int)v;
         count++;
+        if (*end == ',' && end[1] == 0) {
+            snprintf(err, errlen, "algo.ranks = '%s' ends with a comma; give one positive integer per block", s);
+            return -1;
+        }
         p = *end ? end + 1 : end;
     }
     if (count != L) {

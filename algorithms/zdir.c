@@ -38,7 +38,9 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
             return -1;
         }
         if (r > b->m) r = b->m;                 /* §3.1: r_l >= m_l makes a full block */
-        p->general[l] = variant == SBO_ZDIR_GENERAL || (variant == SBO_ZDIR_AUTO && !b->row_symmetric);
+        /* A full block has A3 = 0: its R3 is never used, so it draws no eta/omega3 and puts no direction into
+         * call 4, which would only add zero-mean noise to the other blocks' R3 (docs/DEVIATIONS.md D8). */
+        p->general[l] = (variant == SBO_ZDIR_GENERAL || (variant == SBO_ZDIR_AUTO && !b->row_symmetric)) && r < b->m;
         p->any_general |= p->general[l];
         /* §3.1: BROS-general needs r >= 2 on every projected block (A1, A3 divide by r - 1) */
         if (p->general[l] && r < 2 && r < b->m) {
