@@ -1,7 +1,8 @@
 # Makefile: the README's two commands (make reproduce, make test) and their helpers. GNU make.
 #   make setup             system packages (apt, skipped when present) + .venv for the figures
 #   make build             setup, configure build/ (RelWithDebInfo), build with -j$(JOBS)
-#   make test              build, ctest in build/, then an ASan+UBSan build in build-asan/ running the unit tests
+#   make test              build, ctest in build/, the figure self-tests, then an ASan+UBSan build in build-asan/
+#                          running the unit tests
 #   make reproduce         build, then scripts/reproduce.sh quick  (theory checks TC-1..TC-7, figures, summary)
 #   make reproduce-full    build, then scripts/reproduce.sh full   (TC-1..TC-8 at the full settings of ALGORITHMS.md §8)
 #   make figures           redraw the figures from results/$(MODE)/*.h5 (MODE=quick by default)
@@ -31,8 +32,11 @@ build: setup
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # --no-tests=error: a test run that finds no test fails instead of passing silently.
+# then the figure scripts: on synthetic TC files, and plot_runs.py on real `sbo run` outputs of this build.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j $(JOBS)
+	$(VENV_PY) paper_figures/test_figures.py
+	SBO_BIN=$(BUILD_DIR)/sbo $(VENV_PY) paper_figures/test_plot_runs.py
 	$(MAKE) --no-print-directory test-asan
 
 # Unit tests (test_*) only: the theory checks' Monte Carlo runs are too slow under the sanitizers and are

@@ -262,7 +262,7 @@ def aggregate(group, metric, xname):
 
 
 def provenance_text(runs):
-    def summary(name, what):
+    def summary(name, what, plural=None):
         vals = {}
         for r in runs:
             a = r["attrs"]
@@ -272,14 +272,16 @@ def provenance_text(runs):
             vals[v] = vals.get(v, 0) + 1
         if len(vals) == 1:
             return f"{what} {next(iter(vals))}"
-        return f"mixed {what}s: " + ", ".join(f"{v} ({c} file{'s' if c != 1 else ''})" for v, c in vals.items())
+        counts = ", ".join(f"{v} ({c} file{'s' if c != 1 else ''})" for v, c in vals.items())
+        return f"mixed {plural or what + 's'}: {counts}"
 
     names = [os.path.basename(r["path"]) for r in runs]
     files = ", ".join(names[:3]) + (f", ... ({len(names)} files)" if len(names) > 3 else "")
     starts = sorted(str(r["attrs"].get("start_time", "?")) for r in runs)
     when = starts[0] if starts[0] == starts[-1] else f"{starts[0]} .. {starts[-1]}"
-    parts = [files, summary("sbo_version", "sbo"), summary("git_commit", "commit"), summary("blas_vendor", "BLAS"),
-             summary("hostname", "host"), when, summary("schema_version", "schema")]
+    parts = [files, summary("sbo_version", "sbo", "sbo versions"), summary("git_commit", "commit"),
+             summary("blas_vendor", "BLAS", "BLAS libraries"), summary("hostname", "host"), when,
+             summary("schema_version", "schema", "schema versions")]
     return "  |  ".join(parts)
 
 
