@@ -329,7 +329,7 @@ Test(matrix, bros_per_block_variant_reaches_x_star) {
  * run differs from cross_term = full (the option is really used). */
 Test(matrix, bros_projected_cross_term_reaches_x_star) {
     const char *set[] = {QSET("6x2", "kron"), "algo.rank=3", "algo.cross_term=projected", NULL};
-    check_unbiased_limit("bros", set, 20000, 0.03);
+    check_unbiased_limit("bros", set, 20000, 0.02);
     const char *full[] = {QSET("6x2", "kron"), "algo.rank=3", NULL};
     run_t a = make("quadratic", "bros", 2, set), b = make("quadratic", "bros", 2, full);
     for (long k = 0; k < 50; k++) {
