@@ -3,6 +3,7 @@
  * step schedules, and the MA-SOBA upper update with its one-step delay (§1 index convention).
  * Exercised by: tests/test_matrix.c. */
 #include "algorithms/algorithm.h"   /* descriptor, sbo_algo */
+#include "core/sbo_log.h"            /* sbo_log_appendf */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,14 +33,12 @@ const sbo_option sbo_algo_common_options[] = {
     {NULL, NULL, NULL}};
 
 void sbo_algo_logf(sbo_algo *a, const char *fmt, ...) {
-    size_t used = strlen(a->log);
-    if (used + 1 >= sizeof a->log) return;
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(a->log + used, sizeof a->log - used, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    used = strlen(a->log);
-    if (used + 1 < sizeof a->log && (used == 0 || a->log[used - 1] != '\n')) strcat(a->log, "\n");
+    sbo_log_appendf(a->log, sizeof a->log, "%s", line);
 }
 
 static int get_positive(const sbo_config *cfg, const char *key, double *out, int allow_zero, char *err, size_t errlen) {

@@ -4,8 +4,8 @@
  *   Y^l -= beta_l (m_l/r_l) P_l G_l;  Z = Pi_R(Z - gamma d);  x -= alpha h_k;  h = (1-theta) h + theta D_x
  * Exercised by: tests/test_matrix.c, theory_checks/tc6_counterexample.c, tc7_rate.c. */
 #include "algorithms/projected.h"   /* shared loop */
+#include "core/sbo_log.h"            /* sbo_log_appendf: the creation log */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +19,6 @@ typedef struct {
     double *G_red, *gf, *F_red, *B_red, *d, *Zq, *Dx, *JZ;
     double lift_scale[SBO_MAX_BLOCKS];
 } projected_impl;
-
-static void logline(char *log, size_t loglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void logline(char *log, size_t loglen, const char *fmt, ...) {
-    size_t used = strlen(log);
-    if (used + 2 >= loglen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(log + used, loglen - used - 1, fmt, ap);
-    va_end(ap);
-    strcat(log, "\n");
-}
 
 static int parse_rank_list(const char *s, int L, int *out, char *err, size_t errlen) {
     int count = 0;
@@ -93,13 +82,13 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
     for (int l = 0; l < lay->L; l++) {
         const sbo_block *b = &lay->block[l];
         if (o->rank[l] >= b->m) {
-            logline(log, loglen, "block '%s' (m = %d, n = %d) is full: r >= m (§3.1)", b->name, b->m, b->n);
+            sbo_log_appendf(log, loglen, "block '%s' (m = %d, n = %d) is full: r >= m (§3.1)", b->name, b->m, b->n);
             o->rank[l] = b->m;
             continue;
         }
         long r = o->rank[l];
         if (rule && r * (b->m + 4L * b->n) >= 2L * b->m * b->n) {
-            logline(log, loglen, "block '%s' (m = %d, n = %d) kept full by the §9 memory rule: r = %ld gives "
+            sbo_log_appendf(log, loglen, "block '%s' (m = %d, n = %d) kept full by the §9 memory rule: r = %ld gives "
                     "r(m+4n) = %ld >= 2mn = %ld (set algo.memory_rule=off to project it)",
                     b->name, b->m, b->n, r, r * (b->m + 4L * b->n), 2L * b->m * b->n);
             o->rank[l] = b->m;
@@ -125,10 +114,10 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
         else if (n_rowsym == 0) o->variant = SBO_ZDIR_GENERAL;
         else o->variant = SBO_ZDIR_AUTO;                                       /* mixed: per block */
         if (v == 0)
-            logline(log, loglen, "BROS variant: %s (auto, from the task's row-symmetry declarations: %d of %d "
+            sbo_log_appendf(log, loglen, "BROS variant: %s (auto, from the task's row-symmetry declarations: %d of %d "
                     "projected blocks row-symmetric)", sbo_zdir_variant_name(o->variant), n_rowsym, o->n_projected);
         if (o->variant == SBO_ZDIR_BASIC && n_rowsym < o->n_projected)
-            logline(log, loglen, "WARNING: BROS-basic on a block that is not row-symmetric is biased: "
+            sbo_log_appendf(log, loglen, "WARNING: BROS-basic on a block that is not row-symmetric is biased: "
                     "E = (c1 H + c2 H^Gamma)/(c1+c2) (§6.2); use algo.variant=auto or general");
     }
     for (int l = 0; l < lay->L; l++) {
@@ -139,10 +128,10 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
         if (V > o->V_max) o->V_max = V;
     }
     if (o->n_projected == 0)
-        logline(log, loglen, "every block is full: this %s run is exactly MA-SOBA (no subspace is used)",
+        sbo_log_appendf(log, loglen, "every block is full: this %s run is exactly MA-SOBA (no subspace is used)",
                 is_bros ? "BROS" : "naive");
     else
-        logline(log, loglen, "largest V over projected blocks: %.4g (%s, §6.6)%s", o->V_max,
+        sbo_log_appendf(log, loglen, "largest V over projected blocks: %.4g (%s, §6.6)%s", o->V_max,
                 o->variant == SBO_ZDIR_BASIC || o->variant == SBO_ZDIR_NAIVE ? "V_I" : "V_I^gen on general blocks",
                 o->V_max > 100 ? "  WARNING: above 100, outside BROS's operating range (§6.8)" : "");
     return 0;

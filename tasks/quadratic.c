@@ -25,6 +25,7 @@
 #include <string.h>
 #include "core/sbo_haar.h"      /* sbo_haar_sample (U, V, W), sbo_haar_consts_compute (c1, c2) */
 #include "core/sbo_linalg.h"    /* sbo_dgemm, Cholesky, Jacobi eigenvalues */
+#include "core/sbo_log.h"       /* sbo_log_appendf: the creation log */
 
 enum { QUAD_KRON = 0, QUAD_GENERIC = 1 };
 enum { QUAD_INIT_ZERO = 0, QUAD_INIT_NORMAL = 1 };
@@ -63,17 +64,6 @@ static const sbo_task_ops quad_ops;
 
 static quad_ctx *ctx_of(const sbo_task *t) {
     return (t && t->ops == &quad_ops) ? (quad_ctx *)t->ctx : NULL;
-}
-
-static void logf_q(quad_ctx *q, const char *fmt, ...) {
-    size_t used = strlen(q->log);
-    if (used + 2 >= sizeof q->log) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q->log + used, sizeof q->log - used, fmt, ap);
-    va_end(ap);
-    used = strlen(q->log);
-    if (used > 0 && used + 1 < sizeof q->log && q->log[used - 1] != '\n') strcat(q->log, "\n");
 }
 
 static double linspace_at(double lo, double hi, long k, long count) {
@@ -755,7 +745,7 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
     sbo_cholesky_solve((int)d, chol, 1, q->xstar);
 
     /* --- self-checks when generated (STYLE.md pattern 10) --- */
-    logf_q(q, "quadratic: structure %s, L = %d blocks, D = %ld, d = %ld, p = %ld, lambda = %g, sigma = %g, instance_seed = %ld",
+    sbo_log_appendf(q->log, sizeof q->log, "quadratic: structure %s, L = %d blocks, D = %ld, d = %ld, p = %ld, lambda = %g, sigma = %g, instance_seed = %ld",
            q->structure == QUAD_KRON ? "kron (row-symmetric)" : "generic (not row-symmetric)", L, D, d, p, q->lambda,
            q->sigma, seed);
     double lo_num, hi_num, oerr;
@@ -797,24 +787,24 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
     q->mu = lo_num;
     q->Lg = hi_num;
     t->mu = q->mu;
-    logf_q(q, "H: mu = %.6g, L_g = %.6g, condition number %.4g (eigenvalues checked numerically%s; max|Q^T Q - I| = %.2g; "
+    sbo_log_appendf(q->log, sizeof q->log, "H: mu = %.6g, L_g = %.6g, condition number %.4g (eigenvalues checked numerically%s; max|Q^T Q - I| = %.2g; "
               "||H H^{-1}B - B||/||B|| = %.2g)",
            q->mu, q->Lg, q->Lg / q->mu, (q->structure == QUAD_GENERIC && D > 400) ? " through W only" : "", oerr,
            sqrt(res / nb));
     double xs = sbo_vec_norm2(d, q->xstar);
-    logf_q(q, "Phi: strongly convex (lambda_min >= lambda = %g), ||x*|| = %.6g, Phi(x*) = %.6g, ||grad Phi(0)||^2 = %.6g",
+    sbo_log_appendf(q->log, sizeof q->log, "Phi: strongly convex (lambda_min >= lambda = %g), ||x*|| = %.6g, Phi(x*) = %.6g, ||grad Phi(0)||^2 = %.6g",
            q->lambda, xs, phi_value(q, q->xstar), sbo_vec_dot(d, q->gvec, q->gvec));
     if (q->sigma > 0) {
         /* sigma (G + G^T)/sqrt(2K) is a GOE matrix: spectral norm -> 2 sigma (semicircle edge) */
         double edge = 2.0 * q->sigma;
-        logf_q(q, "noise: ||perturbation of %s|| ~ 2 sigma = %.3g against mu = %.4g: sampled Hessians are %s",
+        sbo_log_appendf(q->log, sizeof q->log, "noise: ||perturbation of %s|| ~ 2 sigma = %.3g against mu = %.4g: sampled Hessians are %s",
                q->structure == QUAD_KRON ? "A" : "H", edge, q->mu,
                edge < q->mu ? "positive definite with high probability"
                             : "WARNING: often indefinite (lower the noise or raise the spectrum)");
     } else {
-        logf_q(q, "noise: sigma = 0, exact oracles (minibatches of 0 doubles)");
+        sbo_log_appendf(q->log, sizeof q->log, "noise: sigma = 0, exact oracles (minibatches of 0 doubles)");
     }
-    if (!q->theory) logf_q(q, "naive-point closed form unavailable: D = %ld > %d", D, SBO_QUAD_THEORY_MAX_D);
+    if (!q->theory) sbo_log_appendf(q->log, sizeof q->log, "naive-point closed form unavailable: D = %ld > %d", D, SBO_QUAD_THEORY_MAX_D);
     return t;
 }
 

@@ -1,0 +1,11 @@
+/* core/sbo_log.h: the creation logs of tasks and algorithms (what was decided and checked, one item per line)
+ * are fixed-size text buffers; this appends one formatted line to such a buffer, truncating safely.
+ * Exercised by: tests/test_matrix.c (log contents), `sbo run` (prints the logs). */
+#ifndef SBO_LOG_H
+#define SBO_LOG_H
+#include <stddef.h>
+
+/* Appends printf-style text to the NUL-terminated buf (capacity len) and ends it with a newline. Text that does
+ * not fit is cut; buf stays NUL-terminated. */
+void sbo_log_appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#endif
