@@ -9,6 +9,7 @@
 #include <string.h>
 #include "algorithms/algorithm.h"   /* registry, descriptors */
 #include "algorithms/projected.h"   /* plan access */
+#include "runners/sbo_run.h"         /* sbo_run_resolve_config */
 #include "tasks/quadratic.h"        /* closed forms */
 
 typedef struct {
@@ -22,14 +23,12 @@ static run_t make(const char *task, const char *algo, uint64_t seed, const char 
     run_t r;
     memset(&r, 0, sizeof r);
     sbo_config cfg;
-    sbo_config_init(&cfg);
     const sbo_task_type *tt = sbo_task_find(task);
     const sbo_algo_type *at = sbo_algo_find(algo);
     cr_assert(tt && at, "unknown %s / %s", task, algo);
-    for (int i = 0; settings && settings[i]; i++)
-        cr_assert_eq(sbo_config_set_arg(&cfg, settings[i], r.err, sizeof r.err), 0, "%s", r.err);
-    sbo_config_apply_defaults(&cfg, tt->options);
-    sbo_config_apply_defaults(&cfg, at->options);
+    int n = 0;
+    while (settings && settings[n]) n++;
+    cr_assert_eq(sbo_run_resolve_config(tt, at, NULL, settings, n, &cfg, r.err, sizeof r.err), 0, "%s", r.err);
     r.task = sbo_task_create(tt, &cfg, r.err, sizeof r.err);
     cr_assert(r.task, "task: %s", r.err);
     r.algo = at->create(r.task, &cfg, seed, r.err, sizeof r.err);
@@ -273,12 +272,9 @@ Test(matrix, memory_rule_keeps_narrow_blocks_full_and_says_so) {
 Test(matrix, analytic_memory_model_matches_section_9) {
     sbo_config cfg;
     char err[SBO_ERR_LEN];
-    sbo_config_init(&cfg);
-    sbo_config_set_arg(&cfg, "task.blocks=12x3", err, sizeof err);
-    sbo_config_set_arg(&cfg, "algo.rank=4", err, sizeof err);
-    sbo_config_set_arg(&cfg, "algo.memory_rule=off", err, sizeof err);
-    sbo_config_apply_defaults(&cfg, sbo_task_quadratic.options);
-    sbo_config_apply_defaults(&cfg, sbo_algo_common_options);
+    const char *set[] = {"task.blocks=12x3", "algo.rank=4", "algo.memory_rule=off"};
+    cr_assert_eq(sbo_run_resolve_config(&sbo_task_quadratic, sbo_algo_find("bros"), NULL, set, 3, &cfg, err, sizeof err),
+                 0, "%s", err);
     sbo_task *t = sbo_task_create(&sbo_task_quadratic, &cfg, err, sizeof err);
     cr_assert(t, "%s", err);
     sbo_memory_model mb, ms;
@@ -297,11 +293,9 @@ Test(matrix, analytic_memory_model_matches_section_9) {
 Test(matrix, bros_per_block_variant_reaches_x_star) {
     sbo_config cfg;
     char err[SBO_ERR_LEN];
-    sbo_config_init(&cfg);
-    const char *set[] = {QSET("4x2,3x2", "kron"), "algo.rank=2", NULL};
-    for (int i = 0; set[i]; i++) sbo_config_set_arg(&cfg, set[i], err, sizeof err);
-    sbo_config_apply_defaults(&cfg, sbo_task_quadratic.options);
-    sbo_config_apply_defaults(&cfg, sbo_algo_common_options);
+    const char *set[] = {QSET("4x2,3x2", "kron"), "algo.rank=2"};
+    cr_assert_eq(sbo_run_resolve_config(&sbo_task_quadratic, sbo_algo_find("bros"), NULL, set,
+                                        (int)(sizeof set / sizeof set[0]), &cfg, err, sizeof err), 0, "%s", err);
     sbo_task *t = sbo_task_create(&sbo_task_quadratic, &cfg, err, sizeof err);
     cr_assert(t, "%s", err);
     t->lower.block[1].row_symmetric = 0;        /* a conservative declaration: general is valid everywhere */

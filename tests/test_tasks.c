@@ -7,16 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/sbo_haar.h"     /* Haar P for the subspace tests */
+#include "runners/sbo_run.h"     /* sbo_run_resolve_config */
 #include "tasks/task.h"        /* the oracle table */
 
 static sbo_task *make_task(const char *name, const char *const *settings) {
     sbo_config cfg;
     char err[SBO_ERR_LEN];
-    sbo_config_init(&cfg);
-    for (int i = 0; settings && settings[i]; i++) cr_assert_eq(sbo_config_set_arg(&cfg, settings[i], err, sizeof err), 0);
     const sbo_task_type *tt = sbo_task_find(name);
     cr_assert(tt, "task %s not registered", name);
-    sbo_config_apply_defaults(&cfg, tt->options);
+    int n = 0;
+    while (settings && settings[n]) n++;
+    cr_assert_eq(sbo_run_resolve_config(tt, NULL, NULL, settings, n, &cfg, err, sizeof err), 0, "%s", err);
     sbo_task *t = sbo_task_create(tt, &cfg, err, sizeof err);
     cr_assert(t, "%s", err);
     cr_assert_eq(t->type, tt);

@@ -1,6 +1,7 @@
 /* theory_checks/tc_runs.c: creating a task and an algorithm from "key=value" settings, for the theory checks that
  * run the production algorithms (TC-6, TC-7, TC-8). */
 #include "theory_checks/tc_runs.h"
+#include "runners/sbo_run.h"   /* sbo_run_resolve_config: the same resolution as `sbo run` */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,22 +9,15 @@
 tc_run tc_run_create(const char *task_name, const char *algo_name, uint64_t seed, const char *const *settings) {
     char err[SBO_ERR_LEN];
     sbo_config cfg;
-    sbo_config_init(&cfg);
     const sbo_task_type *tt = sbo_task_find(task_name);
     const sbo_algo_type *at = sbo_algo_find(algo_name);
     if (!tt || !at) {
         fprintf(stderr, "internal error: unknown task '%s' or algorithm '%s'\n", task_name, algo_name);
         exit(2);
     }
-    for (int i = 0; settings && settings[i]; i++)
-        if (sbo_config_set_arg(&cfg, settings[i], err, sizeof err)) {
-            fprintf(stderr, "internal error: %s\n", err);
-            exit(2);
-        }
-    sbo_config_apply_defaults(&cfg, tt->options);
-    sbo_config_apply_defaults(&cfg, at->options);
-    const sbo_option *const tables[] = {tt->options, at->options, NULL};
-    if (sbo_config_check_known(&cfg, tables, err, sizeof err)) {
+    int n = 0;
+    while (settings && settings[n]) n++;
+    if (sbo_run_resolve_config(tt, at, NULL, settings, n, &cfg, err, sizeof err)) {   /* as `sbo run` does */
         fprintf(stderr, "internal error: %s\n", err);
         exit(2);
     }
