@@ -123,3 +123,31 @@ void sbo_sym_eig_jacobi(int n, const double *A, double *eigenvalues, double *wor
     for (int i = 0; i < n; i++) eigenvalues[i] = W[(long)i * n + i];
     qsort(eigenvalues, (size_t)n, sizeof(double), cmp_double);
 }
+
+/* Solve the d x d system K x = rhs by Gaussian elimination with partial pivoting on the augmented matrix
+ * aug (d x (d+1), destroyed). K need not be symmetric (the naive K_n is not). Returns 0 or -1 if singular. */
+int sbo_lu_solve(int d, double *aug, double *x) {
+    int w = d + 1;
+    for (int col = 0; col < d; col++) {
+        int piv = col;
+        for (int i = col + 1; i < d; i++)
+            if (fabs(aug[(long)i * w + col]) > fabs(aug[(long)piv * w + col])) piv = i;
+        if (!(fabs(aug[(long)piv * w + col]) > 0)) return -1;
+        if (piv != col)
+            for (int j = 0; j < w; j++) {
+                double tmp = aug[(long)col * w + j];
+                aug[(long)col * w + j] = aug[(long)piv * w + j];
+                aug[(long)piv * w + j] = tmp;
+            }
+        for (int i = col + 1; i < d; i++) {
+            double f = aug[(long)i * w + col] / aug[(long)col * w + col];
+            for (int j = col; j < w; j++) aug[(long)i * w + j] -= f * aug[(long)col * w + j];
+        }
+    }
+    for (int i = d - 1; i >= 0; i--) {
+        double s = aug[(long)i * w + d];
+        for (int j = i + 1; j < d; j++) s -= aug[(long)i * w + j] * x[j];
+        x[i] = s / aug[(long)i * w + i];
+    }
+    return 0;
+}

@@ -21,4 +21,7 @@ int sbo_spd_inverse(int n, const double *A, double *Ainv, double *work);
  * rotations (n <= a few hundred): eigenvalues[0] is the smallest, eigenvalues[n-1] the largest.
  * eigenvalues: n doubles; work: n*n doubles. */
 void sbo_sym_eig_jacobi(int n, const double *A, double *eigenvalues, double *work);
+/* Solve the d x d system K x = rhs by Gaussian elimination with partial pivoting on the augmented matrix
+ * aug = [K | rhs] (d x (d+1), destroyed); K need not be symmetric. Returns 0, or -1 when K is singular. */
+int sbo_lu_solve(int d, double *aug, double *x);
 #endif

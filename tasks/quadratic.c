@@ -473,34 +473,6 @@ static void eig_range(int n, const double *A, double *work, double *lo, double *
     }
 }
 
-/* Solve the d x d system K x = rhs by Gaussian elimination with partial pivoting on the augmented matrix
- * aug (d x (d+1), destroyed). K need not be symmetric (the naive K_n is not). Returns 0 or -1 if singular. */
-static int gauss_solve(int d, double *aug, double *x) {
-    int w = d + 1;
-    for (int col = 0; col < d; col++) {
-        int piv = col;
-        for (int i = col + 1; i < d; i++)
-            if (fabs(aug[(long)i * w + col]) > fabs(aug[(long)piv * w + col])) piv = i;
-        if (!(fabs(aug[(long)piv * w + col]) > 0)) return -1;
-        if (piv != col)
-            for (int j = 0; j < w; j++) {
-                double tmp = aug[(long)col * w + j];
-                aug[(long)col * w + j] = aug[(long)piv * w + j];
-                aug[(long)piv * w + j] = tmp;
-            }
-        for (int i = col + 1; i < d; i++) {
-            double f = aug[(long)i * w + col] / aug[(long)col * w + col];
-            for (int j = col; j < w; j++) aug[(long)i * w + j] -= f * aug[(long)col * w + j];
-        }
-    }
-    for (int i = d - 1; i >= 0; i--) {
-        double s = aug[(long)i * w + d];
-        for (int j = i + 1; j < d; j++) s -= aug[(long)i * w + j] * x[j];
-        x[i] = s / aug[(long)i * w + i];
-    }
-    return 0;
-}
-
 static sbo_task *fail(sbo_task *t, char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -956,7 +928,7 @@ int sbo_quadratic_naive_point(const sbo_task *t, const int *rank, double *xbar, 
     sbo_dgemm(1, 0, (int)d, (int)(d + 1), (int)D, 1.0, q->B, X, 0.0, aug);
     for (long k = 0; k < d; k++) aug[k * (d + 1) + k] += q->lambda;
     double *xb = q->w_d;
-    if (gauss_solve((int)d, aug, xb)) return -1;
+    if (sbo_lu_solve((int)d, aug, xb)) return -1;
     if (xbar) memcpy(xbar, xb, sizeof(double) * (size_t)d);
     if (plateau) *plateau = grad_phi_sq(q, xb);
     return 0;

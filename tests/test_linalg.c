@@ -162,3 +162,14 @@ Test(eig, jacobi_two_by_two_and_indefinite) {
     cr_assert(fabs(e3[0] - (-1 - d) / 2) < 1e-14 && fabs(e3[1] - 2) < 1e-14 && fabs(e3[2] - (-1 + d) / 2) < 1e-14,
               "got %.16g %.16g %.16g", e3[0], e3[1], e3[2]);
 }
+
+/* sbo_lu_solve: a non-symmetric system that needs pivoting (zero leading entry), exact answer; singular -> -1. */
+Test(linalg, lu_solve_nonsymmetric_with_pivoting_and_singular) {
+    /* K = [[0, 2, 1], [1, 1, 0], [3, 0, 1]], x = (1, -2, 3) -> rhs = K x = (-1, -1, 6) */
+    double aug[12] = {0, 2, 1, -1, 1, 1, 0, -1, 3, 0, 1, 6}, x[3];
+    cr_assert_eq(sbo_lu_solve(3, aug, x), 0);
+    const double want[3] = {1, -2, 3};
+    for (int i = 0; i < 3; i++) cr_expect(fabs(x[i] - want[i]) < 1e-14, "x[%d] = %.17g, expected %g", i, x[i], want[i]);
+    double sing[6] = {1, 2, 3, 2, 4, 6};   /* rows proportional */
+    cr_expect_eq(sbo_lu_solve(2, sing, x), -1, "a singular K must be reported");
+}
