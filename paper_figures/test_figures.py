@@ -10,11 +10,11 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import make_fake_inputs as fake  # noqa: E402
+import selftest  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -55,13 +55,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", metavar="DIR", help="write inputs and figures here and keep them")
     a = ap.parse_args()
-    tmp = None
-    if a.keep:
-        work = a.keep
-        os.makedirs(work, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="sbo_figtest_")
-        work = tmp.name
+    work, tmp = selftest.work_dir(a.keep, "sbo_figtest_")
     figs = os.path.join(work, "figures")
     P = lambda name: os.path.join(work, name)  # noqa: E731
 
@@ -86,19 +80,7 @@ def main():
         ("missing input file", lambda: expect_refusal(
             "fig_rate.py", [P("nope.h5"), "--outdir", figs], "no such file")),
     ]
-    n_pass = n_fail = 0
-    for name, fn in cases:
-        err = fn()
-        if err is None:
-            n_pass += 1
-            print(f"  [PASS] {name}")
-        else:
-            n_fail += 1
-            print(f"  [FAIL] {name}: {err}")
-    if a.keep:
-        print(f"inputs and figures kept in {work}")
-    print(f"figures-selftest: {n_pass} passed, {n_fail} failed")
-    return 1 if n_fail else 0
+    return selftest.run_cases(cases, "figures-selftest", a.keep, "inputs and figures")
 
 
 if __name__ == "__main__":

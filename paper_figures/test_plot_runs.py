@@ -18,10 +18,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import selftest  # noqa: E402  (shared case loop and working directory)
 ROOT = os.path.dirname(HERE)
 SCRIPT = os.path.join(HERE, "plot_runs.py")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -134,13 +135,7 @@ def main():
     if not os.access(sbo_bin(), os.X_OK):
         print(f"test_plot_runs: {sbo_bin()} is not an executable; build it or set SBO_BIN", file=sys.stderr)
         return 2
-    tmp = None
-    if a.keep:
-        work = os.path.abspath(a.keep)
-        os.makedirs(work, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="sbo_plot_runs_")
-        work = tmp.name
+    work, tmp = selftest.work_dir(a.keep, "sbo_plot_runs_")
     try:
         cx, extra = make_runs(work)
     except RuntimeError as e:
@@ -194,19 +189,7 @@ def main():
         ("a theory-check file is not a run", lambda: expect_refusal(
             cx + [E("not_a_run.h5")] + M + ["--out", figs], ("not_a_run.h5", "theory-check"))),
     ]
-    n_pass = n_fail = 0
-    for name, fn in cases:
-        err = fn()
-        if err is None:
-            n_pass += 1
-            print(f"  [PASS] {name}")
-        else:
-            n_fail += 1
-            print(f"  [FAIL] {name}: {err}")
-    if a.keep:
-        print(f"runs and figures kept in {work}")
-    print(f"plot-runs-selftest: {n_pass} passed, {n_fail} failed")
-    return 1 if n_fail else 0
+    return selftest.run_cases(cases, "plot-runs-selftest", a.keep, "runs and figures")
 
 
 if __name__ == "__main__":
