@@ -67,7 +67,6 @@ int main(int argc, char **argv) {
     sbo_tc_args a;
     sbo_tc_parse(argc, argv, "tc3_estimators",
                  "TC-3: naive / BROS-basic / BROS-general / without-D1 estimators of H[Z] (ALGORITHMS.md §6.5, §8)", &a);
-    if (a.threads > 0) omp_set_num_threads(a.threads);
     const uint64_t seed = a.seed_given ? a.seed : 0x7C3ULL;
     const long N = a.quick ? 200000L : 1000000L;
     const double thr_naive = 50.0, thr_basic = a.quick ? 12.0 : 20.0, thr_nod1 = a.quick ? 12.0 : 20.0;

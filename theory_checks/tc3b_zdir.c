@@ -30,7 +30,6 @@ int main(int argc, char **argv) {
     sbo_tc_args a;
     sbo_tc_parse(argc, argv, "tc3b_zdir",
                  "TC-3b: the production zdir (§7) with a fixed grad f against H[Z] - grad f (ALGORITHMS.md §8)", &a);
-    if (a.threads > 0) omp_set_num_threads(a.threads);
     const uint64_t seed = a.seed_given ? a.seed : 0x7C3BULL;
     const long N = a.quick ? 100000L : 200000L;
 

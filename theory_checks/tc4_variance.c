@@ -29,7 +29,6 @@ int main(int argc, char **argv) {
     sbo_tc_args a;
     sbo_tc_parse(argc, argv, "tc4_variance",
                  "TC-4: relative variance of BROS-basic / BROS-general for H = I against V_I, V_I^gen (ALGORITHMS.md §6.6, §8)", &a);
-    if (a.threads > 0) omp_set_num_threads(a.threads);
     const uint64_t seed = a.seed_given ? a.seed : 0x7C4ULL;
     const long N = a.quick ? 20000L : 400000L;
 
