@@ -319,7 +319,7 @@ static int cmd_memory(int argc, char **argv) {
     sbo_config_apply_defaults(&cfg, sbo_run_options);
     sbo_config_apply_defaults(&cfg, tt->options);
     size_t hwm0 = sbo_process_peak_rss();
-    sbo_task *t = tt->create(&cfg, err, sizeof err);
+    sbo_task *t = sbo_task_create(tt, &cfg, err, sizeof err);
     if (!t) return usage_error("%s", err);
     size_t task_bytes = sbo_arena_bytes(&t->arena);
 

@@ -256,9 +256,8 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     }
 
     // --- create everything that can fail on bad input, before any file exists
-    sbo_task *t = sp->task_type->create(sp->cfg, err, errlen);
+    sbo_task *t = sbo_task_create(sp->task_type, sp->cfg, err, errlen);   /* sets t->type */
     if (!t) return SBO_EXIT_USAGE;
-    if (!t->type) t->type = sp->task_type;
     if (t->n_metrics < 0 || t->n_metrics > SBO_MAX_METRICS) {
         snprintf(err, errlen, "task '%s' declares %d metrics (max %d); fix the task", sp->task_type->name,
                  t->n_metrics, SBO_MAX_METRICS);
