@@ -20,10 +20,7 @@ static const int est_variant[N_EST] = {SBO_ZDIR_NAIVE, SBO_ZDIR_BASIC, SBO_ZDIR_
 static const char *est_key[N_EST] = {"naive", "basic", "general", "basic_no_d1"};
 static const char *est_label[N_EST] = {"naive", "BROS-basic", "BROS-general", "without D1"};
 
-typedef struct {
-    int ran, unbiased;
-    double z_target, z_pred, lambda, relvar, thr, seconds;
-} cell;
+typedef tc_cell cell;
 
 #define TC3_N_CASES 7   /* the §6.5 rows: tc_cases[0..6] */
 
@@ -145,18 +142,11 @@ int main(int argc, char **argv) {
             char what[256];
             tc_mc_result res;
             snprintf(what, sizeof what, "%s %s", name, est_label[e]);
-            if (tc_mc_variant(&r, what, &op, cs->r, v, Z, NULL, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N, &p, &res,
-                              pred))
-                continue;
             cell *c = &tab[ci][e];
-            c->ran = 1;
-            c->seconds = res.seconds;
-            c->z_target = sbo_mc_max_abs_z(&res.mean, HZ);
-            c->z_pred = sbo_mc_max_abs_z(&res.mean, pred);
-            c->lambda = sbo_mc_noncentrality(&res.mean, pred, HZ);
+            if (tc_mc_variant(&r, what, &op, cs->r, v, rowsym, Z, NULL, HZ, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N,
+                              &p, &res, pred, c))
+                continue;
             c->relvar = tc_mc_total_var(&res.mean) / nHZ2;
-            /* §8 TC-3: unbiased are BROS-general everywhere and BROS-basic (with D1) on row-symmetric H */
-            c->unbiased = v == SBO_ZDIR_GENERAL || (v == SBO_ZDIR_BASIC && rowsym);
             if (c->unbiased) {
                 snprintf(what, sizeof what, "%s %s: max|z| vs H[Z]", name, est_label[e]);
                 sbo_tc_check(&r, c->z_target < 5.0, what, c->z_target, "<", 5.0);

@@ -21,10 +21,7 @@
 static const int var_id[N_VAR] = {SBO_ZDIR_NAIVE, SBO_ZDIR_BASIC, SBO_ZDIR_GENERAL};
 static const char *var_label[N_VAR] = {"naive", "BROS-basic", "BROS-general"};
 
-typedef struct {
-    int ran, unbiased;
-    double z_target, z_pred, lambda, seconds;
-} cell;
+typedef tc_cell cell;
 
 int main(int argc, char **argv) {
     sbo_tc_args a;
@@ -74,16 +71,10 @@ int main(int argc, char **argv) {
             char what[256];
             tc_mc_result res;
             snprintf(what, sizeof what, "%s %s", name, var_label[vi]);
-            if (tc_mc_variant(&r, what, &op, cs->r, v, Z, gradf, seed + 16ULL * (uint64_t)ci + (uint64_t)v, N, &p, &res,
-                              pred))
-                continue;
             cell *c = &tab[ci][vi];
-            c->ran = 1;
-            c->seconds = res.seconds;
-            c->z_target = sbo_mc_max_abs_z(&res.mean, target);
-            c->z_pred = sbo_mc_max_abs_z(&res.mean, pred);
-            c->lambda = sbo_mc_noncentrality(&res.mean, pred, target);
-            c->unbiased = v == SBO_ZDIR_GENERAL || (v == SBO_ZDIR_BASIC && rowsym);
+            if (tc_mc_variant(&r, what, &op, cs->r, v, rowsym, Z, gradf, target, seed + 16ULL * (uint64_t)ci + (uint64_t)v,
+                              N, &p, &res, pred, c))
+                continue;
             const double *ref = c->unbiased ? target : pred;
             double zref = c->unbiased ? c->z_target : c->z_pred;
             snprintf(what, sizeof what, "%s %s: max|z| vs %s", name, var_label[vi],

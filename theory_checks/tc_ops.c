@@ -374,8 +374,9 @@ void tc_case_name(const tc_case *cs, char *buf, size_t len) {
     snprintf(buf, len, "%s %s", cs->label, shape);
 }
 
-int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const int *rank, int v, const double *Z,
-                  const double *gradf, uint64_t seed, long N, sbo_zdir_plan *p, tc_mc_result *res, double *pred) {
+int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const int *rank, int v, int rowsym,
+                  const double *Z, const double *gradf, const double *target, uint64_t seed, long N, sbo_zdir_plan *p,
+                  tc_mc_result *res, double *pred, tc_cell *c) {
     char err[256] = "", what[320];
     if (sbo_zdir_plan_init(p, v, &op->lay, rank, err, sizeof err) != 0) {
         snprintf(what, sizeof what, "%s: plan_init", label);
@@ -386,6 +387,13 @@ int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const in
     tc_mc_job job = {p, op, Z, gradf, NULL, seed, N};
     tc_mc_run(&job, res);
     tc_predicted_mean(op, p, v, Z, gradf, pred);
+    c->ran = 1;
+    c->seconds = res->seconds;
+    c->z_target = sbo_mc_max_abs_z(&res->mean, target);
+    c->z_pred = sbo_mc_max_abs_z(&res->mean, pred);
+    c->lambda = sbo_mc_noncentrality(&res->mean, pred, target);
+    /* §8 TC-3: unbiased are BROS-general everywhere and BROS-basic (with D1) on row-symmetric H */
+    c->unbiased = v == SBO_ZDIR_GENERAL || (v == SBO_ZDIR_BASIC && rowsym);
     return 0;
 }
 

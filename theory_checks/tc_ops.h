@@ -150,11 +150,21 @@ void tc_case_shape(const tc_case *cs, char *buf, size_t len);
 
 /* "label (m,n,r),..." */
 void tc_case_name(const tc_case *cs, char *buf, size_t len);
+/* One estimator on one case, as TC-3 and TC-3b tabulate it. */
+typedef struct {
+    int ran, unbiased;           /* unbiased: expected unbiased (general; basic on row-symmetric H) */
+    double z_target, z_pred;     /* max|z| against the target and against the closed-form predicted mean */
+    double lambda;               /* §8.1 noncentrality of the predicted mean against the target */
+    double relvar, thr, seconds; /* filled by the caller where used */
+} tc_cell;
+
 /* One Monte Carlo cell of TC-3 / TC-3b: plan variant v with the case's ranks, run job (seed, N) through the
- * production zdir, and form the closed-form predicted mean (minus gradf when given). A plan_init failure is
- * reported as a FAIL row named "<label>: plan_init" and returns -1; else 0 (free res with tc_mc_result_free). */
-int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const int *rank, int v, const double *Z,
-                  const double *gradf, uint64_t seed, long N, sbo_zdir_plan *p, tc_mc_result *res, double *pred);
+ * production zdir, form the closed-form predicted mean (minus gradf when given), and fill c against target
+ * (rowsym: the case's H is row-symmetric). A plan_init failure is reported as a FAIL row named
+ * "<label>: plan_init" and returns -1; else 0 (free res with tc_mc_result_free). */
+int tc_mc_variant(sbo_tc_report *r, const char *label, const tc_op *op, const int *rank, int v, int rowsym,
+                  const double *Z, const double *gradf, const double *target, uint64_t seed, long N, sbo_zdir_plan *p,
+                  tc_mc_result *res, double *pred, tc_cell *c);
 /* A note naming the entry with the largest |z| of mean against target (printed under a failing row). */
 void tc_note_largest_z(sbo_tc_report *r, const tc_op *op, const sbo_mc_acc *mean, const double *target);
 #endif
