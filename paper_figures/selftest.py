@@ -30,3 +30,20 @@ def run_cases(cases, title, keep, kept_what):
         print(f"{kept_what} kept in {keep}")
     print(f"{title}: {n_pass} passed, {n_fail} failed")
     return 1 if n_fail else 0
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def check_figure_files(outdir, stem):
+    """None when <outdir>/<stem>.png and .pdf exist with the right magic bytes and at least 10 kB; else a message."""
+    for ext, magic in (("png", PNG_MAGIC), ("pdf", b"%PDF")):
+        p = os.path.join(outdir, f"{stem}.{ext}")
+        if not os.path.isfile(p):
+            return f"{p} not written"
+        size = os.path.getsize(p)
+        with open(p, "rb") as fh:
+            head = fh.read(len(magic))
+        if head != magic or size < 10_000:
+            return f"{p}: not a plausible {ext} ({size} bytes)"
+    return None

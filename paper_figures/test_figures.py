@@ -16,7 +16,6 @@ sys.path.insert(0, HERE)
 import make_fake_inputs as fake  # noqa: E402
 import selftest  # noqa: E402
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def run_script(script, args):
@@ -28,16 +27,7 @@ def expect_figure(script, h5, outdir, stem):
     rc, out = run_script(script, [h5, "--outdir", outdir])
     if rc != 0:
         return f"exit {rc}: {out.strip()}"
-    for ext, magic in (("png", PNG_MAGIC), ("pdf", b"%PDF")):
-        p = os.path.join(outdir, f"{stem}.{ext}")
-        if not os.path.isfile(p):
-            return f"{p} not written"
-        size = os.path.getsize(p)
-        with open(p, "rb") as fh:
-            head = fh.read(len(magic))
-        if head != magic or size < 10_000:
-            return f"{p}: not a plausible {ext} ({size} bytes)"
-    return None
+    return selftest.check_figure_files(outdir, stem)
 
 
 def expect_refusal(script, args, must_mention):

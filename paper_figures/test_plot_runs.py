@@ -25,7 +25,6 @@ sys.path.insert(0, HERE)
 import selftest  # noqa: E402  (shared case loop and working directory)
 ROOT = os.path.dirname(HERE)
 SCRIPT = os.path.join(HERE, "plot_runs.py")
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CX = ["--task", "counterexample", "--config", os.path.join(ROOT, "configs", "counterexample.ini"),
       "--set", "run.iters=3000", "--set", "run.eval_every=30"]
 QUAD = ["--task", "quadratic", "--config", os.path.join(ROOT, "configs", "quadratic_tc7.ini"),
@@ -84,16 +83,7 @@ def plot(args):
 
 
 def check_outputs(outdir, stem):
-    for ext, magic in (("png", PNG_MAGIC), ("pdf", b"%PDF")):
-        p = os.path.join(outdir, f"{stem}.{ext}")
-        if not os.path.isfile(p):
-            return f"{p} not written"
-        size = os.path.getsize(p)
-        with open(p, "rb") as fh:
-            head = fh.read(len(magic))
-        if head != magic or size < 10_000:
-            return f"{p}: not a plausible {ext} ({size} bytes)"
-    return None
+    return selftest.check_figure_files(outdir, stem)
 
 
 def expect_figure(args, outdir, stem, must_print=()):
