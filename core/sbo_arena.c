@@ -73,12 +73,20 @@ const sbo_arena *sbo_arena_first_live(void) {
 
 // --- one arena -------------------------------------------------------------------------------------
 
+/* Writes the view pointer of an entry through its own pointer type. */
+static void set_view(sbo_arena_entry *e, double *p) {
+    if (!e->dst) return;
+    if (e->kind == 0) *(double **)e->dst = p;
+    else if (e->kind == 1) *(float **)e->dst = (float *)p;
+    else *(int **)e->dst = (int *)p;
+}
+
 void sbo_arena_init(sbo_arena *a, const char *name) {
     memset(a, 0, sizeof *a);
     snprintf(a->name, sizeof a->name, "%s", name ? name : "");
 }
 
-void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count, double **dst) {
+static void arena_add(sbo_arena *a, const char *name, const char *shape, long count, int kind, void *dst) {
     if (a->committed) {
         fprintf(stderr, "sbo_arena_add: arena '%s' is already committed; declare '%s' before sbo_arena_commit\n",
                 a->name, name);
@@ -98,9 +106,21 @@ void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count
     sbo_arena_entry *e = &a->entry[a->n++];
     snprintf(e->name, sizeof e->name, "%s", name);
     snprintf(e->shape, sizeof e->shape, "%s", shape ? shape : "");
-    e->count = count;
+    e->elems = count;
+    e->kind = kind;
+    e->count = kind == 0 ? count : kind == 1 ? (count + 1) / 2 : (long)(((size_t)count * sizeof(int) + 7) / 8);
     e->dst = dst;
-    if (dst) *dst = NULL;
+    set_view(e, NULL);
+}
+
+void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count, double **dst) {
+    arena_add(a, name, shape, count, 0, dst);
+}
+void sbo_arena_add_f32(sbo_arena *a, const char *name, const char *shape, long count, float **dst) {
+    arena_add(a, name, shape, count, 1, dst);
+}
+void sbo_arena_add_int(sbo_arena *a, const char *name, const char *shape, long count, int **dst) {
+    arena_add(a, name, shape, count, 2, dst);
 }
 
 int sbo_arena_commit(sbo_arena *a) {
@@ -118,7 +138,7 @@ int sbo_arena_commit(sbo_arena *a) {
     long off = 0;
     for (int i = 0; i < a->n; i++) {
         sbo_arena_entry *e = &a->entry[i];
-        if (e->dst) *e->dst = e->count > 0 ? a->base + off : NULL;
+        set_view(e, e->count > 0 ? a->base + off : NULL);
         off += round_up(e->count);
     }
     a->committed = 1;
@@ -132,7 +152,7 @@ void sbo_arena_free(sbo_arena *a) {
     a->base = NULL;
     /* Stale views would point into freed memory; NULL makes a use after free fail loudly. */
     for (int i = 0; i < a->n; i++)
-        if (a->entry[i].dst) *a->entry[i].dst = NULL;
+        set_view(&a->entry[i], NULL);
     a->committed = 0;
 }
 

@@ -43,7 +43,9 @@ enum sbo_rng_purpose {
     SBO_RNG_SUBSPACE,       /* Haar P_k^l */
     SBO_RNG_PROBE,          /* Rademacher xi, omega, eta, omega3, eps of block l */
     SBO_RNG_INSTANCE,       /* a task's fixed problem instance (matrices drawn once) */
-    SBO_RNG_TEST            /* Monte Carlo draws in theory checks and tests */
+    SBO_RNG_TEST,           /* Monte Carlo draws in theory checks and tests */
+    SBO_RNG_DATA_SPLIT,     /* train / validation / test split of a data set (block = which split) */
+    SBO_RNG_LABEL_NOISE     /* which training labels are corrupted, and to what */
 };
 
 typedef struct {

@@ -4,8 +4,11 @@
 
 extern const sbo_task_type sbo_task_counterexample;   /* tasks/counterexample.c, §5.3 */
 extern const sbo_task_type sbo_task_quadratic;        /* tasks/quadratic.c, §8 TC-7 */
+extern const sbo_task_type sbo_task_data_cleaning;    /* tasks/data_cleaning.c, hyper-data cleaning */
+extern const sbo_task_type sbo_task_hyper_rep;        /* tasks/hyper_rep.c, hyper-representation learning */
 
-static const sbo_task_type *const registry[] = {&sbo_task_counterexample, &sbo_task_quadratic, NULL};
+static const sbo_task_type *const registry[] = {&sbo_task_counterexample, &sbo_task_quadratic, &sbo_task_data_cleaning,
+                                                  &sbo_task_hyper_rep, NULL};
 
 const sbo_task_type *const *sbo_task_types(void) { return registry; }
 

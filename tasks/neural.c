@@ -1,0 +1,315 @@
+/* tasks/neural.c: the image tasks' shared data, minibatches and oracles (tasks/neural.h).
+ * The task's ctx must start with an sbo_neural (data_cleaning.c and hyper_rep.c do).
+ * Exercised by: tests/test_neural.c, `sbo run --task data_cleaning|hyper_rep`. */
+#include "tasks/neural.h"     /* the interface */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static int get_int(const sbo_config *cfg, const char *key, long lo, long hi, long *out, char *err, size_t errlen) {
+    if (sbo_config_long(cfg, key, out, err, errlen)) return -1;
+    if (*out < lo || *out > hi) {
+        snprintf(err, errlen, "%s = %ld is out of range; choose %ld <= %s <= %ld", key, *out, lo, key, hi);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *err, size_t errlen) {
+    memset(nn, 0, sizeof *nn);
+    long n_train, n_val, n_test, b, ub, seed;
+    int prec = 0;
+    if (get_int(cfg, "task.batch", 1, 1000000, &b, err, errlen) ||
+        get_int(cfg, "task.upper_batch", 1, 1000000, &ub, err, errlen) ||
+        get_int(cfg, "task.n_train", 1, 1000000, &n_train, err, errlen) ||
+        get_int(cfg, "task.n_val", 1, 1000000, &n_val, err, errlen) ||
+        get_int(cfg, "task.n_test", 1, 1000000, &n_test, err, errlen) ||
+        get_int(cfg, "task.data_seed", 0, 1L << 62, &seed, err, errlen) ||
+        sbo_config_choice(cfg, "task.precision", "float32|float64", &prec, err, errlen))
+        return -1;
+    if (!(noise >= 0 && noise <= 1)) {
+        snprintf(err, errlen, "task.noise = %g must lie in [0, 1]", noise);
+        return -1;
+    }
+    nn->precision = prec ? 64 : 32;
+    const char *ds = sbo_config_get(cfg, "task.dataset"), *dir = sbo_config_get(cfg, "task.data_dir");
+    if (sbo_image_set_load(ds ? ds : "fashion_mnist", dir && *dir ? dir : NULL, &nn->set, err, errlen)) return -1;
+    const sbo_image_set *s = &nn->set;
+    if (n_train + n_val > s->train.n) {
+        snprintf(err, errlen, "task.n_train + task.n_val = %ld exceeds the %ld training images of %s; lower them",
+                 n_train + n_val, s->train.n, s->name);
+        sbo_image_set_free(&nn->set);
+        return -1;
+    }
+    if (n_test > s->test.n) {
+        snprintf(err, errlen, "task.n_test = %ld exceeds the %ld test images of %s; lower it", n_test, s->test.n, s->name);
+        sbo_image_set_free(&nn->set);
+        return -1;
+    }
+    nn->pixels = s->train.rows * s->train.cols;
+    nn->n_train = (int)n_train; nn->n_val = (int)n_val; nn->n_test = (int)n_test;
+    nn->b_lower = (int)b; nn->b_upper = (int)ub;
+    nn->chunk = 1000;
+    if (nn->chunk < nn->b_lower) nn->chunk = nn->b_lower;
+    if (nn->chunk < nn->b_upper) nn->chunk = nn->b_upper;
+    size_t nt = (size_t)n_train;
+    nn->train_rows = malloc(sizeof(int) * nt);
+    nn->val_rows = malloc(sizeof(int) * (size_t)n_val);
+    nn->train_labels = malloc(sizeof(int) * nt);
+    nn->corrupted = calloc(nt, sizeof(int));
+    nn->lower_pool = malloc(sizeof(int) * nt);
+    long *perm = malloc(sizeof(long) * (size_t)s->train.n);
+    if (!nn->train_rows || !nn->val_rows || !nn->train_labels || !nn->corrupted || !nn->lower_pool || !perm) {
+        free(perm);
+        sbo_neural_free(nn);
+        snprintf(err, errlen, "out of memory splitting %s", s->name);
+        return -1;
+    }
+    sbo_split_permutation((uint64_t)seed, s->train.n, perm);
+    for (long i = 0; i < n_train; i++) nn->train_rows[i] = (int)perm[i];
+    for (long i = 0; i < n_val; i++) nn->val_rows[i] = (int)perm[n_train + i];
+    free(perm);
+    /* label noise: each training label independently with probability `noise`, to a uniformly random OTHER class */
+    sbo_stream st;
+    sbo_stream_init(&st, (uint64_t)seed, SBO_RNG_LABEL_NOISE, 0, 0);
+    int C = s->n_classes;
+    for (long i = 0; i < n_train; i++) {
+        int y = s->train.labels[nn->train_rows[i]];
+        double u = sbo_stream_uniform(&st), v = sbo_stream_uniform(&st);
+        if (u < noise) {
+            int shift = 1 + (int)(v * (C - 1));        /* 1 .. C-1 */
+            if (shift > C - 1) shift = C - 1;
+            y = (y + shift) % C;
+            nn->corrupted[i] = 1;
+        }
+        nn->train_labels[i] = y;
+    }
+    for (long i = 0; i < n_train; i++) nn->lower_pool[i] = (int)i;
+    nn->n_lower_pool = (int)n_train;
+    return 0;
+}
+
+void sbo_neural_free(sbo_neural *nn) {
+    sbo_nn_exec_destroy(nn->lower);
+    sbo_nn_exec_destroy(nn->upper);
+    nn->lower = nn->upper = NULL;
+    free(nn->train_rows); free(nn->val_rows); free(nn->train_labels); free(nn->corrupted); free(nn->lower_pool);
+    nn->train_rows = nn->val_rows = nn->train_labels = nn->corrupted = nn->lower_pool = NULL;
+    sbo_image_set_free(&nn->set);
+}
+
+void sbo_neural_init_weight(sbo_stream *s, double *W, int fan_in, int fan_out, double gain) {
+    double sc = sqrt(gain / fan_in);
+    for (long i = 0; i < (long)fan_in * fan_out; i++) W[i] = sc * sbo_stream_gaussian(s);
+}
+
+/* --- batches -------------------------------------------------------------------------------------------- */
+/* A batch is b split positions stored as doubles (lower: training positions, upper: validation positions). */
+static void nn_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
+    sbo_neural *nn = t->ctx;
+    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+    for (int i = 0; i < b; i++) {
+        if (level == SBO_LEVEL_LOWER) {
+            long j = (long)(sbo_stream_uniform(s) * nn->n_lower_pool);
+            if (j >= nn->n_lower_pool) j = nn->n_lower_pool - 1;
+            batch[i] = nn->lower_pool[j];
+        } else {
+            long j = (long)(sbo_stream_uniform(s) * nn->n_val);
+            if (j >= nn->n_val) j = nn->n_val - 1;
+            batch[i] = (double)j;
+        }
+    }
+}
+
+/* Loads positions pos[0..b) of a split into the executor of its level: input rows, labels, sample ids. */
+static void fill(sbo_neural *nn, int level, const int *pos, int b) {
+    sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
+    int in = level == SBO_LEVEL_LOWER ? nn->in_lower : nn->in_upper;
+    const unsigned char *pix = level == SBO_LEVEL_TEST ? nn->set.test.pixels : nn->set.train.pixels;
+    for (int i = 0; i < b; i++) {
+        int p = pos[i];
+        if (level == SBO_LEVEL_LOWER) {
+            nn->ids[i] = nn->train_rows[p];
+            nn->labels[i] = nn->train_labels[p];
+        } else if (level == SBO_LEVEL_UPPER) {
+            nn->ids[i] = nn->val_rows[p];
+            nn->labels[i] = nn->set.train.labels[nn->val_rows[p]];
+        } else {
+            nn->ids[i] = p;
+            nn->labels[i] = nn->set.test.labels[p];
+        }
+    }
+    sbo_nn_set_input_u8(e, in, pix, nn->ids, b, 1.0 / 255.0, 0.0);
+    sbo_nn_set_labels(e, nn->labels, b);
+    for (int i = 0; i < b; i++) nn->ids[i] = pos[i];   /* SIGMOID_GATHER indexes x by training position */
+    sbo_nn_set_ids(e, nn->ids, b);
+}
+
+/* Runs call c at level with the given batch; NULL batch = the whole split in chunks, outputs averaged with the
+ * chunk weights (b_chunk / n), which keeps the L2 term counted once. */
+static void run_level(sbo_task *t, int level, const double *x, const double *Y, const double *batch, sbo_nn_call c) {
+    sbo_neural *nn = t->ctx;
+    sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
+    int pos[4096] = {0};
+    if (batch) {
+        int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+        int *p = b <= 4096 ? pos : malloc(sizeof(int) * (size_t)b);
+        for (int i = 0; i < b; i++) p[i] = (int)batch[i];
+        fill(nn, level, p, b);
+        if (p != pos) free(p);
+        c.b = b;
+        sbo_nn_run(e, x, Y, &c);
+        return;
+    }
+    int n = level == SBO_LEVEL_LOWER ? nn->n_train : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
+    /* outputs: accumulate in acc_a (the tuple or vector output) with weights; one output per exact call */
+    double *out = c.grad_Y ? c.grad_Y : c.grad_x ? c.grad_x : c.hess_Y ? c.hess_Y : c.hess_x;
+    long len = 0;
+    if (out == c.grad_x || out == c.hess_x) len = t->d;
+    else if (out) {
+        len = 0;
+        for (int l = 0; l < t->lower.L; l++)
+            len += (long)(c.P && c.P[l] ? c.rank[l] : t->lower.block[l].m) * t->lower.block[l].n;
+    }
+    if (out) memset(out, 0, sizeof(double) * (size_t)len);
+    double loss = 0;
+    int *p = malloc(sizeof(int) * (size_t)nn->chunk);
+    for (int s0 = 0; s0 < n; s0 += nn->chunk) {
+        int b = n - s0 < nn->chunk ? n - s0 : nn->chunk;
+        for (int i = 0; i < b; i++) p[i] = s0 + i;
+        fill(nn, level, p, b);
+        sbo_nn_call cc = c;
+        cc.b = b;
+        double l = 0;
+        cc.loss = &l;
+        if (out == c.grad_Y) cc.grad_Y = nn->acc_a;
+        if (out == c.grad_x) cc.grad_x = nn->acc_a;
+        if (out == c.hess_Y) cc.hess_Y = nn->acc_a;
+        if (out == c.hess_x) cc.hess_x = nn->acc_a;
+        sbo_nn_run(e, x, Y, &cc);
+        double w = (double)b / n;
+        loss += w * l;
+        if (out) for (long i = 0; i < len; i++) out[i] += w * nn->acc_a[i];
+    }
+    free(p);
+    if (c.loss) *c.loss = loss;
+}
+
+static void check_single(const sbo_nn_call *c) {
+    int n = (c->grad_Y != NULL) + (c->grad_x != NULL) + (c->hess_Y != NULL) + (c->hess_x != NULL);
+    if (n > 1) {
+        fprintf(stderr, "sbo: internal error: an exact neural oracle call asks for %d outputs\n", n);
+        abort();
+    }
+}
+
+static void nn_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+    sbo_nn_call c = {.grad_Y = out};
+    run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
+}
+static void nn_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+    sbo_nn_call c = {.grad_Y = out};
+    run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
+}
+static void nn_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+    sbo_nn_call c = {.grad_x = out};
+    run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
+}
+static void nn_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out) {
+    sbo_nn_call c = {.dY = V, .hess_Y = out};
+    run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
+}
+static void nn_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out) {
+    sbo_nn_call c = {.dY = Z, .hess_x = out};     /* J[Z] = grad_x <grad_Y g, Z> (§1) */
+    run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
+}
+static void nn_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                  const sbo_subspace *S, double *out) {
+    int rank[SBO_MAX_BLOCKS];
+    for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
+    sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
+    check_single(&c);
+    run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
+}
+static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+                           const double *X, double *out) {
+    int rank[SBO_MAX_BLOCKS];
+    for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
+    sbo_nn_call c = {.P = S->P, .rank = rank, .dY = X, .hess_Y = out};
+    run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
+}
+
+double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {
+    sbo_neural *nn = t->ctx;
+    int n = level == SBO_LEVEL_LOWER ? nn->n_train : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
+    sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
+    int logits = level == SBO_LEVEL_LOWER ? -1 : nn->logits_upper;
+    int C = nn->set.n_classes;
+    int *p = malloc(sizeof(int) * (size_t)nn->chunk);
+    double loss = 0;
+    long correct = 0;
+    for (int s0 = 0; s0 < n; s0 += nn->chunk) {
+        int b = n - s0 < nn->chunk ? n - s0 : nn->chunk;
+        for (int i = 0; i < b; i++) p[i] = s0 + i;
+        fill(nn, level, p, b);
+        double l = 0;
+        sbo_nn_call c = {.b = b, .loss = &l};
+        sbo_nn_run(e, x, Y, &c);
+        loss += l * b / n;
+        if (logits < 0 || !accuracy) continue;
+        sbo_nn_read_value(e, logits, b, nn->logits);
+        for (int i = 0; i < b; i++) {
+            const double *z = nn->logits + (long)i * C;
+            int am = 0;
+            for (int k = 1; k < C; k++) if (z[k] > z[am]) am = k;
+            correct += am == nn->labels[i];   /* fill() left the TRUE labels for upper and test levels */
+        }
+    }
+    free(p);
+    if (accuracy) *accuracy = logits < 0 ? NAN : (double)correct / n;
+    return loss;
+}
+
+static void nn_destroy(sbo_task *t) {
+    sbo_neural_free(t->ctx);
+    sbo_arena_free(&t->arena);
+    free(t->ctx);
+    free(t);
+}
+
+static sbo_task_ops neural_ops = {
+    .sample = nn_sample, .grad_lower_Y = nn_grad_lower, .grad_upper_Y = nn_grad_upper_Y,
+    .grad_upper_x = nn_grad_upper_x, .hvp = nn_hvp, .cross = nn_cross,
+    .reduced_grad_lower = nn_reduced_grad_lower, .reduced_hvp = nn_reduced_hvp, .destroy = nn_destroy};
+
+const sbo_task_ops *sbo_neural_ops(void) { return &neural_ops; }
+
+int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.g", t->type ? t->type->name : "neural");
+    nn->lower = sbo_nn_exec_create(&nn->g_lower, &t->lower, t->d, nn->precision, "task.lower_net", err, errlen);
+    if (!nn->lower) return -1;
+    nn->upper = sbo_nn_exec_create(&nn->g_upper, &t->lower, t->d, nn->precision, "task.upper_net", err, errlen);
+    if (!nn->upper) return -1;
+    long D = sbo_layout_total(&t->lower), acc = D > t->d ? D : t->d;
+    char sh[64];
+    sbo_arena_init(&t->arena, "task.neural");
+    snprintf(sh, sizeof sh, "max(D, d) = %ld", acc);
+    sbo_arena_add(&t->arena, "exact-oracle accumulator", sh, acc, &nn->acc_a);
+    snprintf(sh, sizeof sh, "chunk %d x classes", nn->chunk);
+    sbo_arena_add(&t->arena, "logits", sh, (long)nn->chunk * nn->set.n_classes, &nn->logits);
+    snprintf(sh, sizeof sh, "chunk %d", nn->chunk);
+    sbo_arena_add_int(&t->arena, "sample ids", sh, nn->chunk, &nn->ids);
+    sbo_arena_add_int(&t->arena, "labels", sh, nn->chunk, &nn->labels);
+    sbo_task_declare_scratch(t);   /* algo.R = auto evaluates grad_Y f into it */
+    if (sbo_arena_commit(&t->arena)) {
+        snprintf(err, errlen, "out of memory creating the task buffers");
+        return -1;
+    }
+    t->lower_batch_doubles = nn->b_lower;
+    t->upper_batch_doubles = nn->b_upper;
+    t->reduced_impl = "native (through P^T a, §3.1)";
+    return 0;
+}

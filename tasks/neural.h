@@ -1,0 +1,66 @@
+/* tasks/neural.h: what the image tasks share (data_cleaning.c, hyper_rep.c): the image set and its splits, label
+ * noise, minibatches, and the oracle table implemented once on two network executors (core/sbo_nn.h):
+ *   lower g(x, Y; phi) on training minibatches, upper f(x, Y; psi) on validation minibatches.
+ * Every oracle is one engine pass: grad_Y g (reverse), H[V] and J[Z] (forward-over-reverse with tangent V or Z on Y),
+ * and the native reduced oracles P^T grad_Y g, P^T H[P X] through P^T a (§3.1): no m x n gradient is formed.
+ * A NULL batch means the exact oracle: the whole split, in chunks.
+ * Exercised by: tests/test_neural.c, `sbo run --task data_cleaning|hyper_rep`. */
+#ifndef SBO_NEURAL_H
+#define SBO_NEURAL_H
+#include "tasks/task.h"      /* the oracle table */
+#include "core/sbo_nn.h"     /* graphs and executors */
+#include "core/sbo_idx.h"    /* the image set */
+
+enum { SBO_LEVEL_LOWER = 0, SBO_LEVEL_UPPER = 1, SBO_LEVEL_TEST = 2 };
+
+typedef struct {
+    sbo_image_set set;
+    int pixels;                     /* rows * cols */
+    int n_train, n_val, n_test;
+    int *train_rows, *val_rows;     /* rows of set.train used as the training and validation splits */
+    int *train_labels;              /* training labels after the label noise */
+    int *corrupted;                 /* 1 where the training label was corrupted */
+    int *lower_pool, n_lower_pool;  /* training positions the lower minibatches draw from (all, or the clean ones) */
+    int b_lower, b_upper, chunk;    /* minibatch sizes; chunk = largest batch of an exact (NULL-batch) oracle */
+    int precision;                  /* 32 or 64 */
+    sbo_nn_graph g_lower, g_upper;
+    sbo_nn_exec *lower, *upper;     /* executors of g and f */
+    int in_lower, in_upper;         /* their input values */
+    int logits_upper;               /* the upper graph's logits (test and validation accuracy) */
+    int *ids, *labels;              /* per-call scratch (chunk ints each) */
+    double *acc_a;                  /* chunk accumulator for exact oracles (max(D, d) doubles) */
+    double *logits;                 /* chunk x classes */
+} sbo_neural;
+
+/* The options every image task has; a task's table lists them first: {SBO_NEURAL_OPTIONS, {...own...}, {NULL}}. */
+#define SBO_NEURAL_OPTIONS                                                                                             \
+    {"task.dataset", "fashion_mnist", "image set: fashion_mnist (offline, Debian package dataset-fashion-mnist) or "  \
+     "mnist (data_fetch/fetch_mnist.sh)"},                                                                           \
+    {"task.data_dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: the data set's " \
+     "standard place, or $SBO_DATA_DIR); `sbo run --data-dir DIR` sets it"},                                         \
+    {"task.n_train", "5000", "training split (lower level), drawn from the official training set"},                  \
+    {"task.n_val", "5000", "validation split (upper level), disjoint from the training split"},                     \
+    {"task.n_test", "10000", "test images (the first n_test of the official test set)"},                             \
+    {"task.batch", "256", "lower minibatch size (phi_k)"},                                                           \
+    {"task.upper_batch", "256", "upper minibatch size (psi_k)"},                                                     \
+    {"task.precision", "float32", "engine precision: float32 or float64 (the algorithm state is always double)"},    \
+    {"task.data_seed", "1", "seed of the train/validation split and of the label noise (fixed across runs, so "      \
+     "that run seeds vary only the algorithm's randomness)"}
+
+/* Loads the data and splits it (train and validation from the official training set by a permutation keyed by
+ * task.data_seed; test = the first n_test official test images); corrupts a fraction `noise` of the training labels
+ * uniformly at random to a different class (stream SBO_RNG_LABEL_NOISE). 0 or -1 with a one-line message. */
+int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *err, size_t errlen);
+/* After the task has built nn->g_lower and nn->g_upper and filled t->lower, t->d: creates the executors, sets the
+ * shared oracles on t (t->ops = the neural table). 0 or -1. */
+int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen);
+void sbo_neural_free(sbo_neural *nn);
+const sbo_task_ops *sbo_neural_ops(void);
+
+/* Evaluation helpers for metrics (whole splits, in chunks). level: SBO_LEVEL_LOWER (training split, g),
+ * SBO_LEVEL_UPPER (validation, f), SBO_LEVEL_TEST (test, f's network). Returns the objective of that graph
+ * over the split (g with its weights and L2; f) and writes the accuracy of the argmax against the TRUE labels. */
+double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy);
+/* Gaussian init of a weight block, scale sqrt(gain / fan_in). */
+void sbo_neural_init_weight(sbo_stream *s, double *W, int fan_in, int fan_out, double gain);
+#endif
