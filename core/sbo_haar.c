@@ -13,9 +13,44 @@
 
 /* Layout of work: A (m x r, row-major, becomes R above the diagonal and the Householder vectors on
  * and below it), then tau (r), rdiag (r), w (r). */
+#define SBO_HAAR_LAPACK_MIN 200000L   /* m r^2 above which LAPACK's blocked QR wins over the loops below */
+
 long sbo_haar_work_size(int m, int r) {
-    return (long)m * r + 3L * r;
+    /* A (m x r; on the LAPACK path its column-major copy), then tau, rdiag / signs, w (r each); the LAPACK path
+     * adds its own work array (64 r). */
+    return (long)m * r + ((long)m * r * r >= SBO_HAAR_LAPACK_MIN ? 67L : 3L) * r;
 }
+
+#if defined(SBO_BLAS_OPENBLAS)
+/* Large frames use LAPACK's blocked QR (OpenBLAS ships it): dgeqrf + dorgqr on the column-major copy of G. The
+ * sign fix below makes P the unique factor of G = P (D R) with a positive diagonal, so P equals the Householder
+ * path's P up to rounding (same draws, same law). Small frames keep the loop code (faster than a LAPACK call). */
+#define SBO_HAAR_LAPACK 1
+void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work, const int *lwork,
+             int *info);
+void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau, double *work,
+             const int *lwork, int *info);
+
+static void haar_lapack(sbo_stream *s, int m, int r, double *C, double *P) {
+    double *tau = C + (long)m * r, *sg = tau + r, *wk = sg + r;
+    int lwork = 64 * r, info = 0;
+    for (int i = 0; i < m; i++)          /* G drawn in the same row-major order, stored column-major */
+        for (int j = 0; j < r; j++) C[(long)j * m + i] = sbo_stream_gaussian(s);
+    dgeqrf_(&m, &r, C, &m, tau, wk, &lwork, &info);
+    if (info != 0) {
+        fprintf(stderr, "sbo_haar_sample: LAPACK dgeqrf failed (info = %d) for m = %d, r = %d\n", info, m, r);
+        abort();
+    }
+    for (int j = 0; j < r; j++) sg[j] = C[(long)j * m + j] < 0.0 ? -1.0 : 1.0;  /* sign(R_jj), sign(0) = +1 */
+    dorgqr_(&m, &r, &r, C, &m, tau, wk, &lwork, &info);
+    if (info != 0) {
+        fprintf(stderr, "sbo_haar_sample: LAPACK dorgqr failed (info = %d) for m = %d, r = %d\n", info, m, r);
+        abort();
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < r; j++) P[(long)i * r + j] = sg[j] * C[(long)j * m + i];
+}
+#endif
 
 void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work) {
     if (r < 1 || r > m) {
@@ -28,6 +63,12 @@ void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work) {
     double *w = rdiag + r;
 
     /* Step 1: G with iid N(0,1) entries, drawn row-major from the stream (fixes the draw order). */
+#if defined(SBO_HAAR_LAPACK)
+    if ((long)m * r * r >= SBO_HAAR_LAPACK_MIN) {
+        haar_lapack(s, m, r, A, P);
+        return;
+    }
+#endif
     sbo_stream_gaussian_fill(s, A, (long)m * r);
 
     /* Step 2: Householder thin QR, G = Q R, Q = H_0 ... H_{r-1} [I_r; 0]. H_k = I - tau_k v_k v_k^T acts

@@ -8,7 +8,7 @@
 #include "core/sbo_rng.h"   /* sbo_stream */
 
 /* P (m x r, row-major) = Q~ diag(sign(diag R)) from the thin QR of an iid N(0,1) m x r matrix
- * (Householder, double). work needs sbo_haar_work_size(m, r) doubles. Requires 1 <= r <= m. */
+ * (Householder, double; LAPACK's blocked dgeqrf/dorgqr for large frames with OpenBLAS). work needs sbo_haar_work_size(m, r) doubles. Requires 1 <= r <= m. */
 long sbo_haar_work_size(int m, int r);
 void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work);
 

@@ -30,6 +30,10 @@ typedef struct {
     int reduced_rank[SBO_MAX_BLOCKS];     /* the ranks `reduced` is sized for (0: full) */
     unsigned long long full_mask;         /* lower parameters that have full-mode buffers in lower_full */
     int has_dot[SBO_NN_MAX_VALUES], needs_bar[SBO_NN_MAX_VALUES];
+    /* Where the arenas write their entries' pointers: an arena keeps the address given to sbo_arena_add and
+     * writes NULL through it in sbo_arena_free, so it must outlive the arena (a local would be written after
+     * its function returned). [0..2] base, [3] lower_full, [4..5] reduced; carved into the buffers above. */
+    real *arena_view[6];
 } SFX(exec);
 
 /* Row-major C (M x N) = alpha op(A) op(B) + beta C through CBLAS. */
@@ -89,13 +93,12 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
             n_act += v->role == SBO_NN_INPUT ? sz : 4 * sz;
         }
     }
-    real *p_param = NULL, *p_upper = NULL, *p_act = NULL;
     snprintf(sh, sizeof sh, "sum of parameter shapes = %ld", n_param);
-    SFX(arena_add)(&e->base, "parameters (x, Y copies)", sh, n_param, &p_param);
+    SFX(arena_add)(&e->base, "parameters (x, Y copies)", sh, n_param, &e->arena_view[0]);
     snprintf(sh, sizeof sh, "3 x upper parameters = %ld", n_upper);
-    SFX(arena_add)(&e->base, "upper param derivatives", sh, n_upper, &p_upper);
+    SFX(arena_add)(&e->base, "upper param derivatives", sh, n_upper, &e->arena_view[1]);
     snprintf(sh, sizeof sh, "batch %d: inputs + 4 x acts = %ld", g->max_batch, n_act);
-    SFX(arena_add)(&e->base, "activations (val,',bar,bar')", sh, n_act, &p_act);
+    SFX(arena_add)(&e->base, "activations (val,',bar,bar')", sh, n_act, &e->arena_view[2]);
     snprintf(sh, sizeof sh, "2 x batch %d", g->max_batch);
     sbo_arena_add_int(&e->base, "labels", sh, g->max_batch, &e->labels);
     sbo_arena_add_int(&e->base, "sample ids", sh, g->max_batch, &e->ids);
@@ -105,6 +108,7 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
         free(e);
         return NULL;
     }
+    real *p_param = e->arena_view[0], *p_upper = e->arena_view[1], *p_act = e->arena_view[2];
     for (int i = 0; i < g->n_values; i++) {
         const sbo_nn_value *v = &g->v[i];
         long sz = SFX(pad)((long)v->rows * v->cols);
@@ -148,10 +152,10 @@ static int SFX(ensure_lower_full)(SFX(exec) *e, unsigned long long mask) {
     long n = 0;
     for (int i = 0; i < e->g.n_values; i++)
         if (mask >> i & 1) n += 3 * SFX(pad)((long)e->g.v[i].rows * e->g.v[i].cols);
-    real *p = NULL;
     snprintf(sh, sizeof sh, "3 x sum m_l n_l (full-mode blocks) = %ld", n);
-    SFX(arena_add)(&e->lower_full, "lower param Y', bar, bar'", sh, n, &p);
+    SFX(arena_add)(&e->lower_full, "lower param Y', bar, bar'", sh, n, &e->arena_view[3]);
     if (sbo_arena_commit(&e->lower_full)) return -1;
+    real *p = e->arena_view[3];
     for (int i = 0; i < e->g.n_values; i++) {
         if (!(mask >> i & 1)) continue;
         long sz = SFX(pad)((long)e->g.v[i].rows * e->g.v[i].cols);
@@ -189,12 +193,12 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const double *const *P, const int *
         const sbo_nn_value *w = &e->g.v[o->in[1]];
         if (w->group == SBO_NN_LOWER && e->reduced_rank[w->block]) n_op += 3 * SFX(pad)((long)B * e->reduced_rank[w->block]);
     }
-    real *pp = NULL, *po = NULL;
     snprintf(sh, sizeof sh, "m r + 4 r n per block = %ld", n_par);
-    SFX(arena_add)(&e->reduced, "P, X, bar, bar', P^T Y", sh, n_par, &pp);
+    SFX(arena_add)(&e->reduced, "P, X, bar, bar', P^T Y", sh, n_par, &e->arena_view[4]);
     snprintf(sh, sizeof sh, "3 b r per linear = %ld", n_op);
-    SFX(arena_add)(&e->reduced, "a P, a' P, y_bar X^T", sh, n_op, &po);
+    SFX(arena_add)(&e->reduced, "a P, a' P, y_bar X^T", sh, n_op, &e->arena_view[5]);
     if (sbo_arena_commit(&e->reduced)) return -1;
+    real *pp = e->arena_view[4], *po = e->arena_view[5];
     for (int i = 0; i < e->g.n_values; i++) {
         const sbo_nn_value *v = &e->g.v[i];
         SFX(vbuf) *b = &e->v[i];

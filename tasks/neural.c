@@ -272,6 +272,54 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
     return loss;
 }
 
+int sbo_neural_is(const sbo_task *t) { return t && t->ops && t->ops->sample == nn_sample; }
+
+double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const double *batch) {
+    double l = 0;
+    sbo_nn_call c = {.loss = &l};
+    run_level(t, level, x, Y, batch, c);
+    return l;
+}
+
+void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *inputs, int *labels, int *ids) {
+    sbo_neural *nn = t->ctx;
+    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+    for (int i = 0; i < b; i++) {
+        int p = (int)batch[i];
+        int row = level == SBO_LEVEL_LOWER ? nn->train_rows[p] : nn->val_rows[p];
+        labels[i] = level == SBO_LEVEL_LOWER ? nn->train_labels[p] : nn->set.train.labels[row];
+        ids[i] = p;
+        for (int j = 0; j < nn->pixels; j++)
+            inputs[(long)i * nn->pixels + j] = nn->set.train.pixels[(long)row * nn->pixels + j] / 255.0;
+    }
+}
+
+void sbo_neural_describe(const sbo_task *t, int level, char *buf, size_t buflen) {
+    const sbo_neural *nn = t->ctx;
+    const sbo_nn_graph *g = level == SBO_LEVEL_LOWER ? &nn->g_lower : &nn->g_upper;
+    size_t u = 0;
+    buf[0] = 0;
+    for (int i = 0; i < g->n_values && u < buflen; i++) {
+        const sbo_nn_value *v = &g->v[i];
+        if (v->role != SBO_NN_PARAM) continue;
+        if (v->group == SBO_NN_LOWER)
+            u += (size_t)snprintf(buf + u, buflen - u, "param %s %dx%d = lower block '%s' (Y = W^T, fan-in rows)\n",
+                                  v->name, v->rows, v->cols, t->lower.block[v->block].name);
+        else
+            u += (size_t)snprintf(buf + u, buflen - u, "param %s %dx%d = x[%ld ..] (row-major)\n", v->name, v->rows,
+                                  v->cols, v->offset);
+    }
+    for (int k = 0; k < g->n_ops && u < buflen; k++) {
+        const sbo_nn_op *o = &g->op[k];
+        u += (size_t)snprintf(buf + u, buflen - u, "%s %s <-", sbo_nn_kind_name(o->kind), g->v[o->out].name);
+        for (int j = 0; j < 3 && u < buflen; j++)
+            if (o->in[j] >= 0) u += (size_t)snprintf(buf + u, buflen - u, "%s %s", j ? "," : "", g->v[o->in[j]].name);
+        if (o->kind == SBO_NN_L2 && u < buflen) u += (size_t)snprintf(buf + u, buflen - u, " coef %g", o->coef);
+        if (g->v[o->out].is_loss && u < buflen) u += (size_t)snprintf(buf + u, buflen - u, " (loss term)");
+        if (u < buflen) u += (size_t)snprintf(buf + u, buflen - u, "\n");
+    }
+}
+
 static void nn_destroy(sbo_task *t) {
     sbo_neural_free(t->ctx);
     sbo_arena_free(&t->arena);

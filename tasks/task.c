@@ -55,6 +55,17 @@ void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const d
     sbo_subspace_project(S, t->scratch_full_b, out_red);
 }
 
+void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                   const sbo_subspace *S, double *out_red) {
+    t->counts.grad_upper_Y++;
+    if (t->ops->reduced_grad_upper_Y) {
+        t->ops->reduced_grad_upper_Y(t, x, Y, batch, S, out_red);
+        return;
+    }
+    t->ops->grad_upper_Y(t, x, Y, batch, t->scratch_full_a);
+    sbo_subspace_project(S, t->scratch_full_a, out_red);
+}
+
 sbo_task *sbo_task_create(const sbo_task_type *type, const sbo_config *cfg, char *err, size_t errlen) {
     sbo_task *t = type->create(cfg, err, errlen);
     if (t) {

@@ -55,6 +55,11 @@ typedef struct {
                                const sbo_subspace *S, double *out_red);
     void (*reduced_hvp)(sbo_task *t, const double *x, const double *Y, const double *batch,
                         const sbo_subspace *S, const double *X_red, double *out_red);
+    /* out_red = P^T grad_Y f (upper gradient in reduced form, r_l x n_l per block). A native one computes it
+     * through P^T a and never forms m x n (§9 "fused"); NULL: the wrapper forms grad_Y f in scratch_full_a
+     * and projects (a transient m x n per block). */
+    void (*reduced_grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                 const sbo_subspace *S, double *out_red);
     /* Metrics at the iterate, NAN where unknown. Names in task->metric_names. */
     void (*metrics)(sbo_task *t, const double *x, const double *Y, const double *Z, double *out);
     void (*destroy)(sbo_task *t);
@@ -106,6 +111,9 @@ void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, 
                                  const sbo_subspace *S, double *out_red);
 void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch,
                           const sbo_subspace *S, const double *X_red, double *out_red);
+/* P^T grad_Y f (reduced tuple); counted as one grad_upper_Y call. */
+void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                   const sbo_subspace *S, double *out_red);
 void sbo_task_destroy(sbo_task *t);
 
 /* --- subspace helpers (pure linear algebra on tuples) --------------------- */
