@@ -542,6 +542,17 @@ static int SFX(run)(void *ve, const double *x, const double *Y, const sbo_nn_cal
                 e->needs_bar[o->out] |= e->needs_bar[o->in[j]];
             }
     }
+    for (int k = 0; P && k < g->n_ops; k++) {   /* a reduced parameter may only be a linear weight or an L2 input */
+        const sbo_nn_op *o = &g->op[k];
+        for (int j = 0; j < 3; j++) {
+            int i = o->in[j];
+            if (i < 0 || !e->v[i].r) continue;
+            if ((o->kind == SBO_NN_LINEAR && j == 1) || o->kind == SBO_NN_L2) continue;
+            fprintf(stderr, "sbo_nn: parameter '%s' has a subspace P but feeds %s (input %d); only linear weights "
+                    "can be projected: pass P = NULL for this block (§3.1)\n", g->v[i].name, sbo_nn_kind_name(o->kind), j);
+            abort();
+        }
+    }
     for (int k = 0; k < g->n_ops; k++) SFX(op_forward)(e, k, b, tangent);
     if (c->loss) {
         double L = 0;

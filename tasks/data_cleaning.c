@@ -1,7 +1,9 @@
 /* tasks/data_cleaning.c: hyper-data cleaning (Franceschi et al. 2017; the standard SBO setting).
  * A fraction task.noise of the training labels is corrupted uniformly at random. The upper variable holds one logit
  * per training sample, x_i, with weight sigma(x_i). Lower: Y = a linear classifier or a one-hidden-layer MLP,
- *   g(x, Y) = (1/n) sum_i sigma(x_i) CE(net_Y(a_i), noisy y_i) + lambda/2 ||Y||^2        (all weight blocks)
+ *   g(x, Y) = (1/n) sum_i sigma(x_i) CE(net_Y(a_i), noisy y_i) + lambda/2 ||Y||^2   (every block, biases too: softmax
+ *                                                                                    is flat along a shift of all
+ *                                                                                    output biases without it)
  * Upper: f(x, Y) = (1/n_val) sum_j CE(net_Y(a_j), y_j) on a clean validation split (no direct x dependence).
  * Layers are stored fan-in first, Y = W^T (ALGORITHMS.md §3.1), one block per weight and per bias; every diagonal
  * Hessian block is sum_s (a_s a_s^T) ⊗ G_s (+ lambda I), row-symmetric (§5.2), and declared so (checked in
@@ -150,10 +152,9 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
         int w1 = sbo_nn_param_lower(g, names[0], shapes[0][0], shapes[0][1], 0);
         int b1 = sbo_nn_param_lower(g, names[1], 1, shapes[1][1], 1);
         int z = sbo_nn_linear(g, c->mlp ? "h1" : "logits", in, w1, b1);
-        int w2 = -1;
         if (c->mlp) {
             int a = sbo_nn_activation(g, "a1", act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU, z);
-            w2 = sbo_nn_param_lower(g, names[2], H, C, 2);
+            int w2 = sbo_nn_param_lower(g, names[2], H, C, 2);
             int b2 = sbo_nn_param_lower(g, names[3], 1, C, 3);
             z = sbo_nn_linear(g, "logits", a, w2, b2);
         }
@@ -166,8 +167,9 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
         int loss = sbo_nn_wmean(g, level == 0 ? "weighted CE" : "CE", ce, w);
         sbo_nn_mark_loss(g, loss);
         if (level == 0) {
-            sbo_nn_mark_loss(g, sbo_nn_l2(g, "L2 W1", w1, lambda));
-            if (c->mlp) sbo_nn_mark_loss(g, sbo_nn_l2(g, "L2 W2", w2, lambda));
+            for (int i = 0; i < g->n_values; i++)     /* lambda/2 ||Y||^2 over every lower block */
+                if (g->v[i].role == SBO_NN_PARAM && g->v[i].group == SBO_NN_LOWER)
+                    sbo_nn_mark_loss(g, sbo_nn_l2(g, "L2", i, lambda));
             nn->in_lower = in;
         } else {
             nn->in_upper = in;

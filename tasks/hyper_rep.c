@@ -1,7 +1,8 @@
 /* tasks/hyper_rep.c: hyper-representation learning on images. The upper variable x is an MLP feature extractor
  * (784 -> hidden, with bias and an activation); the lower variable Y is a linear classification head on those
  * features with ridge (L2) regularization, trained on the training split:
- *   g(x, Y) = (1/n) sum_i CE(head_Y(phi_x(a_i)), y_i) + lambda/2 ||W_head||^2      (lambda-strongly convex in Y)
+ *   g(x, Y) = (1/n) sum_i CE(head_Y(phi_x(a_i)), y_i) + lambda/2 ||Y||^2   (head weight and bias: lambda-strongly
+ *                                                                           convex in Y)
  *   f(x, Y) = (1/n_val) sum_j CE(head_Y(phi_x(a_j)), y_j)                          (validation split)
  * The head is stored fan-in first, Y = W^T (hidden x classes, §3.1); its Hessian is sum_s (phi_s phi_s^T) ⊗ G_s
  * + lambda I, row-symmetric (§5.2). J[Z] runs through the feature extractor (forward-over-reverse on x).
@@ -105,7 +106,8 @@ static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
         int ce = sbo_nn_xent(g, "ce", z);
         sbo_nn_mark_loss(g, sbo_nn_wmean(g, "CE", ce, -1));
         if (level == 0) {
-            sbo_nn_mark_loss(g, sbo_nn_l2(g, "ridge", wh, lambda));
+            sbo_nn_mark_loss(g, sbo_nn_l2(g, "ridge W", wh, lambda));
+            sbo_nn_mark_loss(g, sbo_nn_l2(g, "ridge b", bh, lambda));
             nn->in_lower = in;
         } else {
             nn->in_upper = in;

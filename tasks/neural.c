@@ -163,7 +163,7 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
         sbo_nn_run(e, x, Y, &c);
         return;
     }
-    int n = level == SBO_LEVEL_LOWER ? nn->n_train : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
+    int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
     /* outputs: accumulate in acc_a (the tuple or vector output) with weights; one output per exact call */
     double *out = c.grad_Y ? c.grad_Y : c.grad_x ? c.grad_x : c.hess_Y ? c.hess_Y : c.hess_x;
     long len = 0;
@@ -178,7 +178,7 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     int *p = malloc(sizeof(int) * (size_t)nn->chunk);
     for (int s0 = 0; s0 < n; s0 += nn->chunk) {
         int b = n - s0 < nn->chunk ? n - s0 : nn->chunk;
-        for (int i = 0; i < b; i++) p[i] = s0 + i;
+        for (int i = 0; i < b; i++) p[i] = level == SBO_LEVEL_LOWER ? nn->lower_pool[s0 + i] : s0 + i;
         fill(nn, level, p, b);
         sbo_nn_call cc = c;
         cc.b = b;
@@ -195,14 +195,6 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     }
     free(p);
     if (c.loss) *c.loss = loss;
-}
-
-static void check_single(const sbo_nn_call *c) {
-    int n = (c->grad_Y != NULL) + (c->grad_x != NULL) + (c->hess_Y != NULL) + (c->hess_x != NULL);
-    if (n > 1) {
-        fprintf(stderr, "sbo: internal error: an exact neural oracle call asks for %d outputs\n", n);
-        abort();
-    }
 }
 
 static void nn_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
@@ -230,8 +222,14 @@ static void nn_reduced_grad_lower(sbo_task *t, const double *x, const double *Y,
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
     sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
-    check_single(&c);
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
+}
+static void nn_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                    const sbo_subspace *S, double *out) {
+    int rank[SBO_MAX_BLOCKS];
+    for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
+    sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
+    run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
 static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
                            const double *X, double *out) {
@@ -243,7 +241,7 @@ static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const 
 
 double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {
     sbo_neural *nn = t->ctx;
-    int n = level == SBO_LEVEL_LOWER ? nn->n_train : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
+    int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
     int logits = level == SBO_LEVEL_LOWER ? -1 : nn->logits_upper;
     int C = nn->set.n_classes;
@@ -252,7 +250,7 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
     long correct = 0;
     for (int s0 = 0; s0 < n; s0 += nn->chunk) {
         int b = n - s0 < nn->chunk ? n - s0 : nn->chunk;
-        for (int i = 0; i < b; i++) p[i] = s0 + i;
+        for (int i = 0; i < b; i++) p[i] = level == SBO_LEVEL_LOWER ? nn->lower_pool[s0 + i] : s0 + i;
         fill(nn, level, p, b);
         double l = 0;
         sbo_nn_call c = {.b = b, .loss = &l};
@@ -330,7 +328,8 @@ static void nn_destroy(sbo_task *t) {
 static sbo_task_ops neural_ops = {
     .sample = nn_sample, .grad_lower_Y = nn_grad_lower, .grad_upper_Y = nn_grad_upper_Y,
     .grad_upper_x = nn_grad_upper_x, .hvp = nn_hvp, .cross = nn_cross,
-    .reduced_grad_lower = nn_reduced_grad_lower, .reduced_hvp = nn_reduced_hvp, .destroy = nn_destroy};
+    .reduced_grad_lower = nn_reduced_grad_lower, .reduced_hvp = nn_reduced_hvp,
+    .reduced_grad_upper_Y = nn_reduced_grad_upper_Y, .destroy = nn_destroy};
 
 const sbo_task_ops *sbo_neural_ops(void) { return &neural_ops; }
 

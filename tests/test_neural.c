@@ -1,0 +1,939 @@
+/* tests/test_neural.c: the image tasks (tasks/neural.c, tasks/data_cleaning.c, tasks/hyper_rep.c) on a small slice of
+ * the Debian Fashion-MNIST (package dataset-fashion-mnist; every test that needs it is skipped when it is absent):
+ *   - exact (NULL-batch) oracles in float64 against central differences in double (STYLE.md pattern 7): grad_Y g and
+ *     grad_Y f against differences of g and f (sbo_neural_evaluate), H[V] against differences of grad_Y g,
+ *     <J[Z], u> against d/ds <grad_Y g(x + s u, Y), Z>, grad_x f (hyper_rep) against differences of f, grad_x f = 0
+ *     exactly (data_cleaning); linear and MLP (tanh, gelu, relu with a guard that no finite-difference point crosses
+ *     a ReLU kink) lower models, and hyper_rep (tanh, relu);
+ *   - minibatch oracles: H[V] on a sampled batch against differences of the batch gradient; the exact oracle equals
+ *     the mean of the batch oracles over a partition of the split (this crosses the chunk boundary of 1000);
+ *   - native reduced oracles (§3.1: grad_Y g, H, grad_Y f) equal to P^T of the full ones with Haar P (float64 1e-10,
+ *     float32 1e-4);
+ *   - the row-symmetry declarations (§5.2) entry by entry, with a power check on a wrong index pairing;
+ *   - the data: label noise, disjoint and deterministic splits, the clean and uniform baselines;
+ *   - the flagging metrics of data_cleaning with hand-set x, and the configuration errors.
+ * Run: ctest -R test_neural */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "core/sbo_haar.h"      /* Haar P for the reduced oracles */
+#include "runners/sbo_run.h"    /* sbo_run_resolve_config */
+#include "tasks/neural.h"       /* sbo_neural (the task's ctx), sbo_neural_evaluate */
+
+#define MAX_SETTINGS 32
+
+/* small settings: every oracle call is one chunk of at most 60 samples */
+static const char *const base_settings[] = {"task.n_train=60", "task.n_val=40",   "task.n_test=50",
+                                            "task.batch=16",   "task.upper_batch=16", "task.hidden=6",
+                                            "task.precision=float64", NULL};
+
+static void require_data(void) {
+    struct stat st;
+    if (stat(SBO_FASHION_MNIST_DIR, &st) != 0)
+        cr_skip_test("%s not installed (sudo apt-get install dataset-fashion-mnist)", SBO_FASHION_MNIST_DIR);
+}
+
+/* Creates task `name` with the base settings, then the NULL-terminated extra settings (later ones win).
+ * Returns NULL with the message in err when creation fails. */
+static sbo_task *try_task_v(const char *name, char *err, size_t errlen, va_list ap) {
+    const char *sets[MAX_SETTINGS];
+    int n = 0;
+    for (int i = 0; base_settings[i]; i++) sets[n++] = base_settings[i];
+    const char *s;
+    while ((s = va_arg(ap, const char *)) != NULL && n < MAX_SETTINGS) sets[n++] = s;
+    const sbo_task_type *tt = sbo_task_find(name);
+    cr_assert(tt, "task %s not registered", name);
+    sbo_config cfg;
+    cr_assert_eq(sbo_run_resolve_config(tt, NULL, NULL, sets, n, &cfg, err, errlen), 0, "%s", err);
+    return sbo_task_create(tt, &cfg, err, errlen);
+}
+
+static sbo_task *try_task(const char *name, char *err, size_t errlen, ...) {
+    va_list ap;
+    va_start(ap, errlen);
+    sbo_task *t = try_task_v(name, err, errlen, ap);
+    va_end(ap);
+    return t;
+}
+
+static sbo_task *make_task(const char *name, ...) {
+    require_data();
+    char err[SBO_ERR_LEN] = "";
+    va_list ap;
+    va_start(ap, name);
+    sbo_task *t = try_task_v(name, err, sizeof err, ap);
+    va_end(ap);
+    cr_assert(t, "%s", err);
+    cr_assert(t->ops && t->ctx);
+    return t;
+}
+
+static double *dalloc(long n) {
+    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    cr_assert(p);
+    return p;
+}
+
+static double max_abs(long n, const double *v) {
+    double m = 0;
+    for (long i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+    return m;
+}
+
+static double rel_diff(long n, const double *a, const double *ref) {
+    double num = 0, den = 0;
+    for (long i = 0; i < n; i++) { num += (a[i] - ref[i]) * (a[i] - ref[i]); den += ref[i] * ref[i]; }
+    return sqrt(num) / (sqrt(den) > 0 ? sqrt(den) : 1);
+}
+
+static void gauss(sbo_stream *s, long n, double scale, double *v) {
+    for (long i = 0; i < n; i++) v[i] = scale * sbo_stream_gaussian(s);
+}
+
+/* --- a point (x, Y) and the ReLU-kink guard ------------------------------------------------------------------- */
+
+typedef struct {
+    sbo_task *t;
+    sbo_neural *nn;
+    long D;
+    int d;
+    double *x, *Y;
+    /* ReLU guard, per level (0 lower / training split, 1 upper / validation split): the value id of the ReLU input
+     * in that level's graph (-1: no ReLU), its width, and its signs at (x, Y). Pre-activations are affine in the
+     * perturbed parameter along a finite-difference segment, so equal signs at both ends = no kink crossed. */
+    int pre[2], pre_cols[2];
+    signed char *sign0[2];
+    double *buf;
+    long crossings;
+} point;
+
+static int relu_input(const sbo_nn_graph *g) {
+    for (int k = 0; k < g->n_ops; k++)
+        if (g->op[k].kind == SBO_NN_RELU) return g->op[k].in[0];
+    return -1;
+}
+
+/* After an exact evaluation at level (the split is one chunk, so the executor holds the whole split): count the
+ * sign changes of the ReLU inputs against the base point. */
+static void watch(point *p, int level) {
+    if (p->pre[level] < 0) return;
+    sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? p->nn->lower : p->nn->upper;
+    int n = level == SBO_LEVEL_LOWER ? p->nn->n_train : p->nn->n_val;
+    long len = (long)n * p->pre_cols[level];
+    sbo_nn_read_value(e, p->pre[level], n, p->buf);
+    if (!p->sign0[level]) {
+        p->sign0[level] = malloc((size_t)len);
+        cr_assert(p->sign0[level]);
+        for (long i = 0; i < len; i++) p->sign0[level][i] = (signed char)(p->buf[i] > 0);
+        return;
+    }
+    for (long i = 0; i < len; i++) p->crossings += (p->buf[i] > 0) != p->sign0[level][i];
+}
+
+static double obj(point *p, int level, const double *x, const double *Y) {
+    double v = sbo_neural_evaluate(p->t, level, x, Y, NULL);
+    watch(p, level);
+    return v;
+}
+
+static void grad_lower(point *p, const double *x, const double *Y, double *out) {
+    sbo_task_grad_lower(p->t, x, Y, NULL, out);
+    watch(p, SBO_LEVEL_LOWER);
+}
+
+/* x from the task's init plus xs N(0,1); Y from the init plus ys N(0,1). */
+static void point_init(point *p, sbo_task *t, uint64_t seed, double xs, double ys) {
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    p->nn = t->ctx;
+    p->D = sbo_layout_total(&t->lower);
+    p->d = t->d;
+    p->x = dalloc(p->d);
+    p->Y = dalloc(p->D);
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_INIT, 0, 0);
+    t->ops->init(t, &s, p->x, p->Y);
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    for (int i = 0; i < p->d; i++) p->x[i] += xs * sbo_stream_gaussian(&s);
+    for (long i = 0; i < p->D; i++) p->Y[i] += ys * sbo_stream_gaussian(&s);
+    long big = 0;
+    for (int level = 0; level < 2; level++) {
+        const sbo_nn_graph *g = level == 0 ? &p->nn->g_lower : &p->nn->g_upper;
+        p->pre[level] = relu_input(g);
+        p->pre_cols[level] = p->pre[level] >= 0 ? g->v[p->pre[level]].cols : 0;
+        int n = level == 0 ? p->nn->n_train : p->nn->n_val;
+        if ((long)n * p->pre_cols[level] > big) big = (long)n * p->pre_cols[level];
+    }
+    p->buf = dalloc(big);
+    cr_assert(p->nn->n_train <= p->nn->chunk && p->nn->n_val <= p->nn->chunk, "the kink guard needs one chunk");
+    obj(p, SBO_LEVEL_LOWER, p->x, p->Y);   /* records the base signs */
+    obj(p, SBO_LEVEL_UPPER, p->x, p->Y);
+}
+
+static void point_free(point *p) {
+    free(p->x); free(p->Y); free(p->buf); free(p->sign0[0]); free(p->sign0[1]);
+}
+
+/* --- finite-difference checks ------------------------------------------------------------------------------ */
+
+/* Coordinates to difference in a vector split in blocks: every entry of a block of <= 40 entries, else 20 random
+ * ones plus the entry of largest |grad|. Returns the count. */
+static int pick_coords(int nblocks, const long *off, const double *grad, sbo_stream *s, long *out) {
+    int k = 0;
+    for (int l = 0; l < nblocks; l++) {
+        long len = off[l + 1] - off[l];
+        if (len <= 40) {
+            for (long i = 0; i < len; i++) out[k++] = off[l] + i;
+            continue;
+        }
+        long am = off[l];
+        for (long i = off[l]; i < off[l + 1]; i++) if (fabs(grad[i]) > fabs(grad[am])) am = i;
+        out[k++] = am;
+        for (int r = 0; r < 20; r++) {
+            long i = (long)(sbo_stream_uniform(s) * len);
+            out[k++] = off[l] + (i < len ? i : len - 1);
+        }
+    }
+    return k;
+}
+
+/* Gradient of the level's objective in Y (wrt 0) or x (wrt 1) against central differences of the objective:
+ * max over the chosen coordinates of |fd - grad| / ||grad||_inf, and (in *dir_err) the directional derivative
+ * along v = grad/||grad|| + xi/||xi|| relative to |<grad, v>|. */
+static double grad_check(point *p, int level, int wrt, const double *grad, int nblocks, const long *off, double h,
+                         uint64_t seed, double *dir_err) {
+    double *v = wrt ? p->x : p->Y;
+    long n = wrt ? p->d : p->D;
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 1, 0);
+    long *coords = malloc(sizeof(long) * (size_t)(nblocks * 41 + 64));
+    cr_assert(coords);
+    int k = pick_coords(nblocks, off, grad, &s, coords);
+    double scale = max_abs(n, grad), err = 0;
+    cr_assert(scale > 0, "gradient is identically 0");
+    for (int c = 0; c < k; c++) {
+        long i = coords[c];
+        double keep = v[i];
+        v[i] = keep + h;
+        double fp = obj(p, level, p->x, p->Y);
+        v[i] = keep - h;
+        double fm = obj(p, level, p->x, p->Y);
+        v[i] = keep;
+        err = fmax(err, fabs((fp - fm) / (2 * h) - grad[i]));
+    }
+    free(coords);
+    /* directional */
+    double *dir = dalloc(n), *keep = dalloc(n);
+    gauss(&s, n, 1.0, dir);
+    double nxi = sbo_vec_norm2(n, dir), ng = sbo_vec_norm2(n, grad);
+    for (long i = 0; i < n; i++) dir[i] = dir[i] / nxi + grad[i] / ng;
+    sbo_vec_copy(n, v, keep);
+    sbo_vec_axpy(n, h, dir, v);
+    double fp = obj(p, level, p->x, p->Y);
+    sbo_vec_copy(n, keep, v);
+    sbo_vec_axpy(n, -h, dir, v);
+    double fm = obj(p, level, p->x, p->Y);
+    sbo_vec_copy(n, keep, v);
+    double an = sbo_vec_dot(n, grad, dir);
+    *dir_err = fabs((fp - fm) / (2 * h) - an) / fabs(an);
+    free(dir); free(keep);
+    return err / scale;
+}
+
+/* H[V] against (grad_Y g(Y + hV) - grad_Y g(Y - hV)) / 2h (batch: the same minibatch for all three calls).
+ * Returns the largest relative error over the output blocks (block norm of the error / block norm of H[V],
+ * blocks whose H[V] is below 1e-6 ||H[V]|| compared against 1e-6 ||H[V]||). */
+static double hvp_check(point *p, const double *batch, const double *V, double h) {
+    long D = p->D;
+    double *HV = dalloc(D), *gp = dalloc(D), *gm = dalloc(D), *Yp = dalloc(D);
+    sbo_task_hvp(p->t, p->x, p->Y, batch, V, HV);
+    sbo_vec_copy(D, p->Y, Yp);
+    sbo_vec_axpy(D, h, V, Yp);
+    if (batch) sbo_task_grad_lower(p->t, p->x, Yp, batch, gp); else grad_lower(p, p->x, Yp, gp);
+    sbo_vec_copy(D, p->Y, Yp);
+    sbo_vec_axpy(D, -h, V, Yp);
+    if (batch) sbo_task_grad_lower(p->t, p->x, Yp, batch, gm); else grad_lower(p, p->x, Yp, gm);
+    double tot = sbo_vec_norm2(D, HV), worst = 0;
+    cr_assert(tot > 0, "H[V] is identically 0");
+    for (int l = 0; l < p->t->lower.L; l++) {
+        long o = p->t->lower.offset[l], len = p->t->lower.offset[l + 1] - o;
+        double num = 0, den = 0;
+        for (long i = o; i < o + len; i++) {
+            double fd = (gp[i] - gm[i]) / (2 * h);
+            num += (fd - HV[i]) * (fd - HV[i]);
+            den += HV[i] * HV[i];
+        }
+        worst = fmax(worst, sqrt(num) / fmax(sqrt(den), 1e-6 * tot));
+    }
+    free(HV); free(gp); free(gm); free(Yp);
+    return worst;
+}
+
+/* <J[Z], e_k> against d/ds <grad_Y g(x + s e_k, Y), Z> over the chosen coordinates of x: max error / ||J[Z]||_inf.
+ * all = 1 differences every coordinate (data_cleaning, d = 60); else pick_coords on the given x blocks. */
+static double cross_check(point *p, const double *Z, int nblocks, const long *off, double h, uint64_t seed,
+                          double *J_out) {
+    long D = p->D;
+    double *J = dalloc(p->d), *gp = dalloc(D), *gm = dalloc(D);
+    sbo_task_cross(p->t, p->x, p->Y, NULL, Z, J);
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 2, 0);
+    long *coords = malloc(sizeof(long) * (size_t)(p->d + nblocks * 41 + 64));
+    cr_assert(coords);
+    int k;
+    if (nblocks == 0) {
+        k = p->d;
+        for (int i = 0; i < p->d; i++) coords[i] = i;
+    } else {
+        k = pick_coords(nblocks, off, J, &s, coords);
+    }
+    double scale = max_abs(p->d, J), err = 0;
+    cr_assert(scale > 0, "J[Z] is identically 0");
+    for (int c = 0; c < k; c++) {
+        long i = coords[c];
+        double keep = p->x[i];
+        p->x[i] = keep + h;
+        grad_lower(p, p->x, p->Y, gp);
+        p->x[i] = keep - h;
+        grad_lower(p, p->x, p->Y, gm);
+        p->x[i] = keep;
+        double fd = (sbo_vec_dot(D, gp, Z) - sbo_vec_dot(D, gm, Z)) / (2 * h);
+        err = fmax(err, fabs(fd - J[i]));
+    }
+    if (J_out) sbo_vec_copy(p->d, J, J_out);
+    free(coords); free(J); free(gp); free(gm);
+    return err / scale;
+}
+
+/* The derivative suite at one point. x_blocks/x_off describe x for the grad_x f and J checks (0 blocks: difference
+ * every coordinate of x). upper_x_zero: grad_x f must be exactly 0 (data_cleaning). */
+static void derivative_suite(const char *label, sbo_task *t, double xs, double ys, int x_blocks, const long *x_off,
+                             int upper_x_zero) {
+    point p;
+    point_init(&p, t, 11, xs, ys);
+    long D = p.D;
+    const sbo_layout *lay = &t->lower;
+    double *g = dalloc(D), *fy = dalloc(D), *fx = dalloc(p.d), *V = dalloc(D), *Z = dalloc(D);
+    sbo_stream s;
+    sbo_stream_init(&s, 12, SBO_RNG_TEST, 0, 0);
+    const double tol = 1e-6, hv = 1e-5, hg = 1e-4;
+    double dir_err;
+
+    /* grad_Y g */
+    grad_lower(&p, p.x, p.Y, g);
+    double e = grad_check(&p, SBO_LEVEL_LOWER, 0, g, lay->L, lay->offset, hv, 21, &dir_err);
+    cr_log_info("%s: grad_Y g vs differences of g: coordinate error %.2e, directional %.2e (tolerance %.0e)", label, e,
+                dir_err, tol);
+    cr_expect(e < tol && dir_err < tol, "%s: grad_Y g error %.3g / directional %.3g", label, e, dir_err);
+
+    /* grad_Y f */
+    sbo_task_grad_upper_Y(t, p.x, p.Y, NULL, fy);
+    e = grad_check(&p, SBO_LEVEL_UPPER, 0, fy, lay->L, lay->offset, hv, 22, &dir_err);
+    cr_log_info("%s: grad_Y f vs differences of f: coordinate error %.2e, directional %.2e (tolerance %.0e)", label, e,
+                dir_err, tol);
+    cr_expect(e < tol && dir_err < tol, "%s: grad_Y f error %.3g / directional %.3g", label, e, dir_err);
+
+    /* grad_x f */
+    for (int i = 0; i < p.d; i++) fx[i] = NAN;
+    sbo_task_grad_upper_x(t, p.x, p.Y, NULL, fx);
+    if (upper_x_zero) {
+        int nonzero = 0;
+        for (int i = 0; i < p.d; i++) nonzero += !(fx[i] == 0.0);
+        cr_log_info("%s: grad_x f: %d of %d entries not exactly 0 (expected 0: f has no direct x dependence)", label,
+                    nonzero, p.d);
+        cr_expect_eq(nonzero, 0, "%s: grad_x f must be exactly 0", label);
+    } else {
+        e = grad_check(&p, SBO_LEVEL_UPPER, 1, fx, x_blocks, x_off, hv, 23, &dir_err);
+        cr_log_info("%s: grad_x f vs differences of f: coordinate error %.2e, directional %.2e (tolerance %.0e)", label,
+                    e, dir_err, tol);
+        cr_expect(e < tol && dir_err < tol, "%s: grad_x f error %.3g / directional %.3g", label, e, dir_err);
+    }
+
+    /* H[V]: a random V over all blocks, then V on one block at a time (cross blocks of the Hessian) */
+    gauss(&s, D, 1.0 / sqrt((double)D), V);
+    e = hvp_check(&p, NULL, V, hg);
+    for (int l = 0; l < lay->L; l++) {
+        sbo_vec_zero(D, V);
+        long len = lay->offset[l + 1] - lay->offset[l];
+        gauss(&s, len, 1.0 / sqrt((double)len), V + lay->offset[l]);
+        e = fmax(e, hvp_check(&p, NULL, V, hg));
+    }
+    cr_log_info("%s: H[V] vs differences of grad_Y g: worst block relative error %.2e (tolerance %.0e)", label, e, tol);
+    cr_expect(e < tol, "%s: H[V] error %.3g", label, e);
+
+    /* J[Z] */
+    gauss(&s, D, 1.0, Z);
+    e = cross_check(&p, Z, x_blocks, x_off, hg, 24, NULL);
+    cr_log_info("%s: <J[Z], e_k> vs d/ds <grad_Y g(x + s e_k, Y), Z>: error %.2e of ||J[Z]||_inf (tolerance %.0e)",
+                label, e, tol);
+    cr_expect(e < tol, "%s: J[Z] error %.3g", label, e);
+
+    if (p.pre[0] >= 0)
+        cr_log_info("%s: ReLU guard: %ld sign changes of the ReLU inputs at the difference points (must be 0)", label,
+                    p.crossings);
+    cr_expect_eq(p.crossings, 0, "%s: a finite-difference point crossed a ReLU kink (%ld sign changes): the "
+                 "comparison is invalid there; move the point (seed) or shrink h", label, p.crossings);
+    free(g); free(fy); free(fx); free(V); free(Z);
+    point_free(&p);
+}
+
+/* --- 1. exact oracles against central differences ----------------------------------------------------------- */
+
+Test(neural_derivatives, data_cleaning_linear) {
+    sbo_task *t = make_task("data_cleaning", "task.model=linear", NULL);
+    derivative_suite("data_cleaning linear", t, 1.0, 0.05, 0, NULL, 1);
+    sbo_task_destroy(t);
+}
+
+Test(neural_derivatives, data_cleaning_mlp_tanh) {
+    sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=tanh", NULL);
+    derivative_suite("data_cleaning mlp tanh", t, 1.0, 0.05, 0, NULL, 1);
+    sbo_task_destroy(t);
+}
+
+Test(neural_derivatives, data_cleaning_mlp_gelu) {
+    sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=gelu", NULL);
+    derivative_suite("data_cleaning mlp gelu", t, 1.0, 0.05, 0, NULL, 1);
+    sbo_task_destroy(t);
+}
+
+Test(neural_derivatives, data_cleaning_mlp_relu) {
+    sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=relu", NULL);
+    derivative_suite("data_cleaning mlp relu", t, 1.0, 0.05, 0, NULL, 1);
+    sbo_task_destroy(t);
+}
+
+static void hyper_rep_suite(const char *act) {
+    char setting[64], label[64];
+    snprintf(setting, sizeof setting, "task.activation=%s", act);
+    snprintf(label, sizeof label, "hyper_rep %s", act);
+    sbo_task *t = make_task("hyper_rep", setting, NULL);
+    sbo_neural *nn = t->ctx;
+    long H = 6, P = nn->pixels;
+    cr_assert_eq(t->d, P * H + H);
+    long x_off[3] = {0, P * H, P * H + H};   /* W_feat, b_feat */
+    derivative_suite(label, t, 0.02, 0.5, 2, x_off, 0);
+    sbo_task_destroy(t);
+}
+
+Test(neural_derivatives, hyper_rep_tanh) { hyper_rep_suite("tanh"); }
+Test(neural_derivatives, hyper_rep_gelu) { hyper_rep_suite("gelu"); }
+Test(neural_derivatives, hyper_rep_relu) { hyper_rep_suite("relu"); }
+
+/* data_cleaning, J[Z] in closed form for the linear model: J[Z]_i = (1/n) sigma'(x_i) <grad_Y CE_i, Z>, and
+ * grad_Y CE_i is the gradient of a batch made of sample i alone (minus the L2 term lambda Y). */
+Test(neural_derivatives, data_cleaning_cross_is_per_sample) {
+    sbo_task *t = make_task("data_cleaning", "task.model=linear", "task.batch=1", NULL);
+    point p;
+    point_init(&p, t, 5, 1.0, 0.05);
+    sbo_neural *nn = t->ctx;
+    long D = p.D;
+    double *Z = dalloc(D), *J = dalloc(p.d), *g = dalloc(D), *gc = dalloc(D);
+    sbo_stream s;
+    sbo_stream_init(&s, 6, SBO_RNG_TEST, 0, 0);
+    gauss(&s, D, 1.0, Z);
+    sbo_task_cross(t, p.x, p.Y, NULL, Z, J);
+    /* g at x = +inf weights (sigma = 1) is not reachable; instead remove lambda Y from the batch gradient and divide
+     * out sigma(x_i): batch = {i}, grad = sigma(x_i) grad CE_i + lambda Y (the L2 term covers every block) */
+    double lambda = 1e-3, err = 0;
+    for (int i = 0; i < nn->n_train; i++) {
+        double batch[1] = {(double)i};
+        sbo_task_grad_lower(t, p.x, p.Y, batch, g);
+        sbo_vec_copy(D, g, gc);
+        for (long k = 0; k < D; k++) gc[k] -= lambda * p.Y[k];   /* L2 on W and b */
+        double sg = 1 / (1 + exp(-p.x[i]));
+        double ref = (1.0 / nn->n_train) * (1 - sg) * sbo_vec_dot(D, gc, Z);   /* sigma' = sigma (1 - sigma) */
+        err = fmax(err, fabs(J[i] - ref));
+    }
+    err /= max_abs(p.d, J);
+    cr_log_info("data_cleaning: J[Z]_i vs (1/n) sigma'(x_i) <grad CE_i, Z>: error %.2e of ||J||_inf (tolerance 1e-12)",
+                err);
+    cr_expect(err < 1e-12, "J[Z] per-sample form error %.3g", err);
+    free(Z); free(J); free(g); free(gc);
+    point_free(&p);
+    sbo_task_destroy(t);
+}
+
+/* --- 2. minibatch oracles ------------------------------------------------------------------------------------ */
+
+Test(neural_minibatch, hvp_on_a_batch_matches_differences_of_the_batch_gradient) {
+    const char *models[2] = {"task.model=linear", "task.model=mlp"};
+    for (int mi = 0; mi < 2; mi++) {
+        sbo_task *t = make_task("data_cleaning", models[mi], "task.activation=tanh", NULL);
+        point p;
+        point_init(&p, t, 31, 1.0, 0.05);
+        double *batch = dalloc(t->lower_batch_doubles), *batch2 = dalloc(t->lower_batch_doubles);
+        sbo_stream s;
+        sbo_stream_init(&s, 7, SBO_RNG_LOWER_BATCH, 0, 3);
+        sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
+        sbo_stream_init(&s, 7, SBO_RNG_LOWER_BATCH, 0, 3);
+        sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch2);
+        cr_expect_eq(memcmp(batch, batch2, sizeof(double) * (size_t)t->lower_batch_doubles), 0,
+                     "the same stream must draw the same batch");
+        for (long i = 0; i < t->lower_batch_doubles; i++)
+            cr_assert(batch[i] >= 0 && batch[i] < 60 && batch[i] == floor(batch[i]), "bad position %g", batch[i]);
+        double *V = dalloc(p.D), *HV = dalloc(p.D), *HVx = dalloc(p.D);
+        sbo_stream_init(&s, 8, SBO_RNG_TEST, 0, 0);
+        gauss(&s, p.D, 1.0 / sqrt((double)p.D), V);
+        double e = hvp_check(&p, batch, V, 1e-4);
+        cr_log_info("%s: batch H[V] vs differences of the batch gradient: %.2e (tolerance 1e-6)", models[mi], e);
+        cr_expect(e < 1e-6, "%s: batch H[V] error %.3g", models[mi], e);
+        /* power: the batch H[V] is not the exact one */
+        sbo_task_hvp(t, p.x, p.Y, batch, V, HV);
+        sbo_task_hvp(t, p.x, p.Y, NULL, V, HVx);
+        double gap = rel_diff(p.D, HV, HVx);
+        cr_log_info("%s: batch vs exact H[V] differ by %.2e (must be > 1e-3)", models[mi], gap);
+        cr_expect(gap > 1e-3, "batch and exact H[V] coincide (%.3g): the batch is ignored", gap);
+        free(batch); free(batch2); free(V); free(HV); free(HVx);
+        point_free(&p);
+        sbo_task_destroy(t);
+    }
+}
+
+/* The exact oracle is the mean of the batch oracles over a partition of the split into consecutive batches.
+ * n_train = 1200 > chunk (1000): the exact oracle runs in two chunks of different sizes, and J[Z] indexes x by
+ * training position in both. */
+Test(neural_minibatch, exact_oracle_is_the_mean_over_a_partition) {
+    sbo_task *t = make_task("data_cleaning", "task.n_train=1200", "task.batch=16", NULL);
+    sbo_neural *nn = t->ctx;
+    cr_assert(nn->n_train > nn->chunk, "the test must cross a chunk boundary");
+    long D = sbo_layout_total(&t->lower);
+    int d = t->d, nb = 1200 / 16;
+    double *x = dalloc(d), *Y = dalloc(D), *Z = dalloc(D), *g = dalloc(D), *gs = dalloc(D), *J = dalloc(d),
+           *Js = dalloc(d), *HV = dalloc(D), *HVs = dalloc(D), *tmp = dalloc(d > D ? d : D), batch[16];
+    sbo_stream s;
+    sbo_stream_init(&s, 9, SBO_RNG_TEST, 0, 0);
+    gauss(&s, d, 1.0, x);
+    gauss(&s, D, 0.05, Y);
+    gauss(&s, D, 1.0, Z);
+    sbo_task_grad_lower(t, x, Y, NULL, g);
+    sbo_task_cross(t, x, Y, NULL, Z, J);
+    sbo_task_hvp(t, x, Y, NULL, Z, HV);
+    for (int k = 0; k < nb; k++) {
+        for (int i = 0; i < 16; i++) batch[i] = 16 * k + i;
+        sbo_task_grad_lower(t, x, Y, batch, tmp);
+        sbo_vec_axpy(D, 1.0 / nb, tmp, gs);
+        sbo_task_cross(t, x, Y, batch, Z, tmp);
+        sbo_vec_axpy(d, 1.0 / nb, tmp, Js);
+        sbo_task_hvp(t, x, Y, batch, Z, tmp);
+        sbo_vec_axpy(D, 1.0 / nb, tmp, HVs);
+    }
+    double eg = rel_diff(D, g, gs), eJ = rel_diff(d, J, Js), eH = rel_diff(D, HV, HVs);
+    cr_log_info("exact vs mean over 75 batches (n_train 1200, chunk 1000): grad %.2e, J[Z] %.2e, H[V] %.2e "
+                "(tolerance 1e-12)", eg, eJ, eH);
+    cr_expect(eg < 1e-12 && eJ < 1e-12 && eH < 1e-12, "exact oracle is not the mean: %.3g %.3g %.3g", eg, eJ, eH);
+    /* J[Z] of the second chunk must be nonzero (x indexed by training position, not chunk position) */
+    cr_expect(max_abs(200, J + 1000) > 0, "J[Z] is 0 on the second chunk");
+    free(x); free(Y); free(Z); free(g); free(gs); free(J); free(Js); free(HV); free(HVs); free(tmp);
+    sbo_task_destroy(t);
+}
+
+/* --- 3. native reduced oracles --------------------------------------------------------------------------------- */
+
+/* ranks[l] = r for a projected block (r < m), 0 for a full one. Returns the errors of the reduced grad_Y g, H[.] and
+ * grad_Y f (relative to P^T of the full oracles; block by block, the worst). batch / ubatch: lower and upper
+ * minibatches (NULL: exact). */
+static void reduced_check(sbo_task *t, const int *ranks, const double *batch, const double *ubatch, uint64_t seed,
+                          double *eg, double *eh, double *ef) {
+    point p;
+    point_init(&p, t, seed, strcmp(t->type->name, "data_cleaning") ? 0.02 : 1.0, 0.05);
+    const sbo_layout *lay = &t->lower;
+    long D = p.D;
+    sbo_subspace S;
+    memset(&S, 0, sizeof S);
+    S.full = lay;
+    S.red = *lay;
+    int rows[SBO_MAX_BLOCKS];
+    double *Pm[SBO_MAX_BLOCKS] = {0};
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_SUBSPACE, 0, 0);
+    for (int l = 0; l < lay->L; l++) {
+        int m = lay->block[l].m;
+        rows[l] = ranks[l] ? ranks[l] : m;
+        if (!ranks[l]) continue;
+        cr_assert(ranks[l] < m);
+        Pm[l] = dalloc((long)m * ranks[l]);
+        double *work = dalloc(sbo_haar_work_size(m, ranks[l]));
+        sbo_haar_sample(&s, m, ranks[l], Pm[l], work);
+        free(work);
+        S.P[l] = Pm[l];
+    }
+    sbo_layout_finish(&S.red, rows);
+    long R = sbo_layout_total(&S.red);
+    double *full = dalloc(D), *ref = dalloc(R), *red = dalloc(R), *X = dalloc(R), *PX = dalloc(D);
+    /* grad */
+    sbo_task_grad_lower(t, p.x, p.Y, batch, full);
+    sbo_subspace_project(&S, full, ref);
+    sbo_task_reduced_grad_lower(t, p.x, p.Y, batch, &S, red);
+    *eg = 0;
+    for (int l = 0; l < lay->L; l++) {
+        long o = S.red.offset[l], n = S.red.offset[l + 1] - o;
+        *eg = fmax(*eg, rel_diff(n, red + o, ref + o));
+    }
+    /* HVP */
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 3, 0);
+    gauss(&s, R, 1.0, X);
+    sbo_subspace_lift_add(&S, X, NULL, PX);
+    sbo_task_hvp(t, p.x, p.Y, batch, PX, full);
+    sbo_subspace_project(&S, full, ref);
+    sbo_task_reduced_hvp(t, p.x, p.Y, batch, &S, X, red);
+    *eh = 0;
+    for (int l = 0; l < lay->L; l++) {
+        long o = S.red.offset[l], n = S.red.offset[l + 1] - o;
+        *eh = fmax(*eh, rel_diff(n, red + o, ref + o));
+    }
+    /* grad_Y f */
+    sbo_task_grad_upper_Y(t, p.x, p.Y, ubatch, full);
+    sbo_subspace_project(&S, full, ref);
+    sbo_task_reduced_grad_upper_Y(t, p.x, p.Y, ubatch, &S, red);
+    *ef = 0;
+    for (int l = 0; l < lay->L; l++) {
+        long o = S.red.offset[l], n = S.red.offset[l + 1] - o;
+        *ef = fmax(*ef, rel_diff(n, red + o, ref + o));
+    }
+    for (int l = 0; l < lay->L; l++) free(Pm[l]);
+    free(full); free(ref); free(red); free(X); free(PX);
+    point_free(&p);
+}
+
+static void reduced_suite(const char *precision, double tol) {
+    char prec[64];
+    snprintf(prec, sizeof prec, "task.precision=%s", precision);
+    struct {
+        const char *task, *label;
+        const char *set[3];
+        int ranks[4];
+    } cases[] = {
+        {"data_cleaning", "data_cleaning linear", {"task.model=linear", NULL, NULL}, {7, 0}},
+        {"data_cleaning", "data_cleaning mlp", {"task.model=mlp", "task.activation=tanh", NULL}, {5, 0, 3, 0}},
+        {"hyper_rep", "hyper_rep", {"task.activation=tanh", NULL, NULL}, {3, 0}},
+    };
+    for (int c = 0; c < 3; c++) {
+        sbo_task *t = make_task(cases[c].task, prec, cases[c].set[0], cases[c].set[1], NULL);   /* NULL ends early */
+        double *batch = dalloc(t->lower_batch_doubles), *ubatch = dalloc(t->upper_batch_doubles);
+        sbo_stream s;
+        sbo_stream_init(&s, 41, SBO_RNG_LOWER_BATCH, 0, 0);
+        sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
+        sbo_stream_init(&s, 41, SBO_RNG_UPPER_BATCH, 0, 0);
+        sbo_task_sample(t, SBO_LEVEL_UPPER, &s, ubatch);
+        for (int withbatch = 0; withbatch < 2; withbatch++) {
+            double eg, eh, ef;
+            reduced_check(t, cases[c].ranks, withbatch ? batch : NULL, withbatch ? ubatch : NULL, 43 + c, &eg, &eh,
+                          &ef);
+            cr_log_info("%s %s (%s oracles): reduced grad_Y g vs P^T grad %.2e, reduced HVP vs P^T H[P X] %.2e, "
+                        "reduced grad_Y f vs P^T grad %.2e (tolerance %.0e)", cases[c].label, precision,
+                        withbatch ? "batch" : "exact", eg, eh, ef, tol);
+            cr_expect(eg < tol && eh < tol && ef < tol, "%s %s: reduced grad g %.3g, HVP %.3g, grad f %.3g",
+                      cases[c].label, precision, eg, eh, ef);
+        }
+        free(batch); free(ubatch);
+        sbo_task_destroy(t);
+    }
+}
+
+Test(neural_reduced, native_reduced_oracles_equal_projected_full_float64) { reduced_suite("float64", 1e-10); }
+Test(neural_reduced, native_reduced_oracles_equal_projected_full_float32) { reduced_suite("float32", 1e-4); }
+
+/* --- 4. row-symmetry declarations (§5.2) --------------------------------------------------------------------- */
+
+/* For every declared row-symmetric block with m > 1: (H[E_jb])_{ia} = (H[E_ib])_{ja} (diagonal block), relative to
+ * the largest entry of H[E_jb] on the block. Power: the wrong pairing (H[E_jb])_{ia} vs (H[E_ib])_{ia} differs. */
+static void row_symmetry(const char *label, sbo_task *t, double xs, double ys) {
+    point p;
+    point_init(&p, t, 51, xs, ys);
+    const sbo_layout *lay = &t->lower;
+    long D = p.D;
+    double *E = dalloc(D), *Hj = dalloc(D), *Hi = dalloc(D);
+    int checked = 0;
+    for (int l = 0; l < lay->L; l++) {
+        const sbo_block *bk = &lay->block[l];
+        if (!bk->row_symmetric || bk->m < 2) continue;
+        int m = bk->m, n = bk->n;
+        long o = lay->offset[l];
+        /* rows: for the 784-pixel fan-in, pixels near the image centre (nonzero data); else any rows */
+        int rows[4];
+        if (m == 784) { rows[0] = 14 * 28 + 14; rows[1] = 10 * 28 + 13; rows[2] = 18 * 28 + 9; rows[3] = 7 * 28 + 16; }
+        else { rows[0] = 0; rows[1] = m - 1; rows[2] = m / 2; rows[3] = 1; }
+        int cols[2] = {0, n > 3 ? 3 : n - 1};
+        double gap = 0, wrong = 0;
+        for (int jj = 0; jj < 2; jj++)
+            for (int bb = 0; bb < 2; bb++) {
+                int j = rows[jj], b = cols[bb];
+                sbo_vec_zero(D, E);
+                E[o + (long)j * n + b] = 1;
+                sbo_task_hvp(t, p.x, p.Y, NULL, E, Hj);
+                double scale = max_abs((long)m * n, Hj + o);
+                cr_assert(scale > 0);
+                for (int ii = 0; ii < 4; ii++) {
+                    int i = rows[ii];
+                    if (i == j) continue;
+                    sbo_vec_zero(D, E);
+                    E[o + (long)i * n + b] = 1;
+                    sbo_task_hvp(t, p.x, p.Y, NULL, E, Hi);
+                    for (int a = 0; a < n; a++) {
+                        gap = fmax(gap, fabs(Hj[o + (long)i * n + a] - Hi[o + (long)j * n + a]) / scale);
+                        wrong = fmax(wrong, fabs(Hj[o + (long)i * n + a] - Hi[o + (long)i * n + a]) / scale);
+                    }
+                }
+            }
+        cr_log_info("%s block %s (%d x %d): |H_{ia,jb} - H_{ja,ib}| %.2e (tolerance 1e-9); wrong pairing "
+                    "|H_{ia,jb} - H_{ia,ib}| %.2e (must be > 1e-3)", label, bk->name, m, n, gap, wrong);
+        cr_expect(gap < 1e-9, "%s block %s declared row-symmetric but gap %.3g", label, bk->name, gap);
+        cr_expect(wrong > 1e-3, "%s block %s: power check too weak (%.3g)", label, bk->name, wrong);
+        checked++;
+    }
+    cr_expect(checked > 0, "%s: no row-symmetric block with m > 1 was checked", label);
+    free(E); free(Hj); free(Hi);
+    point_free(&p);
+}
+
+Test(neural_row_symmetry, data_cleaning_linear) {
+    sbo_task *t = make_task("data_cleaning", "task.model=linear", NULL);
+    row_symmetry("data_cleaning linear", t, 1.0, 0.05);
+    sbo_task_destroy(t);
+}
+Test(neural_row_symmetry, data_cleaning_mlp) {
+    sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=tanh", NULL);
+    row_symmetry("data_cleaning mlp", t, 1.0, 0.05);
+    sbo_task_destroy(t);
+}
+Test(neural_row_symmetry, hyper_rep) {
+    sbo_task *t = make_task("hyper_rep", "task.activation=tanh", NULL);
+    row_symmetry("hyper_rep", t, 0.02, 0.5);
+    sbo_task_destroy(t);
+}
+
+/* --- 5. the data ------------------------------------------------------------------------------------------------ */
+
+Test(neural_data, label_noise) {
+    sbo_task *t = make_task("data_cleaning", "task.n_train=2000", "task.noise=0.5", NULL);
+    sbo_neural *nn = t->ctx;
+    int C = nn->set.n_classes;
+    long ncorr = 0, bad = 0, shifts[16] = {0};
+    for (int i = 0; i < nn->n_train; i++) {
+        int orig = nn->set.train.labels[nn->train_rows[i]], y = nn->train_labels[i];
+        cr_assert(y >= 0 && y < C);
+        if (nn->corrupted[i]) {
+            ncorr++;
+            bad += y == orig;
+            shifts[(y - orig + C) % C]++;
+        } else {
+            bad += y != orig;
+        }
+    }
+    double frac = (double)ncorr / nn->n_train, sd = sqrt(0.25 / nn->n_train);
+    cr_log_info("label noise 0.5 on 2000 labels: corrupted fraction %.4f, |frac - 0.5| = %.1f sd (tolerance 4 sd)", frac,
+                fabs(frac - 0.5) / sd);
+    cr_expect(fabs(frac - 0.5) <= 4 * sd, "corrupted fraction %.4f", frac);
+    cr_expect_eq(bad, 0, "%ld labels: corrupted but unchanged, or clean but changed", bad);
+    int missing = 0;
+    for (int k = 1; k < C; k++) missing += shifts[k] == 0;
+    cr_expect_eq(missing, 0, "every other class must be reachable by the noise (%d shifts never drawn)", missing);
+    sbo_task_destroy(t);
+    /* noise 0: nothing corrupted */
+    t = make_task("data_cleaning", "task.noise=0", NULL);
+    nn = t->ctx;
+    long c0 = 0;
+    for (int i = 0; i < nn->n_train; i++) c0 += nn->corrupted[i];
+    cr_expect_eq(c0, 0);
+    sbo_task_destroy(t);
+}
+
+static int same_split(const sbo_neural *a, const sbo_neural *b) {
+    return a->n_train == b->n_train && a->n_val == b->n_val &&
+           !memcmp(a->train_rows, b->train_rows, sizeof(int) * (size_t)a->n_train) &&
+           !memcmp(a->val_rows, b->val_rows, sizeof(int) * (size_t)a->n_val) &&
+           !memcmp(a->corrupted, b->corrupted, sizeof(int) * (size_t)a->n_train) &&
+           !memcmp(a->train_labels, b->train_labels, sizeof(int) * (size_t)a->n_train);
+}
+
+Test(neural_data, splits_disjoint_and_deterministic) {
+    sbo_task *t1 = make_task("data_cleaning", "task.n_train=500", "task.n_val=300", NULL);
+    sbo_task *t2 = make_task("hyper_rep", "task.n_train=500", "task.n_val=300", "task.noise=0.5", NULL);
+    sbo_task *t3 = make_task("data_cleaning", "task.n_train=500", "task.n_val=300", "task.data_seed=2", NULL);
+    sbo_neural *a = t1->ctx, *b = t2->ctx, *c = t3->ctx;
+    long N = a->set.train.n;
+    char *seen = calloc((size_t)N, 1);
+    cr_assert(seen);
+    long dup = 0;
+    for (int i = 0; i < a->n_train; i++) { cr_assert(a->train_rows[i] >= 0 && a->train_rows[i] < N); dup += seen[a->train_rows[i]]++; }
+    for (int i = 0; i < a->n_val; i++) { cr_assert(a->val_rows[i] >= 0 && a->val_rows[i] < N); dup += seen[a->val_rows[i]]++; }
+    free(seen);
+    cr_expect_eq(dup, 0, "train and validation rows overlap or repeat (%ld)", dup);
+    cr_expect(same_split(a, b), "same data_seed, same noise: the split and the noise must be identical across tasks");
+    long differ = 0;
+    for (int i = 0; i < a->n_train; i++) differ += a->train_rows[i] != c->train_rows[i];
+    cr_log_info("data_seed 1 vs 2: %ld of %d training rows differ", differ, a->n_train);
+    cr_expect(differ > a->n_train / 2, "another data_seed must give another split (%ld rows differ)", differ);
+    sbo_task_destroy(t1); sbo_task_destroy(t2); sbo_task_destroy(t3);
+}
+
+Test(neural_data, clean_baseline_draws_only_clean_samples) {
+    sbo_task *tc = make_task("data_cleaning", "task.weights=clean", NULL);
+    sbo_task *tl = make_task("data_cleaning", "task.weights=learned", NULL);
+    sbo_neural *nn = tc->ctx;
+    long nclean = 0;
+    for (int i = 0; i < nn->n_train; i++) nclean += !nn->corrupted[i];
+    cr_expect_eq(nn->n_lower_pool, nclean);
+    long in_pool = 0;
+    for (int k = 0; k < nn->n_lower_pool; k++) in_pool += nn->corrupted[nn->lower_pool[k]];
+    cr_expect_eq(in_pool, 0, "the clean pool holds %ld corrupted positions", in_pool);
+    double *batch = dalloc(tc->lower_batch_doubles);
+    sbo_stream s;
+    long drawn_c = 0, drawn_l = 0;
+    for (int k = 0; k < 50; k++) {
+        sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, (uint64_t)k);
+        sbo_task_sample(tc, SBO_LEVEL_LOWER, &s, batch);
+        for (long i = 0; i < tc->lower_batch_doubles; i++) drawn_c += nn->corrupted[(int)batch[i]];
+        sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, (uint64_t)k);
+        sbo_task_sample(tl, SBO_LEVEL_LOWER, &s, batch);
+        for (long i = 0; i < tl->lower_batch_doubles; i++) drawn_l += nn->corrupted[(int)batch[i]];
+    }
+    cr_log_info("50 batches of 16: corrupted samples drawn %ld (clean baseline, must be 0), %ld (learned, must be > 0)",
+                drawn_c, drawn_l);
+    cr_expect_eq(drawn_c, 0);
+    cr_expect(drawn_l > 0, "power: the learned task must draw corrupted samples");
+    free(batch);
+    sbo_task_destroy(tc); sbo_task_destroy(tl);
+}
+
+/* The exact (NULL-batch) lower oracle of the clean baseline must be the population of its minibatches: the mean over
+ * the clean pool, i.e. the mean of the one-sample batch gradients over the pool positions (it was 0.71 off when the
+ * exact oracle averaged over every training position). */
+Test(neural_data, clean_baseline_exact_oracle_averages_the_pool) {
+    sbo_task *t = make_task("data_cleaning", "task.weights=clean", "task.batch=1", NULL);
+    sbo_neural *nn = t->ctx;
+    long D = sbo_layout_total(&t->lower);
+    double *x = dalloc(t->d), *Y = dalloc(D), *g = dalloc(D), *gs = dalloc(D), *tmp = dalloc(D);
+    sbo_stream s;
+    sbo_stream_init(&s, 13, SBO_RNG_TEST, 0, 0);
+    gauss(&s, D, 0.05, Y);
+    sbo_task_grad_lower(t, x, Y, NULL, g);
+    for (int k = 0; k < nn->n_lower_pool; k++) {
+        double batch[1] = {(double)nn->lower_pool[k]};
+        sbo_task_grad_lower(t, x, Y, batch, tmp);
+        sbo_vec_axpy(D, 1.0 / nn->n_lower_pool, tmp, gs);
+    }
+    double e = rel_diff(D, g, gs);
+    cr_log_info("clean baseline: exact grad_Y g vs mean over the %d pool positions: %.2e (tolerance 1e-12)",
+                nn->n_lower_pool, e);
+    cr_expect(e < 1e-12, "the exact lower oracle of weights=clean is not the clean-pool mean (error %.3g): it averages "
+              "the whole training split, corrupted samples included", e);
+    free(x); free(Y); free(g); free(gs); free(tmp);
+    sbo_task_destroy(t);
+}
+
+Test(neural_data, uniform_weights_have_no_x_dependence) {
+    sbo_task *tu = make_task("data_cleaning", "task.weights=uniform", NULL);
+    sbo_task *tl = make_task("data_cleaning", "task.weights=learned", NULL);
+    long D = sbo_layout_total(&tu->lower);
+    int d = tu->d;
+    double *x = dalloc(d), *Y = dalloc(D), *Z = dalloc(D), *J = dalloc(d), *batch = dalloc(tu->lower_batch_doubles);
+    sbo_stream s;
+    sbo_stream_init(&s, 17, SBO_RNG_TEST, 0, 0);
+    gauss(&s, d, 1.0, x);
+    gauss(&s, D, 0.05, Y);
+    gauss(&s, D, 1.0, Z);
+    sbo_stream_init(&s, 17, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(tu, SBO_LEVEL_LOWER, &s, batch);
+    long nonzero = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < d; i++) J[i] = NAN;
+        sbo_task_cross(tu, x, Y, pass ? batch : NULL, Z, J);
+        for (int i = 0; i < d; i++) nonzero += !(J[i] == 0.0);
+    }
+    cr_log_info("weights=uniform: %ld entries of J[Z] (exact and batch) not exactly 0 (must be 0)", nonzero);
+    cr_expect_eq(nonzero, 0);
+    sbo_task_cross(tl, x, Y, NULL, Z, J);
+    cr_expect(max_abs(d, J) > 0, "power: weights=learned must have a nonzero J[Z]");
+    free(x); free(Y); free(Z); free(J); free(batch);
+    sbo_task_destroy(tu); sbo_task_destroy(tl);
+}
+
+/* --- 6. metrics ------------------------------------------------------------------------------------------------- */
+
+static int metric_index(const sbo_task *t, const char *name) {
+    for (int i = 0; i < t->n_metrics; i++)
+        if (!strcmp(t->metric_names[i], name)) return i;
+    cr_assert_fail("metric %s missing", name);
+    return -1;
+}
+
+Test(neural_metrics, data_cleaning_flags) {
+    sbo_task *t = make_task("data_cleaning", "task.noise=0.5", NULL);
+    sbo_neural *nn = t->ctx;
+    long D = sbo_layout_total(&t->lower);
+    double *x = dalloc(t->d), *Y = dalloc(D), out[SBO_MAX_METRICS];
+    int if1 = metric_index(t, "f1"), ip = metric_index(t, "precision"), ir = metric_index(t, "recall"),
+        ifl = metric_index(t, "flagged"), ia = metric_index(t, "test_accuracy"), iv = metric_index(t, "val_accuracy"),
+        iu = metric_index(t, "upper_loss"), il = metric_index(t, "lower_loss");
+    long nc = 0;
+    for (int i = 0; i < nn->n_train; i++) { x[i] = nn->corrupted[i] ? -1.0 : 1.0; nc += nn->corrupted[i]; }
+    cr_assert(nc > 0 && nc < nn->n_train);
+    double noise = (double)nc / nn->n_train;
+    t->ops->metrics(t, x, Y, NULL, out);
+    cr_log_info("x = -1 on the %ld corrupted, +1 elsewhere: f1 %.3f precision %.3f recall %.3f flagged %.4f "
+                "(noise fraction %.4f)", nc, out[if1], out[ip], out[ir], out[ifl], noise);
+    cr_expect_eq(out[if1], 1.0);
+    cr_expect_eq(out[ip], 1.0);
+    cr_expect_eq(out[ir], 1.0);
+    cr_expect_float_eq(out[ifl], noise, 1e-15);
+    /* Y = 0: uniform logits, every loss is log 10, accuracies in [0, 1] */
+    cr_expect_float_eq(out[iu], log(10.0), 1e-12, "upper loss at Y = 0: %.15g", out[iu]);
+    double wsum = 0;   /* lower loss at Y = 0: (1/n) sum_i sigma(x_i) log 10 */
+    for (int i = 0; i < nn->n_train; i++) wsum += 1 / (1 + exp(-x[i]));
+    cr_expect_float_eq(out[il], log(10.0) * wsum / nn->n_train, 1e-12, "lower loss at Y = 0: %.15g", out[il]);
+    cr_expect(out[ia] >= 0 && out[ia] <= 1 && out[iv] >= 0 && out[iv] <= 1);
+    /* nothing flagged: recall 0 */
+    for (int i = 0; i < nn->n_train; i++) x[i] = 1.0;
+    t->ops->metrics(t, x, Y, NULL, out);
+    cr_log_info("x = +1 everywhere: recall %.3f flagged %.3f", out[ir], out[ifl]);
+    cr_expect_eq(out[ir], 0.0);
+    cr_expect_eq(out[ifl], 0.0);
+    /* everything flagged: recall 1, precision = noise fraction */
+    for (int i = 0; i < nn->n_train; i++) x[i] = -1.0;
+    t->ops->metrics(t, x, Y, NULL, out);
+    cr_expect_eq(out[ir], 1.0);
+    cr_expect_float_eq(out[ip], noise, 1e-15);
+    cr_expect_eq(out[ifl], 1.0);
+    free(x); free(Y);
+    sbo_task_destroy(t);
+}
+
+/* --- 7. configuration errors ------------------------------------------------------------------------------------ */
+
+Test(neural_errors, too_many_training_images) {
+    require_data();
+    char err[SBO_ERR_LEN] = "";
+    sbo_task *t = try_task("data_cleaning", err, sizeof err, "task.n_train=50000", "task.n_val=20000", NULL);
+    cr_expect_null(t);
+    cr_expect(strstr(err, "exceeds") != NULL, "message: %s", err);
+    if (t) sbo_task_destroy(t);
+}
+
+Test(neural_errors, missing_data_dir_is_named) {
+    const char *tasks[2] = {"data_cleaning", "hyper_rep"};
+    for (int k = 0; k < 2; k++) {
+        char err[SBO_ERR_LEN] = "";
+        sbo_task *t = try_task(tasks[k], err, sizeof err, "task.data_dir=/nonexistent", NULL);
+        cr_expect_null(t);
+        cr_expect(strstr(err, "/nonexistent") != NULL, "%s: message: %s", tasks[k], err);
+        if (t) sbo_task_destroy(t);
+    }
+}
+
+Test(neural_errors, nonpositive_lambda) {
+    const char *tasks[2] = {"data_cleaning", "hyper_rep"};
+    const char *vals[2] = {"task.lambda=0", "task.lambda=-1"};
+    for (int k = 0; k < 2; k++)
+        for (int v = 0; v < 2; v++) {
+            char err[SBO_ERR_LEN] = "";
+            sbo_task *t = try_task(tasks[k], err, sizeof err, vals[v], NULL);
+            cr_expect_null(t);
+            cr_expect(strstr(err, "task.lambda") != NULL, "%s %s: message: %s", tasks[k], vals[v], err);
+            if (t) sbo_task_destroy(t);
+        }
+}
