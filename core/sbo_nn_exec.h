@@ -28,7 +28,7 @@ typedef struct {
     sbo_arena base, lower_full, reduced;  /* values and activations; lower-parameter derivatives (full mode);
                                              reduced-mode buffers (allocated on first use, per rank tuple) */
     int reduced_rank[SBO_MAX_BLOCKS];     /* the ranks `reduced` is sized for (0: full) */
-    unsigned long long full_mask;         /* lower parameters that have full-mode buffers in lower_full */
+    unsigned long long dot_mask, grad_mask;  /* lower parameters with a full Y' / full bar, bar' in lower_full */
     int has_dot[SBO_NN_MAX_VALUES], needs_bar[SBO_NN_MAX_VALUES];
     /* Where the arenas write their entries' pointers: an arena keeps the address given to sbo_arena_add and
      * writes NULL through it in sbo_arena_free, so it must outlive the arena (a local would be written after
@@ -138,11 +138,14 @@ static void SFX(destroy)(void *ve) {
     free(e);
 }
 
-/* Full-mode derivative buffers (Y', bar, bar') of the lower parameters in `mask`, on first use: a projected
- * block gets them only when some call uses it in full mode (so a reduced-only run never holds m x n derivatives). */
-static int SFX(ensure_lower_full)(SFX(exec) *e, unsigned long long mask) {
-    if (e->lower_full.committed && (mask & ~e->full_mask) == 0) return 0;
-    mask |= e->full_mask;
+/* Full-mode derivative buffers of the lower parameters, on first use: the tangent Y' for those in dot_mask (a
+ * full-space direction, e.g. J[Z_k] with the full Z_k), the adjoints bar and bar' for those in grad_mask (a full
+ * gradient or H[V]). A projected block gets them only when some call uses it in full mode, so a reduced-only run
+ * never holds m x n derivatives, and BROS's full cross term costs one m x n tangent, not three. */
+static int SFX(ensure_lower_full)(SFX(exec) *e, unsigned long long dot_mask, unsigned long long grad_mask) {
+    if (e->lower_full.committed && (dot_mask & ~e->dot_mask) == 0 && (grad_mask & ~e->grad_mask) == 0) return 0;
+    dot_mask |= e->dot_mask;
+    grad_mask |= e->grad_mask;
     sbo_arena_free(&e->lower_full);
     for (int i = 0; i < e->g.n_values; i++)
         if (e->g.v[i].role == SBO_NN_PARAM && e->g.v[i].group == SBO_NN_LOWER) e->v[i].dot = e->v[i].bar = e->v[i].bd = NULL;
@@ -150,19 +153,21 @@ static int SFX(ensure_lower_full)(SFX(exec) *e, unsigned long long mask) {
     snprintf(an, sizeof an, "%s.lower_full", e->name);
     sbo_arena_init(&e->lower_full, an);
     long n = 0;
-    for (int i = 0; i < e->g.n_values; i++)
-        if (mask >> i & 1) n += 3 * SFX(pad)((long)e->g.v[i].rows * e->g.v[i].cols);
-    snprintf(sh, sizeof sh, "3 x sum m_l n_l (full-mode blocks) = %ld", n);
+    for (int i = 0; i < e->g.n_values; i++) {
+        long sz = SFX(pad)((long)e->g.v[i].rows * e->g.v[i].cols);
+        n += ((dot_mask >> i & 1) + 2 * (grad_mask >> i & 1)) * sz;
+    }
+    snprintf(sh, sizeof sh, "m_l n_l per Y' and per bar, bar' = %ld", n);
     SFX(arena_add)(&e->lower_full, "lower param Y', bar, bar'", sh, n, &e->arena_view[3]);
     if (sbo_arena_commit(&e->lower_full)) return -1;
     real *p = e->arena_view[3];
     for (int i = 0; i < e->g.n_values; i++) {
-        if (!(mask >> i & 1)) continue;
         long sz = SFX(pad)((long)e->g.v[i].rows * e->g.v[i].cols);
-        e->v[i].dot = p; e->v[i].bar = p + sz; e->v[i].bd = p + 2 * sz;
-        p += 3 * sz;
+        if (dot_mask >> i & 1) { e->v[i].dot = p; p += sz; }
+        if (grad_mask >> i & 1) { e->v[i].bar = p; e->v[i].bd = p + sz; p += 2 * sz; }
     }
-    e->full_mask = mask;
+    e->dot_mask = dot_mask;
+    e->grad_mask = grad_mask;
     return 0;
 }
 
@@ -493,14 +498,14 @@ static int SFX(run)(void *ve, const double *x, const double *Y, const sbo_nn_cal
         int rows = P && P[l] ? c->rank[l] : e->lower.block[l].m;
         off[l + 1] = off[l] + (long)rows * e->lower.block[l].n;
     }
-    unsigned long long need_full = 0;
+    unsigned long long need_dot = 0, need_grad = 0;
     for (int i = 0; i < g->n_values; i++) {
         const sbo_nn_value *v = &g->v[i];
-        if (v->role == SBO_NN_PARAM && v->group == SBO_NN_LOWER && !(P && P[v->block]) &&
-            (want_lower || (tangent && c->dY)))
-            need_full |= 1ULL << i;
+        if (v->role != SBO_NN_PARAM || v->group != SBO_NN_LOWER || (P && P[v->block])) continue;
+        if (tangent && c->dY) need_dot |= 1ULL << i;
+        if (want_lower) need_grad |= 1ULL << i;
     }
-    if (need_full && SFX(ensure_lower_full)(e, need_full)) return -1;
+    if ((need_dot || need_grad) && SFX(ensure_lower_full)(e, need_dot, need_grad)) return -1;
     if (P) {
         if (SFX(ensure_reduced)(e, P, c->rank)) return -1;
     } else {

@@ -49,6 +49,55 @@ bad:
     return -1;
 }
 
+// --- arenas by name ----------------------------------------------------------------------------
+
+int sbo_run_arena_totals(sbo_arena_total *out, int max) {
+    if (max <= 0) return 0;
+    /* the registry prepends: collect, then walk backwards to get creation order */
+    int n_live = 0;
+    for (const sbo_arena *ar = sbo_arena_first_live(); ar; ar = ar->next_live) n_live++;
+    const sbo_arena **live = malloc(sizeof *live * (size_t)(n_live ? n_live : 1));
+    if (!live) return 0;
+    int i = 0;
+    for (const sbo_arena *ar = sbo_arena_first_live(); ar && i < n_live; ar = ar->next_live) live[i++] = ar;
+    int n = 0;
+    for (int j = i - 1; j >= 0; j--) {
+        const char *name = live[j]->name;
+        int k = 0;
+        while (k < n && strcmp(out[k].name, name) != 0) k++;
+        if (k == n) {
+            if (n == max) {
+                k = max - 1;
+                snprintf(out[k].name, sizeof out[k].name, "(other)");
+            } else {
+                snprintf(out[k].name, sizeof out[k].name, "%s", name);
+                out[k].bytes = 0;
+                out[k].count = 0;
+                n++;
+            }
+        }
+        out[k].bytes += sbo_arena_bytes(live[j]);
+        out[k].count++;
+    }
+    free(live);
+    return n;
+}
+
+int sbo_run_arena_summary(char *buf, size_t len) {
+    sbo_arena_total tot[64];
+    int n = sbo_run_arena_totals(tot, 64);
+    if (len) buf[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        char item[96];
+        int w = snprintf(item, sizeof item, "%s%s=%zu", i ? ";" : "", tot[i].name, tot[i].bytes);
+        if (w < 0 || used + (size_t)w + 1 > len) return -1;
+        memcpy(buf + used, item, (size_t)w + 1);
+        used += (size_t)w;
+    }
+    return 0;
+}
+
 // --- helpers -----------------------------------------------------------------------------------
 
 static double now_s(void) {
@@ -223,6 +272,9 @@ static int write_memory(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo
         rc |= sbo_h5_attr_double(f, "/memory", "model_total_bytes", (mm.persistent + mm.work) * sizeof(double));
         rc |= sbo_h5_attr_doubles(f, "/memory", "model_per_block_state_scalars", mm.per_block_state, t->lower.L);
         rc |= sbo_h5_attr_str(f, "/memory", "model_note", mm.note);
+        rc |= sbo_h5_attr_double(f, "/", "memory_model_persistent_bytes", mm.persistent * sizeof(double));
+        rc |= sbo_h5_attr_double(f, "/", "memory_model_work_bytes", mm.work * sizeof(double));
+        rc |= sbo_h5_attr_str(f, "/", "memory_model_note", mm.note);
         if (info) {
             char p[32], w[32];
             fmt_bytes(mm.persistent * sizeof(double), p, sizeof p);
@@ -231,6 +283,9 @@ static int write_memory(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo
         }
     } else {
         rc |= sbo_h5_attr_str(f, "/memory", "model_note", merr);
+        rc |= sbo_h5_attr_double(f, "/", "memory_model_persistent_bytes", NAN);
+        rc |= sbo_h5_attr_double(f, "/", "memory_model_work_bytes", NAN);
+        rc |= sbo_h5_attr_str(f, "/", "memory_model_note", merr);
     }
     return rc ? -1 : 0;
 }
@@ -382,8 +437,16 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     rc |= sbo_h5_attr_double(f, "/", "step_time_s", step_time);
     rc |= sbo_h5_attr_double(f, "/", "wall_time_s", now_s() - wall0);
     rc |= sbo_h5_attr_long(f, "/", "n_clips", a->n_clips);
-    rc |= sbo_h5_attr_long(f, "/memory", "arena_peak_bytes", (long)sbo_arena_peak_bytes());
-    rc |= sbo_h5_attr_long(f, "/memory", "process_peak_bytes", (long)sbo_process_peak_rss());
+    /* memory after the last step: lazily allocated buffers (the network engine's full-mode and reduced-mode
+     * arenas) exist only once an oracle of that kind ran, so these can exceed the table taken before the loop */
+    size_t arena_peak = sbo_arena_peak_bytes(), vm_hwm = sbo_process_peak_rss();
+    char arenas[4096];
+    sbo_run_arena_summary(arenas, sizeof arenas);   /* a too-long list keeps its whole leading entries */
+    rc |= sbo_h5_attr_long(f, "/memory", "arena_peak_bytes", (long)arena_peak);
+    rc |= sbo_h5_attr_long(f, "/memory", "process_peak_bytes", (long)vm_hwm);
+    rc |= sbo_h5_attr_long(f, "/", "memory_arena_peak_bytes", (long)arena_peak);
+    rc |= sbo_h5_attr_long(f, "/", "memory_process_peak_bytes", (long)vm_hwm);
+    rc |= sbo_h5_attr_str(f, "/", "memory_arenas", arenas);
     code = write_failed ? SBO_EXIT_FAILURE : diverged ? SBO_EXIT_DIVERGED : g_stop_signal ? SBO_EXIT_INTERRUPTED
                                                                                            : SBO_EXIT_OK;
     rc |= sbo_h5_attr_long(f, "/", "exit_code", code);
@@ -407,6 +470,11 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     } else if (info) {
         fprintf(info, "done: %ld iterations, step time %.6g s (%.3g it/s), %ld rows -> %s\n", done, step_time,
                 step_time > 0 ? (double)done / step_time : 0.0, r.rows, sp->out_path);
+        char pk[32], hw[32];
+        fmt_bytes((double)arena_peak, pk, sizeof pk);
+        fmt_bytes((double)vm_hwm, hw, sizeof hw);
+        fprintf(info, "memory at the end: arena peak %s (every arena: task, engine, algorithm), process VmHWM %s\n",
+                pk, hw);
     }
 out:
     if (sp->handle_signals) {

@@ -53,6 +53,21 @@ typedef struct {
  * res may be NULL. */
 int sbo_run(const sbo_run_spec *spec, sbo_run_result *res, char *err, size_t errlen);
 
+/* The live arenas of the process grouped by name, in creation order (arenas of the same name are summed): the
+ * memory_arenas attribute of every results file and the per-arena breakdown of `sbo memory`. */
+typedef struct {
+    char name[48];
+    size_t bytes;                /* padding included (sbo_arena_bytes) */
+    int count;                   /* live arenas of that name */
+} sbo_arena_total;
+
+/* Fills out[0 .. max-1]; returns the number of distinct names (names past max are summed into the last entry,
+ * renamed "(other)"). */
+int sbo_run_arena_totals(sbo_arena_total *out, int max);
+/* The same as one string "name=bytes;name=bytes" (bytes as integers). Returns 0, or -1 when buf was too short
+ * (then it holds as many whole entries as fit). */
+int sbo_run_arena_summary(char *buf, size_t len);
+
 /* Parse a seed: a decimal integer in [0, 2^63 - 1]. 0, or -1 with err. */
 int sbo_parse_seed(const char *s, uint64_t *seed, char *err, size_t errlen);
 #endif

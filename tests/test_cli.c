@@ -2,7 +2,9 @@
  * Spawns SBO_BIN_DIR/sbo and checks: every bad input exits 2 with exactly one stderr line "sbo: error: ..."
  * and leaves no file behind; a completed run has status "done" and the schema's attributes and columns;
  * same seed gives bit-identical curves (except step_time_s); a SIGKILLed run leaves a readable file;
- * SIGINT gives status "interrupted" and exit 130; divergence gives status "diverged" and exit 3.
+ * SIGINT gives status "interrupted" and exit 130; divergence gives status "diverged" and exit 3;
+ * --data-dir sets task.data_dir (and is refused by a task without data); `sbo memory` prints one row per
+ * algorithm (--algos, --steps, --csv); a run's root memory_* attributes hold the memory after the last step.
  * Run: ctest -R test_cli, or build/test_cli --verbose. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -200,6 +202,24 @@ Test(cli, bad_inputs_exit_2_with_one_line_and_no_file, .timeout = 60) {
         {"memory: unknown task", {"memory", "--task", "nosuchtask", NULL}, {"nosuchtask", "counterexample"}},
         {"memory: rank above dimension", {"memory", "--task", cx, "--set", "algo.rank=5", NULL}, {"algo.rank"}},
         {"help for unknown command", {"help", "frobnicate", NULL}, {"frobnicate"}},
+        {"--data-dir on a task without data", {"run", "--task", "quadratic", "--algo", "bros", "--seed", "1", "--out", out,
+                                               "--data-dir", tmpdir, NULL},
+         {"task 'quadratic' reads no data; drop --data-dir"}},
+        {"--data-dir without the files", {"run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--out", out,
+                                          "--data-dir", "/nonexistent/sbo-data", NULL},
+         {"/nonexistent/sbo-data", "train-images-idx3-ubyte"}},
+        {"--data-dir and --set task.data_dir", {"run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--out",
+                                                out, "--data-dir", tmpdir, "--set", "task.data_dir=/x", NULL},
+         {"--data-dir", "task.data_dir"}},
+        {"memory: --data-dir on a task without data", {"memory", "--task", cx, "--data-dir", tmpdir, NULL},
+         {"task 'counterexample' reads no data; drop --data-dir"}},
+        {"memory: unknown algorithm in --algos", {"memory", "--task", "quadratic", "--algos", "soba,nosuchalgo", NULL},
+         {"nosuchalgo", "--algos", "ma_soba"}},
+        {"memory: algorithm twice in --algos", {"memory", "--task", "quadratic", "--algos", "bros,bros", NULL},
+         {"bros", "twice"}},
+        {"memory: negative --steps", {"memory", "--task", "quadratic", "--steps", "-1", NULL}, {"--steps", "-1"}},
+        {"memory: --csv into a missing directory", {"memory", "--task", "quadratic", "--csv", "/nonexistent/m.csv", NULL},
+         {"--csv", "/nonexistent"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_bad(&cases[i], outdir);
 }
@@ -456,4 +476,181 @@ Test(cli, divergence_gives_status_diverged_and_exit_3, .timeout = 30) {
     read_curves(out, &d, &rows, &cols);
     cr_assert_eq(d[(rows - 1) * cols], iters, "the last row must be the diverged iterate: %g vs %g", d[(rows - 1) * cols], iters);
     free(d);
+}
+
+// --- --data-dir, sbo memory, the memory_* attributes --------------------------------------------
+
+/* A tiny image set in IDX format (uncompressed; the loader reads both): 40 training and 20 test images of 4x4. */
+static void write_fake_images(const char *dir) {
+    const char *prefix[2] = {"train", "t10k"};
+    const unsigned n[2] = {40, 20};
+    for (int s = 0; s < 2; s++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix[s]);
+        FILE *f = fopen(p, "wb");
+        cr_assert_not_null(f, "cannot write %s", p);
+        unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n[s], 0, 0, 0, 4, 0, 0, 0, 4};
+        fwrite(hdr, 1, sizeof hdr, f);
+        for (unsigned i = 0; i < n[s] * 16; i++) fputc((int)((i * 37u + 11u * s) % 256u), f);
+        fclose(f);
+        snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix[s]);
+        f = fopen(p, "wb");
+        cr_assert_not_null(f, "cannot write %s", p);
+        unsigned char lh[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n[s]};
+        fwrite(lh, 1, sizeof lh, f);
+        for (unsigned i = 0; i < n[s]; i++) fputc((int)(i % 10), f);
+        fclose(f);
+    }
+}
+
+/* The line of out that starts with "name " (a table row), or NULL. */
+static const char *row_of(const char *out, const char *name) {
+    size_t l = strlen(name);
+    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, name, l) == 0 && p[l] == ' ') return p;
+    return NULL;
+}
+
+Test(cli, data_dir_sets_task_data_dir, .timeout = 60) {
+    char dir[400], out[500], s[8192];
+    snprintf(dir, sizeof dir, "%s/images", tmpdir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    write_fake_images(dir);
+    snprintf(out, sizeof out, "%s/dc.h5", tmpdir);
+    const char *args[] = {"run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--data-dir", dir,
+                          "--set", "task.n_train=20", "--set", "task.n_val=20", "--set", "task.n_test=20",
+                          "--set", "task.batch=8", "--set", "task.upper_batch=8", "--set", "run.iters=3", "--out", out,
+                          "--quiet", NULL};
+    char *err;
+    int code = run_sbo(args, &err, NULL);
+    cr_assert_eq(code, 0, "exit %d: %s", code, err);
+    free(err);
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "config", s, sizeof s), 0);
+    char want[600];
+    snprintf(want, sizeof want, "task.data_dir = %s\n", dir);
+    cr_assert(strstr(s, want) != NULL, "config lacks '%s': %s", want, s);
+
+    /* sbo memory takes it too, and passes it to every child */
+    const char *margs[] = {"memory", "--task", "data_cleaning", "--data-dir", dir, "--set", "task.n_train=20",
+                           "--set", "task.n_val=20", "--set", "task.n_test=20", "--set", "task.batch=8",
+                           "--set", "task.upper_batch=8", "--algos", "ma_soba,bros", "--steps", "1", NULL};
+    char *mout;
+    code = run_sbo(margs, &err, &mout);
+    cr_assert_eq(code, 0, "sbo memory exit %d: %s", code, err);
+    cr_assert(row_of(mout, "ma_soba") && row_of(mout, "bros"), "rows missing: %s", mout);
+    free(err);
+    free(mout);
+}
+
+Test(cli, memory_measures_each_algorithm_after_steps, .timeout = 60) {
+    const char *args[] = {"memory", "--task", "quadratic", "--steps", "2", NULL};
+    char *err, *out;
+    int code = run_sbo(args, &err, &out);
+    cr_assert_eq(code, 0, "exit %d: %s", code, err);
+    cr_assert_str_empty(err, "stderr: '%s'", err);
+    const char *algos[] = {"soba", "ma_soba", "naive_projected", "bros"};
+    for (int i = 0; i < 4; i++) cr_assert(row_of(out, algos[i]) != NULL, "no row for %s: %s", algos[i], out);
+    cr_assert(strstr(out, "§9") && strstr(out, "VmHWM") && strstr(out, "ma_soba") && strstr(out, "task only") &&
+              strstr(out, "run 2 steps") && strstr(out, "algo.work"), "header, baseline or arena table missing: %s", out);
+    /* MA-SOBA against itself: both ratio columns read 1.000 */
+    const char *r = row_of(out, "ma_soba");
+    const char *nl = strchr(r, '\n');
+    int ones = 0;
+    for (const char *p = r; (p = strstr(p, "1.000")) && (!nl || p < nl); p++) ones++;
+    cr_assert(ones >= 2, "the ma_soba row lacks its two 1.000 ratios: %.*s", nl ? (int)(nl - r) : 200, r);
+    free(err);
+    free(out);
+}
+
+Test(cli, memory_algos_subset_and_csv, .timeout = 60) {
+    char csv[500];
+    snprintf(csv, sizeof csv, "%s/mem.csv", tmpdir);
+    const char *args[] = {"memory", "--task", "quadratic", "--algos", "soba,bros", "--steps", "1", "--csv", csv, NULL};
+    char *err, *out;
+    int code = run_sbo(args, &err, &out);
+    cr_assert_eq(code, 0, "exit %d: %s", code, err);
+    cr_assert(row_of(out, "soba") && row_of(out, "bros"), "rows missing: %s", out);
+    cr_assert(!row_of(out, "ma_soba") && !row_of(out, "naive_projected"), "--algos soba,bros printed others: %s", out);
+    free(err);
+    free(out);
+
+    char *text = slurp(csv);
+    cr_assert_eq(count_lines(text), 3, "CSV: a header and 2 rows expected: '%s'", text);
+    const char *want[] = {"task", "algorithm", "model_persistent_bytes", "algo_total_bytes", "algo_total_vs_ma_soba",
+                          "arena_peak_bytes", "vmhwm_bytes", "task_only_vmhwm_bytes", "arenas"};
+    char *row2 = strchr(text, '\n') + 1;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        char *hit = strstr(text, want[i]);
+        cr_assert(hit && hit < row2, "CSV header lacks %s: '%s'", want[i], text);
+    }
+    /* the rows: columns by the header's positions */
+    char *hdr = strndup(text, (size_t)(row2 - 1 - text));
+    const char *names[32];
+    int nh = 0;
+    for (char *tok = strtok(hdr, ","); tok && nh < 32; tok = strtok(NULL, ",")) names[nh++] = tok;
+    const char *expect_algo[2] = {"soba", "bros"};
+    char *line = row2;
+    for (int rr = 0; rr < 2; rr++) {
+        char *end = strchr(line, '\n');
+        *end = '\0';
+        char *field[32] = {0};
+        int nf = 0;
+        for (char *p = line; nf < 32;) {   /* no quoted fields in these rows */
+            field[nf++] = p;
+            char *c = strchr(p, ',');
+            if (!c) break;
+            *c = '\0';
+            p = c + 1;
+        }
+        cr_assert_eq(nf, nh, "row %d has %d fields, the header %d", rr, nf, nh);
+        double st = -1, wk = -1, tot = -1, peak = -1, hwm = -1;
+        for (int k = 0; k < nf; k++) {
+            if (strcmp(names[k], "algorithm") == 0) cr_assert_str_eq(field[k], expect_algo[rr]);
+            if (strcmp(names[k], "task") == 0) cr_assert_str_eq(field[k], "quadratic");
+            if (strcmp(names[k], "algo_total_vs_ma_soba") == 0)
+                cr_assert_str_empty(field[k], "no ma_soba measured, yet a ratio '%s'", field[k]);
+            if (strcmp(names[k], "algo_state_bytes") == 0) st = atof(field[k]);
+            if (strcmp(names[k], "algo_work_bytes") == 0) wk = atof(field[k]);
+            if (strcmp(names[k], "algo_total_bytes") == 0) tot = atof(field[k]);
+            if (strcmp(names[k], "arena_peak_bytes") == 0) peak = atof(field[k]);
+            if (strcmp(names[k], "vmhwm_bytes") == 0) hwm = atof(field[k]);
+            if (strcmp(names[k], "arenas") == 0)
+                cr_assert(strstr(field[k], "task.quadratic=") && strstr(field[k], "algo.state="), "arenas '%s'", field[k]);
+        }
+        cr_assert(st > 0 && wk > 0 && tot == st + wk, "state %g + work %g != total %g", st, wk, tot);
+        cr_assert(peak >= tot, "arena peak %g below the algorithm's own arenas %g", peak, tot);
+        cr_assert(hwm > 1e6, "VmHWM %g", hwm);
+        line = end + 1;
+    }
+    free(hdr);
+    free(text);
+}
+
+Test(cli, run_records_memory_after_the_last_step, .timeout = 60) {
+    char out[500], s[4096];
+    snprintf(out, sizeof out, "%s/q_mem.h5", tmpdir);
+    const char *args[] = {"run", "--task", "quadratic", "--algo", "bros", "--seed", "1", "--set", "run.iters=20",
+                          "--out", out, "--quiet", NULL};
+    char *err;
+    int code = run_sbo(args, &err, NULL);
+    cr_assert_eq(code, 0, "exit %d: %s", code, err);
+    free(err);
+    double peak, hwm, mp, mw;
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "memory_arena_peak_bytes", &peak), 0);
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "memory_process_peak_bytes", &hwm), 0);
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "memory_model_persistent_bytes", &mp), 0);
+    cr_assert_eq(sbo_h5_read_attr_double(out, "/", "memory_model_work_bytes", &mw), 0);
+    cr_assert(peak > 0 && hwm > 1e6 && mp > 0 && mw > 0, "peak %g VmHWM %g model %g + %g", peak, hwm, mp, mw);
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "memory_model_note", s, sizeof s), 0);
+    cr_assert(strlen(s) > 0, "memory_model_note is empty");
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "memory_arenas", s, sizeof s), 0);
+    cr_assert(strstr(s, "task.quadratic=") && strstr(s, "bros.state=") && strstr(s, "bros.work="), "memory_arenas '%s'", s);
+    /* name=bytes;name=bytes: the live bytes at the end, at most the peak */
+    double live = 0;
+    for (char *tok = strtok(s, ";"); tok; tok = strtok(NULL, ";")) {
+        char *eq = strchr(tok, '=');
+        cr_assert(eq && eq[1], "malformed memory_arenas item '%s'", tok);
+        live += atof(eq + 1);
+    }
+    cr_assert(live > 0 && live <= peak, "arenas at the end sum to %g, the peak is %g", live, peak);
 }
