@@ -5,6 +5,7 @@
  * `sbo memory` measures each algorithm in its own child process (fork), so VmHWM is per algorithm. */
 #include "runners/sbo_run.h"        /* sbo_run, configuration resolution, exit codes */
 #include "runners/sbo_h5.h"         /* schema version */
+#include "runners/oracle_dump.h"    /* sbo oracle-dump */
 #include "core/sbo_arena.h"         /* measured bytes, VmHWM */
 #include "core/sbo_blas.h"          /* BLAS vendor and core name */
 #include "sbo_build_info.h"         /* version, commit, build flags (generated) */
@@ -93,6 +94,7 @@ static const char *const help_main =
     "  list      tasks, algorithms and every option with its default\n"
     "  memory    analytic (§9) and measured memory of every algorithm on a task (one process each)\n"
     "  version   build information, BLAS vendor and core kernels\n"
+    "  oracle-dump  one point and every oracle output there (HDF5), to check the engine against other autodiff\n"
     "  help CMD  help for a command (or: sbo CMD --help)\n"
     "\n"
     "exit codes: 0 done, 1 results write failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.\n"
@@ -151,6 +153,16 @@ static const char *const help_memory =
     "  --algos a,b,...   comma-separated algorithms, in the order to print (default: all, as in sbo list)\n"
     "  --csv FILE        also write the numbers (bytes, unformatted) as CSV with a header, one row per algorithm\n";
 
+static const char *const help_oracle_dump =
+    "usage: sbo oracle-dump --task T --seed S --out FILE.h5 [--config FILE.ini] [--set key=value ...] [--data-dir DIR]\n"
+    "\n"
+    "Writes a point (x, Y: the task's init for seed S plus a Gaussian perturbation), one lower and one upper\n"
+    "minibatch (positions, and for image tasks the inputs as fed, labels and sample ids), directions V and Z, a\n"
+    "Haar subspace P (r = ceil(m/2) on blocks with m > 1) with a reduced direction X, and every oracle there:\n"
+    "grad_Y g, grad_Y f, grad_x f, H[V], J[Z], P^T grad_Y g, P^T H[P X], P^T grad_Y f. Image tasks also record\n"
+    "their networks as text and the minibatch losses. Layout: docs/SCHEMA.md (oracle dumps);\n"
+    "paper_figures/check_oracle_dump.py re-computes everything with an independent NumPy implementation.\n";
+
 static const char *const help_version =
     "usage: sbo version\n"
     "\n"
@@ -163,8 +175,9 @@ static int cmd_help(const char *cmd) {
     else if (strcmp(cmd, "list") == 0) fputs(help_list, stdout);
     else if (strcmp(cmd, "memory") == 0) fputs(help_memory, stdout);
     else if (strcmp(cmd, "version") == 0) fputs(help_version, stdout);
+    else if (strcmp(cmd, "oracle-dump") == 0) fputs(help_oracle_dump, stdout);
     else if (strcmp(cmd, "help") == 0) fputs(help_main, stdout);
-    else return usage_error("no help for unknown command '%s'; commands: run, list, memory, version, help", cmd);
+    else return usage_error("no help for unknown command '%s'; commands: run, list, memory, oracle-dump, version, help", cmd);
     return 0;
 }
 
@@ -289,6 +302,32 @@ static int cmd_run(int argc, char **argv) {
     free(cfg);
     if (code == SBO_EXIT_INTERRUPTED) fprintf(stderr, "sbo: %s\n", err);
     else if (code != SBO_EXIT_OK) fprintf(stderr, "sbo: error: %s\n", err);
+    return code;
+}
+
+// --- oracle-dump -----------------------------------------------------------------------------------
+
+static int cmd_oracle_dump(int argc, char **argv) {
+    cli_args a;
+    if (parse_args("oracle-dump", argc, argv, "task,seed,out,config,set,data-dir", &a)) return SBO_EXIT_USAGE;
+    const sbo_task_type *tt = find_task(a.task);
+    if (!tt) return SBO_EXIT_USAGE;
+    if (apply_data_dir(tt, &a)) return SBO_EXIT_USAGE;
+    char err[SBO_ERR_LEN * 2];
+    if (!a.seed) return usage_error("missing --seed; pass e.g. --seed 1");
+    uint64_t seed;
+    if (sbo_parse_seed(a.seed, &seed, err, sizeof err)) return usage_error("%s", err);
+    if (!a.out) return usage_error("missing --out; pass e.g. --out %s_oracles.h5", tt->name);
+    sbo_config *cfg = malloc(sizeof *cfg);
+    if (!cfg) return usage_error("out of memory");
+    if (sbo_run_resolve_config(tt, NULL, a.config, a.sets, a.n_sets, cfg, err, sizeof err)) {
+        free(cfg);
+        return usage_error("%s", err);
+    }
+    int code = sbo_oracle_dump(tt, cfg, seed, a.out, argc, argv, err, sizeof err);
+    free(cfg);
+    if (code) fprintf(stderr, "sbo: error: %s\n", err);
+    else printf("sbo oracle-dump: task %s, seed %s -> %s\n", tt->name, a.seed, a.out);
     return code;
 }
 
@@ -854,7 +893,7 @@ static int cmd_version(void) {
 
 int main(int argc, char **argv) {
     if (argc < 2)
-        return usage_error("missing command; run 'sbo --help' (commands: run, list, memory, version, help)");
+        return usage_error("missing command; run 'sbo --help' (commands: run, list, memory, oracle-dump, version, help)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) return cmd_help(NULL);
     if (strcmp(cmd, "help") == 0) {
@@ -863,11 +902,12 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "--version") == 0) return cmd_version();
     int known = strcmp(cmd, "run") == 0 || strcmp(cmd, "list") == 0 || strcmp(cmd, "memory") == 0 ||
-                strcmp(cmd, "version") == 0;
-    if (!known) return usage_error("unknown command '%s'; commands: run, list, memory, version, help", cmd);
+                strcmp(cmd, "version") == 0 || strcmp(cmd, "oracle-dump") == 0;
+    if (!known) return usage_error("unknown command '%s'; commands: run, list, memory, oracle-dump, version, help", cmd);
     if (wants_help(argc, argv)) return cmd_help(cmd);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc, argv);
     if (strcmp(cmd, "memory") == 0) return cmd_memory(argc, argv);
+    if (strcmp(cmd, "oracle-dump") == 0) return cmd_oracle_dump(argc, argv);
     if (argc > 2) return usage_error("'sbo %s' takes no arguments, got '%s'; see 'sbo %s --help'", cmd, argv[2], cmd);
     if (strcmp(cmd, "list") == 0) return cmd_list();
     return cmd_version();
