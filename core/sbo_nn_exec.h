@@ -11,10 +11,14 @@ typedef struct {
     real *val, *dot, *bar, *bd;          /* b x cols (activations) or m x n (parameters); bd = bar' */
     real *P, *dot_red, *bar_red, *bd_red, *Ptheta;   /* reduced lower parameters (r x n), P copy (m x r) */
     int r;                               /* rank in this call; 0 = full mode */
+    int P_changed;                       /* this call's P differs from the previous call's */
+    long version;                        /* INPUT values: bumped by every set_input */
 } SFX(vbuf);
 
 typedef struct {
     real *a_red, *adot_red, *tmp;        /* linear op with a reduced weight: a P, a' P, y_bar X^T (b x r each) */
+    long a_red_version;                  /* input version a_red was computed from (-1: none); for data inputs only */
+    int a_red_b;
 } SFX(obuf);
 
 typedef struct {
@@ -221,6 +225,7 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const double *const *P, const int *
         const sbo_nn_op *o = &e->g.op[k];
         SFX(obuf) *ob = &e->o[k];
         ob->a_red = ob->adot_red = ob->tmp = NULL;
+        ob->a_red_version = -1;
         if (o->kind != SBO_NN_LINEAR) continue;
         const sbo_nn_value *w = &e->g.v[o->in[1]];
         if (w->group != SBO_NN_LOWER || !e->reduced_rank[w->block]) continue;
@@ -275,7 +280,15 @@ static void SFX(op_forward)(SFX(exec) *e, int k, int b, int tangent) {
         SFX(gemm)(0, 0, b, n, m, 1, u->val, w->val, 0, y->val);
         if (bias)
             for (int s = 0; s < b; s++) for (int j = 0; j < n; j++) y->val[(long)s * n + j] += bias->val[j];
-        if (r) SFX(gemm)(0, 0, b, r, m, 1, u->val, w->P, 0, ob->a_red);                 /* a_red = a P */
+        if (r) {   /* a_red = a P; on a data input it is reused while the data and P stay the same (§3.2: one P
+                    * serves every call of an iteration, so the iteration needs a single reduced forward pass) */
+            int data = uv->role == SBO_NN_INPUT;
+            if (!data || w->P_changed || ob->a_red_version != u->version || ob->a_red_b != b) {
+                SFX(gemm)(0, 0, b, r, m, 1, u->val, w->P, 0, ob->a_red);
+                ob->a_red_version = data ? u->version : -1;
+                ob->a_red_b = b;
+            }
+        }
         if (!ydot) break;
         memset(y->dot, 0, sizeof(real) * (size_t)b * n);
         if (udot) {
@@ -530,7 +543,13 @@ static int SFX(run)(void *ve, const double *x, const double *Y, const sbo_nn_cal
             e->has_dot[i] = tangent && c->dY;
             if (P && P[v->block]) {
                 bf->r = c->rank[v->block];
-                for (long j = 0; j < (long)v->rows * bf->r; j++) bf->P[j] = (real)P[v->block][j];
+                int changed = 0;      /* compare while converting: the same P as the last call keeps a P cached */
+                for (long j = 0; j < (long)v->rows * bf->r; j++) {
+                    real pj = (real)P[v->block][j];
+                    changed |= pj != bf->P[j];
+                    bf->P[j] = pj;
+                }
+                bf->P_changed = changed;
                 if (e->has_dot[i])
                     for (long j = 0; j < (long)bf->r * v->cols; j++) bf->dot_red[j] = (real)c->dY[off[v->block] + j];
             } else {
@@ -607,6 +626,7 @@ static void SFX(set_input_u8)(void *ve, int input, const unsigned char *base, co
     SFX(exec) *e = ve;
     int cols = e->g.v[input].cols;
     real *dst = e->v[input].val;
+    e->v[input].version++;
     for (int s = 0; s < b; s++) {
         const unsigned char *row = base + (long)ids[s] * cols;
         for (int j = 0; j < cols; j++) dst[(long)s * cols + j] = (real)(scale * row[j] + shift);
@@ -616,6 +636,7 @@ static void SFX(set_input_u8)(void *ve, int input, const unsigned char *base, co
 static void SFX(set_input)(void *ve, int input, const double *rows, int b) {
     SFX(exec) *e = ve;
     long n = (long)b * e->g.v[input].cols;
+    e->v[input].version++;
     for (long i = 0; i < n; i++) e->v[input].val[i] = (real)rows[i];
 }
 

@@ -123,9 +123,17 @@ static void nn_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
     }
 }
 
-/* Loads positions pos[0..b) of a split into the executor of its level: input rows, labels, sample ids. */
+/* Loads positions pos[0..b) of a split into the executor of its level: input rows, labels, sample ids. The same
+ * minibatch as the executor's previous fill is not reloaded (the lower one serves every call of an iteration), so
+ * the engine can keep P^T a of the data as well. */
 static void fill(sbo_neural *nn, int level, const int *pos, int b) {
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
+    int k = level == SBO_LEVEL_LOWER ? 0 : 1;
+    if (nn->last_level[k] == level && nn->last_b[k] == b && memcmp(nn->last_pos[k], pos, sizeof(int) * (size_t)b) == 0)
+        return;
+    nn->last_level[k] = level;
+    nn->last_b[k] = b;
+    memcpy(nn->last_pos[k], pos, sizeof(int) * (size_t)b);
     int in = level == SBO_LEVEL_LOWER ? nn->in_lower : nn->in_upper;
     const unsigned char *pix = level == SBO_LEVEL_TEST ? nn->set.test.pixels : nn->set.train.pixels;
     for (int i = 0; i < b; i++) {
@@ -350,6 +358,9 @@ int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen) {
     snprintf(sh, sizeof sh, "chunk %d", nn->chunk);
     sbo_arena_add_int(&t->arena, "sample ids", sh, nn->chunk, &nn->ids);
     sbo_arena_add_int(&t->arena, "labels", sh, nn->chunk, &nn->labels);
+    sbo_arena_add_int(&t->arena, "last lower positions", sh, nn->chunk, &nn->last_pos[0]);
+    sbo_arena_add_int(&t->arena, "last upper positions", sh, nn->chunk, &nn->last_pos[1]);
+    nn->last_level[0] = nn->last_level[1] = -1;
     sbo_task_declare_scratch(t);   /* algo.R = auto evaluates grad_Y f into it */
     if (sbo_arena_commit(&t->arena)) {
         snprintf(err, errlen, "out of memory creating the task buffers");

@@ -28,6 +28,7 @@ typedef struct {
     int in_lower, in_upper;         /* their input values */
     int logits_upper;               /* the upper graph's logits (test and validation accuracy) */
     int *ids, *labels;              /* per-call scratch (chunk ints each) */
+    int *last_pos[2], last_b[2], last_level[2];   /* what each executor (lower, upper) holds now */
     double *acc_a;                  /* chunk accumulator for exact oracles (max(D, d) doubles) */
     double *logits;                 /* chunk x classes */
 } sbo_neural;
