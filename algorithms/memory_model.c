@@ -1,9 +1,19 @@
 /* algorithms/memory_model.c: the analytic memory model of ALGORITHMS.md §9, in scalars per buffer.
- * Per block (m, n, r): SOBA / MA-SOBA 4mn; naive 2mn + mr + 3rn; BROS-basic 2mn + mr + 4rn + m + 2n + r
- * (+ rn when L > 1; general + rn + 2n + r); a full block in a projected method costs 4mn + O(m+n) probes.
- * Upper: x, D_x (SOBA) and h (the others). Persistent = Y, Z, x, h; work = the rest.
+ * Per block (m, n, r): SOBA / MA-SOBA 4mn. The projected methods are counted as algorithms/projected.c
+ * allocates them, every work buffer in reduced form (no m x n work tuple; the Z-direction is applied in place):
+ *   naive       2mn + mr + 5rn                          (§9: 2mn + mr + 3rn)
+ *   BROS-basic  2mn + mr + 6rn + m + 2n + r             (§9: 2mn + mr + 4rn + m + 2n + r)
+ *   + rn when L > 1 (R1e); + rn when any block is general (R3), + 2n on a general block (eta, omega3).
+ * The two rn above §9 are the HVP input X and F = P^T grad_Y f, which §9 accumulates into R1 ("add rn if
+ * grad_Y f is not fused"); §9's B eta (+r, general) is never stored (one scalar per row). A full block in a
+ * projected method holds zdir's tuples at r = m (its zero-coefficient outputs are not elided, §9).
+ * Task-side transients (generic reduced oracles, in the task's scratch): + 2mn per projected block without a
+ * native reduced HVP, else + mn without native reduced gradients. cross_term = projected: + mn per block (the
+ * lifted (m/r) P B, full because the cross oracle takes a full tuple). Plus the Haar QR workspace (max over
+ * blocks). Upper: x, D_x (SOBA) and h (the others). Persistent = Y, Z, x, h; work = the rest. Not modelled:
+ * the minibatches and J[Z] (d).
  * Exercised by: `sbo memory`, tests/test_matrix.c (model against the arenas). */
-#include "algorithms/projected.h"   /* rank resolution, variants */
+#include "algorithms/projected.h"   /* rank resolution, variants, zdir plan */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +25,16 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
     int is_bros = strcmp(method, "bros") == 0;
     sbo_projected_setup ps;
     memset(&ps, 0, sizeof ps);
-    if (projected && sbo_projected_resolve(t, cfg, is_bros, &ps, NULL, 0, err, errlen)) return -1;
+    sbo_zdir_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (projected && (sbo_projected_resolve(t, cfg, is_bros, &ps, NULL, 0, err, errlen) ||
+                      sbo_zdir_plan_init(&plan, ps.variant, lay, ps.rank, err, errlen)))
+        return -1;
+    const char *ct = sbo_config_get(cfg, "algo.cross_term");
+    int cross_projected = projected && ct && strcmp(ct, "projected") == 0;
+    int corrected = projected && ps.variant != SBO_ZDIR_NAIVE;
+    int native_hvp = t->ops->reduced_hvp != NULL;
+    int native_grads = t->ops->reduced_grad_lower != NULL && t->ops->reduced_grad_upper_Y != NULL;
     int L = lay->L;
     for (int l = 0; l < L; l++) {
         double m = lay->block[l].m, n = lay->block[l].n;
@@ -24,36 +43,40 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
         double persist = 2 * m * n, work;
         if (!projected) {
             work = 2 * m * n;
-        } else if (!is_bros) {
-            work = full ? 2 * m * n : m * r + 3 * r * n;
         } else {
-            /* probe buffers: s, Z omega, xi, omega: n + m + r + n */
-            /* a full block: SOBA's 4mn plus O(m+n) probe buffers; its zero-coefficient outputs (1 - 1/a = 0,
-             * A3 = 0) need not be stored (§9) */
-            work = full ? 2 * m * n + m + 2 * n + r : m * r + 4 * r * n + m + 2 * n + r;
-            int general = ps.variant == SBO_ZDIR_GENERAL || (ps.variant == SBO_ZDIR_AUTO && !lay->block[l].row_symmetric);
-            if (!full && L > 1) work += r * n;
-            if (!full && general) work += r * n + 2 * n + r;
+            work = plan.work_tuples * r * n            /* zdir: B, X, R1, [RT, R1e, R3] (reduced) */
+                   + 2 * r * n;                        /* G = P^T grad_Y g, F = P^T grad_Y f (reduced) */
+            if (!full) work += m * r;                  /* P */
+            if (corrected) work += r + n + (plan.general[l] ? 2 * n : 0)   /* probes xi, omega, [eta, omega3] */
+                                   + m + n;                                /* u = Z omega, s */
+            if (cross_projected) work += m * n;        /* lifted (m/r) P B: the cross oracle's full input */
+            if (!full) work += !native_hvp ? 2 * m * n    /* generic HVP: transient P X in, H[P X] out (§9) */
+                             : !native_grads ? m * n : 0; /* generic reduced gradient: transient full gradient */
         }
-        if (projected && !full && t->reduced_impl && strncmp(t->reduced_impl, "generic", 7) == 0)
-            work += 2 * m * n;   /* generic HVP: transient P X in and H[P X] out (§9) */
         o->per_block_state[l] = persist + work;
         o->persistent += persist;
         o->work += work;
     }
+    if (projected) o->work += plan.haar_work_doubles;                          /* Haar QR workspace */
     double upper_persist = strcmp(method, "soba") == 0 ? t->d : 2.0 * t->d;   /* x (+ h) */
     o->persistent += upper_persist;
     o->work += t->d;                                                           /* D_x */
-    snprintf(o->note, sizeof o->note, "%s%s; reduced oracles: %s; cross_term = %s%s",
-             projected ? (is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general"
-                                   : ps.variant == SBO_ZDIR_AUTO ? "BROS per-block basic/general" : "BROS-basic") : "naive")
-                      : method,
-             projected && ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
-             projected ? (t->reduced_impl ? t->reduced_impl : "?") : "full-space HVPs",
-             !projected ? "n/a (full-space method: J[Z_k])"
-                        : sbo_config_get(cfg, "algo.cross_term") ? sbo_config_get(cfg, "algo.cross_term") : "full",
-             projected ? "; the measured arena also holds minibatches, the HVP input X, G and F, and two full tuples "
-                         "(grad_Y f before projection, the Z direction d) that §9 fuses away"
-                       : "; the measured arena also holds the minibatches and grad_Y f");
+    if (!projected) {
+        snprintf(o->note, sizeof o->note, "%s; reduced oracles: full-space HVPs; cross_term = n/a (full-space "
+                 "method: J[Z_k]); the measured arena also holds the minibatches and grad_Y f", method);
+        return 0;
+    }
+    snprintf(o->note, sizeof o->note,
+             "%s%s; reduced oracles: %s; grad_Y f: %s; cross_term = %s; work = the buffers as allocated (Z -= gamma d in "
+             "place, no full d or grad_Y f): §9 + rn (HVP input X) + rn (F) per projected block%s%s; minibatches and "
+             "J[Z] not modelled",
+             is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general"
+                        : ps.variant == SBO_ZDIR_AUTO ? "BROS per-block basic/general" : "BROS-basic") : "naive",
+             ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
+             t->reduced_impl ? t->reduced_impl : "?",
+             t->ops->reduced_grad_upper_Y ? "fused/reduced (native P^T oracle)" : "generic: +mn transient",
+             ct ? ct : "full",
+             cross_projected ? " + mn per block (lifted (m/r) P B: full cross-oracle input)" : "",
+             ps.n_projected < L ? "; a full block holds zdir's tuples at r = m" : "");
     return 0;
 }

@@ -1,7 +1,11 @@
 /* algorithms/projected.c: one iteration of naive projected / BROS exactly as ALGORITHMS.md §7:
- *   draw P_l, probes (zdir_draw), then phi_k, psi_k;  G_l = P_l^T grad g;  F_l = P_l^T grad f;
- *   d = zdir(P, probes, Z_k, F, hvp);   D_x = grad_x f - J[Z_k]  (or J[(m/r) P B], cross_term = projected)
- *   Y^l -= beta_l (m_l/r_l) P_l G_l;  Z = Pi_R(Z - gamma d);  x -= alpha h_k;  h = (1-theta) h + theta D_x
+ *   draw P_l, probes (zdir_draw), then phi_k, psi_k;  G_l = P_l^T grad g;  F_l = P_l^T grad f (both reduced
+ *   oracles: native through P^T a, or the generic fallback with a transient m x n in the task's scratch);
+ *   pieces = zdir_reduced(P, probes, Z_k, F, hvp);   D_x = grad_x f - J[Z_k]  (or J[(m/r) P B], projected)
+ *   Y^l -= beta_l (m_l/r_l) P_l G_l;  Z = Pi_R(Z - gamma d), applied in place by zdir_apply (d is never
+ *   formed);  x -= alpha h_k;  h = (1-theta) h + theta D_x
+ * The work arena therefore holds no m x n tuple (§9), except the lifted (m/r) P B of cross_term = projected,
+ * because the task's cross oracle takes a full tuple.
  * Exercised by: tests/test_matrix.c, theory_checks/tc6_counterexample.c, tc7_rate.c. */
 #include "algorithms/projected.h"   /* shared loop */
 #include "core/sbo_log.h"            /* sbo_log_appendf: the creation log */
@@ -16,7 +20,7 @@ typedef struct {
     sbo_probes pr;
     double *P_buf, *probe_buf, *haar_work, *zwork;
     double *batch_lower, *batch_upper;
-    double *G_red, *gf, *F_red, *B_red, *d, *Zq, *Dx, *JZ;
+    double *G_red, *F_red, *Zq, *Dx, *JZ;
     double lift_scale[SBO_MAX_BLOCKS];
 } projected_impl;
 
@@ -215,27 +219,31 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
     char sh[64];
     snprintf(sh, sizeof sh, "sum m_l r_l = %ld", p->P_doubles);
     sbo_arena_add(&a->work, "P (Haar frames)", sh, p->P_doubles, &im->P_buf);
-    snprintf(sh, sizeof sh, "%ld", p->probe_doubles);
-    sbo_arena_add(&a->work, "probes xi, omega, [eta, omega3]", sh, p->probe_doubles, &im->probe_buf);
+    if (p->probe_doubles) {     /* naive draws no probes */
+        snprintf(sh, sizeof sh, "%ld", p->probe_doubles);
+        sbo_arena_add(&a->work, "probes xi, omega, [eta, omega3]", sh, p->probe_doubles, &im->probe_buf);
+    }
     snprintf(sh, sizeof sh, "%ld", p->haar_work_doubles);
     sbo_arena_add(&a->work, "Haar QR workspace", sh, p->haar_work_doubles, &im->haar_work);
-    snprintf(sh, sizeof sh, "%d x sum r_l n_l + sum m_l + sum n_l = %ld", p->work_tuples, p->work_doubles);
-    sbo_arena_add(&a->work, "zdir work (B, X, R1, [RT, R1e, R3], u, s)", sh, p->work_doubles, &im->zwork);
+    if (p->variant == SBO_ZDIR_NAIVE) {
+        snprintf(sh, sizeof sh, "%d x sum r_l n_l = %ld", p->work_tuples, p->work_doubles);
+        sbo_arena_add(&a->work, "zdir work (B, X, R1; reduced)", sh, p->work_doubles, &im->zwork);
+    } else {
+        snprintf(sh, sizeof sh, "%d x sum r_l n_l + sum m_l + sum n_l = %ld", p->work_tuples, p->work_doubles);
+        sbo_arena_add(&a->work, "zdir work (B,X,R1,[RT,R1e,R3],u,s; reduced)", sh, p->work_doubles, &im->zwork);
+    }
     snprintf(sh, sizeof sh, "%ld", t->lower_batch_doubles);
     sbo_arena_add(&a->work, "lower minibatch phi_k", sh, t->lower_batch_doubles, &im->batch_lower);
     snprintf(sh, sizeof sh, "%ld", t->upper_batch_doubles);
     sbo_arena_add(&a->work, "upper minibatch psi_k", sh, t->upper_batch_doubles, &im->batch_upper);
     snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
     sbo_arena_add(&a->work, "G = P^T grad_Y g", sh, nred, &im->G_red);
-    sbo_arena_add(&a->work, "F = P^T grad_Y f", sh, nred, &im->F_red);
-    snprintf(sh, sizeof sh, "sum m_l n_l = %ld", D);
-    sbo_arena_add(&a->work, "grad_Y f (full, then projected)", sh, D, &im->gf);
-    sbo_arena_add(&a->work, "d (Z direction)", sh, D, &im->d);
+    sbo_arena_add(&a->work, t->ops->reduced_grad_upper_Y ? "F = P^T grad_Y f (native reduced)"
+                                                         : "F = P^T grad_Y f (generic: +mn in task)", sh, nred, &im->F_red);
     if (a->cross_term == SBO_CROSS_PROJECTED) {
-        snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
-        sbo_arena_add(&a->work, "B = P^T Z (cross term)", sh, nred, &im->B_red);
+        /* the cross oracle takes a full tuple: (m/r) P B is lifted (B is zdir's cache, no extra buffer) */
         snprintf(sh, sizeof sh, "sum m_l n_l = %ld", D);
-        sbo_arena_add(&a->work, "(m/r) Q Z (cross term)", sh, D, &im->Zq);
+        sbo_arena_add(&a->work, "(m/r) P B lifted: full, cross oracle input", sh, D, &im->Zq);
     }
     snprintf(sh, sizeof sh, "d = %d", t->d);
     sbo_arena_add(&a->work, "D_x", sh, t->d, &im->Dx);
@@ -262,10 +270,11 @@ int sbo_projected_step(sbo_algo *a, long k) {
 
     /* every oracle at the old iterate (x_k, Y_k, Z_k): Jacobi updates (§1) */
     sbo_task_reduced_grad_lower(t, a->x, a->Y, im->batch_lower, &im->S, im->G_red);
-    sbo_task_grad_upper_Y(t, a->x, a->Y, im->batch_upper, im->gf);
-    sbo_subspace_project(&im->S, im->gf, im->F_red);
+    sbo_task_reduced_grad_upper_Y(t, a->x, a->Y, im->batch_upper, &im->S, im->F_red);
     hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S};
-    sbo_zdir(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, im->d);
+    /* every Z_k-dependent quantity (B = P^T Z_k, u = Z_k omega) is cached here, before Z is updated in place */
+    sbo_zdir_pieces pc;
+    sbo_zdir_reduced(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, &pc);
 
     sbo_task_grad_upper_x(t, a->x, a->Y, im->batch_upper, im->Dx);
     if (a->cross_term == SBO_CROSS_FULL) {
@@ -274,9 +283,8 @@ int sbo_projected_step(sbo_algo *a, long k) {
         /* J_phi[((m_l/r_l) P_l B_l)_l]: unbiased since E[(m/r) Q] = I (§7) */
         double sc[SBO_MAX_BLOCKS];
         for (int l = 0; l < lay->L; l++) sc[l] = (double)lay->block[l].m / p->rank[l];
-        sbo_subspace_project(&im->S, a->Z, im->B_red);
         sbo_vec_zero(D, im->Zq);
-        sbo_subspace_lift_add(&im->S, im->B_red, sc, im->Zq);
+        sbo_subspace_lift_add(&im->S, pc.B, sc, im->Zq);      /* pc.B = P^T Z_k, zdir's cache */
         sbo_task_cross(t, a->x, a->Y, im->batch_lower, im->Zq, im->JZ);
     }
     sbo_vec_axpy(t->d, -1.0, im->JZ, im->Dx);
@@ -285,7 +293,7 @@ int sbo_projected_step(sbo_algo *a, long k) {
     for (int l = 0; l < lay->L; l++)
         im->lift_scale[l] = -a->beta_block[l] * f * ((double)lay->block[l].m / p->rank[l]);   /* m/r first: 1 exactly on full blocks */
     sbo_subspace_lift_add(&im->S, im->G_red, im->lift_scale, a->Y);      /* Y^l -= beta_l (m/r) P_l G_l */
-    sbo_vec_axpy(D, -a->gamma * f, im->d, a->Z);
+    sbo_zdir_apply(p, &im->S, &pc, -a->gamma * f, a->Z);             /* Z -= gamma d, in place */
     sbo_algo_project_Z(a);
     sbo_algo_update_x_momentum(a, k, im->Dx);
     return sbo_algo_state_finite(a) ? 0 : 1;

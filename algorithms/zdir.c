@@ -1,6 +1,7 @@
 /* algorithms/zdir.c: the projected auxiliary direction of ALGORITHMS.md §7 (naive §5.1, BROS §6.2-§6.4).
  * A pure function of (P, probes, Z_k, F, hvp): the production loop (algorithms/projected.c) and the theory
- * checks TC-3, TC-3b, TC-4 call this same code. Exercised by: theory_checks/tc3b_zdir.c. */
+ * checks TC-3, TC-3b, TC-4 call this same code (sbo_zdir_reduced; the loop applies it to Z in place with
+ * sbo_zdir_apply, the checks form d with sbo_zdir). Exercised by: theory_checks/tc3b_zdir.c. */
 #include "algorithms/zdir.h"   /* plan, probes, sbo_zdir */
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +58,7 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
             long w = sbo_haar_work_size(b->m, r);
             if (w > hw) hw = w;
         }
-        probes += r + b->n + (p->general[l] ? 2L * b->n : 0);
+        if (variant != SBO_ZDIR_NAIVE) probes += r + b->n + (p->general[l] ? 2L * b->n : 0);   /* naive draws none */
         sum_m += b->m;
         sum_n += b->n;
     }
@@ -70,7 +71,7 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
     int tuples = 3;
     if (variant != SBO_ZDIR_NAIVE) tuples += 1 + (full->L > 1 && variant != SBO_ZDIR_BASIC_NO_D1) + p->any_general;
     p->work_tuples = tuples;
-    p->work_doubles = tuples * sbo_layout_total(&p->red) + sum_m + sum_n;
+    p->work_doubles = tuples * sbo_layout_total(&p->red) + (variant != SBO_ZDIR_NAIVE ? sum_m + sum_n : 0);
     return 0;
 }
 
@@ -109,9 +110,9 @@ void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *
     }
 }
 
-/* d_l = P_l (Dr_l - (m_l/r_l) F_l) - (rho_l/a_l)(m_l/r_l) u_l s_l^T (§7). */
-int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
-             const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, double *d) {
+/* The reduced pieces of d_l = P_l (Dr_l - (m_l/r_l) F_l) - (rho_l/a_l)(m_l/r_l) u_l s_l^T (§7). */
+int sbo_zdir_reduced(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
+                     const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, sbo_zdir_pieces *out) {
     const sbo_layout *full = p->full;
     const sbo_layout *red = &p->red;
     const int L = full->L;
@@ -124,10 +125,10 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
         if (L > 1 && p->variant != SBO_ZDIR_BASIC_NO_D1) { R1e = next; next += nred; }
         if (p->any_general) { R3 = next; next += nred; }
     }
-    double *u = next;
     long sum_m = 0;
     for (int l = 0; l < L; l++) sum_m += full->block[l].m;
-    double *s = u + sum_m;
+    double *u = p->variant != SBO_ZDIR_NAIVE ? next : NULL;    /* naive holds no u, s */
+    double *s = u ? u + sum_m : NULL;
     double sc[SBO_MAX_BLOCKS];
     for (int l = 0; l < L; l++) sc[l] = (double)full->block[l].m / p->rank[l];
     int calls = 0;
@@ -229,7 +230,7 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
         }
     }
 
-    /* d = P (Dr - (m/r) F) - (rho/a)(m/r) u s^T */
+    /* X = Dr - (m/r) F (the hvp input X is free again); d = P X - (rho/a)(m/r) u s^T is left to sbo_zdir_apply */
     for (int l = 0; l < L; l++) {
         long lo = red->offset[l], hi = red->offset[l + 1];
         if (F_red)
@@ -237,21 +238,47 @@ int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr
         else
             for (long i = lo; i < hi; i++) X[i] = Dr[i];
     }
-    sbo_vec_zero(sbo_layout_total(full), d);
-    sbo_subspace_lift_add(S, X, NULL, d);
-    if (corrected) {
-        const double *sl = s, *ul = u;
-        for (int l = 0; l < L; l++) {
-            int m = full->block[l].m, n = full->block[l].n;
-            double coef = p->c[l].rho_over_a * sc[l];
-            if (coef != 0.0) {
-                double *dl = d + full->offset[l];
-                for (int i = 0; i < m; i++)
-                    for (int a = 0; a < n; a++) dl[(long)i * n + a] -= coef * ul[i] * sl[a];
+    memset(out, 0, sizeof *out);
+    out->X = X;
+    out->B = B;
+    out->u = corrected ? u : NULL;
+    out->s = corrected ? s : NULL;
+    for (int l = 0; l < L; l++) out->coef[l] = corrected ? p->c[l].rho_over_a * sc[l] : 0.0;
+    out->calls = calls;
+    return calls;
+}
+
+/* Z_l += scale P_l X_l - (scale coef_l) u_l s_l^T, block by block, in place. */
+void sbo_zdir_apply(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, double scale,
+                    double *Z) {
+    const sbo_layout *full = p->full;
+    const int L = full->L;
+    double sc[SBO_MAX_BLOCKS];
+    for (int l = 0; l < L; l++) sc[l] = scale;
+    sbo_subspace_lift_add(S, pc->X, sc, Z);                 /* GEMM into Z for large blocks */
+    if (!pc->u || !pc->s) return;
+    const double *sl = pc->s, *ul = pc->u;
+    for (int l = 0; l < L; l++) {
+        int m = full->block[l].m, n = full->block[l].n;
+        double c = scale * pc->coef[l];
+        if (c != 0.0) {
+            double *Zl = Z + full->offset[l];
+            for (int i = 0; i < m; i++) {
+                double cu = c * ul[i];
+                double *Zi = Zl + (long)i * n;
+                for (int a = 0; a < n; a++) Zi[a] -= cu * sl[a];
             }
-            sl += n;
-            ul += m;
         }
+        sl += n;
+        ul += m;
     }
+}
+
+int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
+             const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, double *d) {
+    sbo_zdir_pieces pc;
+    int calls = sbo_zdir_reduced(p, S, pr, Z, F_red, hvp, ctx, work, &pc);
+    sbo_vec_zero(sbo_layout_total(p->full), d);
+    sbo_zdir_apply(p, S, &pc, 1.0, d);
     return calls;
 }

@@ -200,11 +200,13 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const double *const *P, const int *
         const sbo_nn_op *o = &e->g.op[k];
         if (o->kind != SBO_NN_LINEAR) continue;
         const sbo_nn_value *w = &e->g.v[o->in[1]];
-        if (w->group == SBO_NN_LOWER && e->reduced_rank[w->block]) n_op += 3 * SFX(pad)((long)B * e->reduced_rank[w->block]);
+        /* a' P and y_bar X^T exist only when the input is an activation (a data input has no tangent or adjoint) */
+        int nb = e->g.v[o->in[0]].role == SBO_NN_INPUT ? 1 : 3;
+        if (w->group == SBO_NN_LOWER && e->reduced_rank[w->block]) n_op += nb * SFX(pad)((long)B * e->reduced_rank[w->block]);
     }
     snprintf(sh, sizeof sh, "m r + 4 r n per block = %ld", n_par);
     SFX(arena_add)(&e->reduced, "P, X, bar, bar', P^T Y", sh, n_par, &e->arena_view[4]);
-    snprintf(sh, sizeof sh, "3 b r per linear = %ld", n_op);
+    snprintf(sh, sizeof sh, "b r (data input) or 3 b r per linear = %ld", n_op);
     SFX(arena_add)(&e->reduced, "a P, a' P, y_bar X^T", sh, n_op, &e->arena_view[5]);
     if (sbo_arena_commit(&e->reduced)) return -1;
     real *pp = e->arena_view[4], *po = e->arena_view[5];
@@ -230,10 +232,11 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const double *const *P, const int *
         const sbo_nn_value *w = &e->g.v[o->in[1]];
         if (w->group != SBO_NN_LOWER || !e->reduced_rank[w->block]) continue;
         long sz = (long)B * e->reduced_rank[w->block];
-        long sizes[3] = {sz, sz, sz};
+        int nb = e->g.v[o->in[0]].role == SBO_NN_INPUT ? 1 : 3;
+        long sizes[3] = {sz, nb > 1 ? sz : 0, nb > 1 ? sz : 0};
         real **dst[3] = {&ob->a_red, &ob->adot_red, &ob->tmp};
         SFX(carve)(po, 3, sizes, dst);
-        po += 3 * SFX(pad)(sz);
+        po += nb * SFX(pad)(sz);
     }
     return 0;
 }

@@ -79,6 +79,42 @@ def write_tc7(path, n_seeds=16, Ks=(1e3, 3e3, 1e4), g_one_dim=False, seed=2):
             g.attrs["label"] = label
 
 
+RUN_COUNTERS = ("grad_lower", "grad_upper_Y", "grad_upper_x", "hvp", "reduced_hvp", "cross", "lower_samples",
+                "upper_samples")
+
+
+def write_run(path, algorithm, seed, iterations, calls_per_iter, step_s_per_iter, metrics, config,
+              task="data_cleaning", status="done", variant="", rank=(784, 1), block_m=(784, 1)):
+    """A synthetic `sbo run` file (docs/SCHEMA.md: the root attributes and /curves), for test_fig_neural.py.
+    iterations: k of each row; calls_per_iter: {counter: calls per step} (missing counters stay 0; the sample
+    counters default to one minibatch per step); step_s_per_iter: seconds per step; metrics: {name: one value per
+    row}, in column order; config: {key: value}, written as the sorted 'key = value' text."""
+    k = np.asarray(iterations, dtype=np.float64)
+    calls = dict({"lower_samples": 1, "upper_samples": 1}, **calls_per_iter)
+    cols = ["iteration", "step_time_s"] + list(RUN_COUNTERS) + list(metrics) + ["n_clips"]
+    data = np.column_stack([k, step_s_per_iter * k] + [calls.get(c, 0) * k for c in RUN_COUNTERS]
+                           + [np.asarray(v, dtype=np.float64) for v in metrics.values()] + [np.zeros_like(k)])
+    exit_code = {"done": 0, "diverged": 3, "interrupted": 130}.get(status, 1)
+    with h5py.File(path, "w") as f:
+        _provenance(f, "none")
+        del f.attrs["theory_check"], f.attrs["mode"]  # a run file has neither
+        f.attrs["command_line"] = f"build/sbo run --task {task} --algo {algorithm} --seed {seed} (fake)"
+        for name, v in (("status", status), ("exit_code", exit_code),
+                        ("end_time", "2026-01-01T00:10:00Z"), ("task", task), ("task_description", "fake"),
+                        ("algorithm", algorithm), ("algorithm_description", "fake"),
+                        ("config", "\n".join(f"{a} = {b}" for a, b in sorted(config.items()))),
+                        ("seed", seed), ("iterations_requested", int(k[-1])), ("iterations", int(k[-1])),
+                        ("eval_every", int(k[1] - k[0]) if k.size > 1 else 1),
+                        ("step_time_s", step_s_per_iter * k[-1]), ("wall_time_s", 1.1 * step_s_per_iter * k[-1]),
+                        ("n_clips", 0), ("variant", variant), ("rank", np.asarray(rank, dtype=np.int64)),
+                        ("block_m", np.asarray(block_m, dtype=np.int64)), ("block_n", np.full(len(block_m), 10))):
+            f.attrs[name] = np.int64(v) if isinstance(v, int) else v
+        ds = f.create_dataset("curves", data=data, maxshape=(None, len(cols)), chunks=(256, len(cols)),
+                               shuffle=True, compression="gzip", compression_opts=4)
+        ds.attrs["columns"] = ",".join(cols)
+        ds.attrs["column_help"] = "\n".join(f"{c}: fake {c}" for c in cols)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__.splitlines()[-1].strip())

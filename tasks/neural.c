@@ -51,9 +51,9 @@ int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *e
     nn->pixels = s->train.rows * s->train.cols;
     nn->n_train = (int)n_train; nn->n_val = (int)n_val; nn->n_test = (int)n_test;
     nn->b_lower = (int)b; nn->b_upper = (int)ub;
-    nn->chunk = 1000;
-    if (nn->chunk < nn->b_lower) nn->chunk = nn->b_lower;
-    if (nn->chunk < nn->b_upper) nn->chunk = nn->b_upper;
+    /* executors are sized for the minibatches (so the activation memory is the training one); exact oracles and
+     * metrics run over a split in chunks of that size */
+    nn->chunk = nn->b_lower > nn->b_upper ? nn->b_lower : nn->b_upper;
     size_t nt = (size_t)n_train;
     nn->train_rows = malloc(sizeof(int) * nt);
     nn->val_rows = malloc(sizeof(int) * (size_t)n_val);

@@ -268,7 +268,9 @@ Test(matrix, memory_rule_keeps_narrow_blocks_full_and_says_so) {
     destroy(&r);
 }
 
-/* §9: the analytic model for one projected 12 x 3 block at r = 4 (BROS-basic, L = 1, generic reduced HVPs). */
+/* §9: the analytic model for one projected 12 x 3 block at r = 4 (BROS-basic, L = 1, generic reduced HVPs). The
+ * model counts the buffers as allocated: §9's 2mn + mr + 4rn + m + 2n + r, plus rn for the HVP input X and rn for
+ * F = P^T grad_Y f (§9: "add rn if grad_Y f is not fused"), plus the generic reduced oracles' 2mn transient. */
 Test(matrix, analytic_memory_model_matches_section_9) {
     sbo_config cfg;
     char err[SBO_ERR_LEN];
@@ -281,7 +283,9 @@ Test(matrix, analytic_memory_model_matches_section_9) {
     cr_assert_eq(sbo_algo_find("bros")->memory_model(t, &cfg, &mb, err, sizeof err), 0, "%s", err);
     cr_assert_eq(sbo_algo_find("soba")->memory_model(t, &cfg, &ms, err, sizeof err), 0, "%s", err);
     double m = 12, n = 3, r = 4;
-    double bros_block = 2 * m * n + m * r + 4 * r * n + m + 2 * n + r + 2 * m * n;   /* + generic transient */
+    double bros_block = 2 * m * n + m * r + 4 * r * n + m + 2 * n + r    /* §9 */
+                        + 2 * r * n                                       /* X, F */
+                        + 2 * m * n;                                      /* generic transient */
     cr_expect_float_eq(mb.per_block_state[0], bros_block, 1e-12, "BROS block: %g vs %g", mb.per_block_state[0], bros_block);
     cr_expect_float_eq(ms.per_block_state[0], 4 * m * n, 1e-12);
     cr_expect(strstr(mb.note, "generic") != NULL, "note must name the generic HVPs: %s", mb.note);
@@ -423,4 +427,193 @@ Test(matrix, bros_Y_step_is_beta_l_m_over_r_P_PT_grad) {
         cr_expect(fabs(r.algo->Y[i] - Yexp[i]) <= 1e-12 * (1 + fabs(Yexp[i])), "Y_1[%ld] = %.15g, expected %.15g", i,
                   r.algo->Y[i], Yexp[i]);
     destroy(&r);
+}
+
+/* --- the Z update in place (§7, §9): no m x n direction is formed --------------------------------------- */
+typedef struct {
+    sbo_task *t;
+    const double *x, *Y, *batch;
+    const sbo_subspace *S;
+} test_hvp_ctx;
+static void test_reduced_hvp(void *vctx, const double *X_red, double *out_red) {
+    test_hvp_ctx *c = vctx;
+    sbo_task_reduced_hvp(c->t, c->x, c->Y, c->batch, c->S, X_red, out_red);
+}
+
+/* One projected step, whose Z update is sbo_zdir_apply in place, against the old formulation recomputed here:
+ * F = P^T grad_Y f from the full oracle, d = sbo_zdir(...) as a full tuple, Z_{k+1} = Pi_R(Z_k - gamma d).
+ * Z_k is nonzero (after 6 steps) so the rank-one term u s^T, with u = Z_k omega from the OLD Z, is active. */
+static void check_inplace_step(const char *algo, const char *structure, const char *variant, const char *cross) {
+    char vs[64], cs[64];
+    snprintf(vs, sizeof vs, "algo.variant=%s", variant ? variant : "auto");
+    snprintf(cs, sizeof cs, "algo.cross_term=%s", cross);
+    const char *set[] = {"task.blocks=5x3,4x3,6x3", structure, "task.sigma=0.3", "task.d=3", "task.p=4",
+                         "algo.alpha=0.05", "algo.beta=0.2", "algo.gamma=0.2", "algo.theta=0.2", "algo.R=100",
+                         "algo.memory_rule=off", "algo.rank=2", "task.init=normal", cs,
+                         variant ? vs : NULL, NULL};
+    const uint64_t seed = 17;
+    run_t r = make("quadratic", algo, seed, set);
+    cr_assert(r.algo, "%s: %s", algo, r.err);
+    sbo_task *t = r.task;
+    sbo_algo *a = r.algo;
+    const long D = sbo_layout_total(&t->lower), K = 6;
+    for (long k = 0; k < K; k++) cr_assert_eq(a->type->step(a, k), 0);
+    cr_assert(sbo_vec_norm2(D, a->Z) > 1e-3, "%s: Z_k must be nonzero for the test to see the rank-one term", algo);
+
+    const sbo_zdir_plan *p = sbo_projected_plan(a);
+    double *x = malloc(sizeof(double) * t->d), *Y = malloc(sizeof(double) * D), *Zexp = malloc(sizeof(double) * D);
+    double *gf = malloc(sizeof(double) * D), *d = malloc(sizeof(double) * D), *F = malloc(sizeof(double) * D);
+    double *Pb = malloc(sizeof(double) * (p->P_doubles + 1)), *pb = malloc(sizeof(double) * (p->probe_doubles + 1));
+    double *hw = malloc(sizeof(double) * (p->haar_work_doubles + 1)), *w = malloc(sizeof(double) * p->work_doubles);
+    double *bl = malloc(sizeof(double) * (t->lower_batch_doubles + 1));
+    double *bu = malloc(sizeof(double) * (t->upper_batch_doubles + 1));
+    cr_assert(x && Y && Zexp && gf && d && F && Pb && pb && hw && w && bl && bu);
+    memcpy(x, a->x, sizeof(double) * t->d);
+    memcpy(Y, a->Y, sizeof(double) * D);
+    memcpy(Zexp, a->Z, sizeof(double) * D);
+
+    /* the old formulation, from the same randomness (keyed streams: iteration K redrawn) */
+    sbo_subspace S;
+    sbo_probes pr;
+    sbo_zdir_draw(p, seed, K, &S, Pb, &pr, pb, hw);
+    sbo_algo_draw_batches(a, K, bl, bu);
+    t->ops->grad_upper_Y(t, x, Y, bu, gf);
+    sbo_subspace_project(&S, gf, F);
+    test_hvp_ctx hc = {t, x, Y, bl, &S};
+    sbo_zdir(p, &S, &pr, Zexp, F, test_reduced_hvp, &hc, w, d);
+    sbo_vec_axpy(D, -a->gamma * sbo_algo_step_factor(a, K), d, Zexp);
+    sbo_ball_project(D, a->R, Zexp);
+
+    cr_assert_eq(a->type->step(a, K), 0);
+    double dmax = 0;
+    for (long i = 0; i < D; i++) {
+        double e = fabs(a->Z[i] - Zexp[i]) / (1 + fabs(Zexp[i]));
+        if (e > dmax) dmax = e;
+    }
+    cr_log_info("%s (%s, %s, cross_term = %s): max rel |Z_in_place - Z_old| = %.3g", algo, a->variant_name,
+                structure, cross, dmax);
+    cr_expect(dmax <= 1e-12, "%s (%s): in-place Z update differs from Z - gamma d by %.3g", algo, a->variant_name,
+              dmax);
+    cr_expect(sbo_vec_norm2(D, d) > 1e-6, "%s: the direction must be nonzero", algo);
+    free(x); free(Y); free(Zexp); free(gf); free(d); free(F); free(Pb); free(pb); free(hw); free(w); free(bl); free(bu);
+    destroy(&r);
+}
+
+Test(matrix, inplace_z_update_equals_z_minus_gamma_d) {
+    check_inplace_step("naive_projected", "task.structure=kron", NULL, "full");
+    check_inplace_step("bros", "task.structure=kron", "basic", "full");
+    check_inplace_step("bros", "task.structure=generic", "general", "full");
+    check_inplace_step("bros", "task.structure=kron", "basic", "projected");
+}
+
+/* --- work arena against the model; no m x n work buffer with native reduced oracles (§9) --------------- */
+/* A stand-in for a task with native reduced oracles: the quadratic's full oracles, projected. The algorithm
+ * only sees t->ops->reduced_* != NULL; what matters here is the algorithm's own arena. */
+static const sbo_task_ops *g_full_ops;
+static double g_a[4096], g_b[4096];
+static void fake_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                      const sbo_subspace *S, double *out_red) {
+    g_full_ops->grad_upper_Y(t, x, Y, batch, g_a);
+    sbo_subspace_project(S, g_a, out_red);
+}
+static void fake_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+                                    const sbo_subspace *S, double *out_red) {
+    g_full_ops->grad_lower_Y(t, x, Y, batch, g_a);
+    sbo_subspace_project(S, g_a, out_red);
+}
+static void fake_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch,
+                             const sbo_subspace *S, const double *X_red, double *out_red) {
+    sbo_vec_zero(sbo_layout_total(&t->lower), g_a);
+    sbo_subspace_lift_add(S, X_red, NULL, g_a);
+    g_full_ops->hvp(t, x, Y, batch, g_a, g_b);
+    sbo_subspace_project(S, g_b, out_red);
+}
+
+/* Creates the quadratic task (optionally with the fake native reduced oracles) and `algo` on it, then checks:
+ * the work arena's entries sum to the §9 model's work (plus J[Z] and the minibatches, which the model leaves
+ * out; minus the task-side generic transient, which the model counts), and, with cross_term = full and every
+ * block projected, that no work buffer reaches D = sum m_l n_l. */
+static void check_arena_vs_model(const char *algo, const char *const *extra, int native) {
+    sbo_config cfg;
+    char err[SBO_ERR_LEN];
+    const char *set[24] = {"task.blocks=30x6,24x6,12x6", "task.sigma=0", "task.d=3", "task.p=4", "algo.rank=2",
+                           "algo.memory_rule=off"};
+    int n = 6;
+    while (extra && *extra && n < 23) set[n++] = *extra++;
+    const sbo_algo_type *at = sbo_algo_find(algo);
+    cr_assert_eq(sbo_run_resolve_config(&sbo_task_quadratic, at, NULL, set, n, &cfg, err, sizeof err), 0, "%s", err);
+    sbo_task *t = sbo_task_create(&sbo_task_quadratic, &cfg, err, sizeof err);
+    cr_assert(t, "%s", err);
+    static sbo_task_ops native_ops;
+    const sbo_task_ops *orig = t->ops;
+    long D = sbo_layout_total(&t->lower);
+    cr_assert(D <= 4096);
+    if (native) {
+        g_full_ops = orig;
+        native_ops = *orig;
+        native_ops.reduced_grad_upper_Y = fake_reduced_grad_upper_Y;
+        native_ops.reduced_grad_lower = fake_reduced_grad_lower;
+        native_ops.reduced_hvp = fake_reduced_hvp;
+        t->ops = &native_ops;
+    }
+    sbo_memory_model mm;
+    cr_assert_eq(at->memory_model(t, &cfg, &mm, err, sizeof err), 0, "%s", err);
+    sbo_algo *a = at->create(t, &cfg, 5, err, sizeof err);
+    cr_assert(a, "%s", err);
+    const char *ct = sbo_config_get(&cfg, "algo.cross_term");
+    int all_projected = 1;
+    for (int l = 0; l < t->lower.L; l++) all_projected &= a->rank[l] < t->lower.block[l].m;
+    int cross_full = !ct || strcmp(ct, "full") == 0;
+    long sum = 0, biggest = 0;
+    for (int i = 0; i < a->work.n; i++) {
+        const sbo_arena_entry *e = &a->work.entry[i];
+        sum += e->count;
+        if (e->count > biggest) biggest = e->count;
+        if (cross_full && all_projected)     /* a full block holds zdir's tuples at r = m */
+            cr_expect(e->count < D, "%s (%s): work buffer '%s' holds %ld >= D = %ld doubles", algo, a->variant_name,
+                      e->name, e->count, D);
+    }
+    double transient = 0;     /* task-side generic transients, in the model but not in the algorithm's arena */
+    for (int l = 0; l < t->lower.L; l++)
+        if (!native && a->rank[l] < t->lower.block[l].m) transient += 2.0 * t->lower.block[l].m * t->lower.block[l].n;
+    double arena = (double)(sum - t->lower_batch_doubles - t->upper_batch_doubles - t->d);   /* minus J[Z] */
+    cr_log_info("%s (%s%s, cross_term = %s): arena work %ld doubles (largest %ld, D = %ld), model work %.0f", algo,
+                a->variant_name, native ? ", native reduced oracles" : ", generic", ct ? ct : "full", sum, biggest, D,
+                mm.work);
+    cr_expect_float_eq(arena + transient, mm.work, 1e-9, "%s (%s): arena %.0f + transient %.0f vs model %.0f", algo,
+                       a->variant_name, arena, transient, mm.work);
+    cr_expect(strstr(mm.note, native ? "fused/reduced" : "generic: +mn transient") != NULL, "note: %s", mm.note);
+    /* it runs, and grad_Y f is one counted oracle call per step */
+    for (long k = 0; k < 3; k++) cr_assert_eq(a->type->step(a, k), 0);
+    cr_expect_eq(t->counts.grad_upper_Y, 3);
+    a->type->destroy(a);
+    t->ops = orig;
+    sbo_task_destroy(t);
+}
+
+Test(matrix, projected_work_arena_is_reduced_and_matches_model) {
+    const char *basic[] = {"task.structure=kron", NULL};
+    const char *general[] = {"task.structure=generic", NULL};
+    const char *cross[] = {"task.structure=kron", "algo.cross_term=projected", NULL};
+    const char *mixed[] = {"task.structure=kron", "algo.ranks=2,24,2", NULL};     /* block 2 full */
+    for (int native = 1; native >= 0; native--) {
+        check_arena_vs_model("naive_projected", basic, native);
+        check_arena_vs_model("bros", basic, native);
+        check_arena_vs_model("bros", general, native);
+        check_arena_vs_model("bros", cross, native);
+        check_arena_vs_model("bros", mixed, native);
+    }
+}
+
+/* The measured BROS work arena is below MA-SOBA's when the blocks are projected (the §9 claim): MA-SOBA holds
+ * D_Y, D_Z and grad_Y f (3 D); BROS holds only reduced buffers. */
+Test(matrix, bros_work_arena_below_ma_soba) {
+    const char *set[] = {"task.blocks=200x10", "task.sigma=0", "algo.rank=5", "algo.memory_rule=off", NULL};
+    run_t b = make("quadratic", "bros", 1, set), m = make("quadratic", "ma_soba", 1, set);
+    cr_assert(b.algo && m.algo, "%s %s", b.err, m.err);
+    size_t wb = sbo_arena_bytes(&b.algo->work), wm = sbo_arena_bytes(&m.algo->work);
+    cr_log_info("work arena: bros %zu B, ma_soba %zu B (D = 2000 doubles = 16000 B)", wb, wm);
+    cr_expect(wb < wm / 2, "BROS work arena %zu B is not below half of MA-SOBA's %zu B", wb, wm);
+    destroy(&b);
+    destroy(&m);
 }

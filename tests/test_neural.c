@@ -25,9 +25,9 @@
 
 #define MAX_SETTINGS 32
 
-/* small settings: every oracle call is one chunk of at most 60 samples */
+/* small settings: every exact oracle is one chunk (chunk = the larger minibatch, 64 >= 60 samples) */
 static const char *const base_settings[] = {"task.n_train=60", "task.n_val=40",   "task.n_test=50",
-                                            "task.batch=16",   "task.upper_batch=16", "task.hidden=6",
+                                            "task.batch=16",   "task.upper_batch=64", "task.hidden=6",
                                             "task.precision=float64", NULL};
 
 static void require_data(void) {

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# scripts/reproduce_neural.sh [quick|full]: the neural experiments of REPRODUCE.md (claims 5 and 6): hyper-data
+# cleaning on Fashion-MNIST with 50% label noise (every method, the two baselines, several seeds), hyper-representation
+# learning, the memory table of every algorithm (`sbo memory`) and the rank sweep (memory and accuracy against r/m).
+# Writes results/<mode>/neural/*.h5 (one file per run), *.csv (memory), logs, the figures in results/figures/, and a
+# summary with PASS/FAIL per claim. Runs go two at a time (one BLAS thread each) on a 2-core machine.
+# Exercised by: scripts/reproduce.sh (make reproduce, make reproduce-full).
+# Exit status: 0 when every run finished and every check passed, 1 otherwise, 2 on bad usage or a missing build.
+# Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python), JOBS (default 2).
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 2
+mode=${1:-quick}
+case "$mode" in
+    quick) seeds="1 2 3"; iters=3000; sweep_iters=1500; hr_iters=1500; hr_seeds="1 2 3" ;;
+    full)  seeds="1 2 3 4 5"; iters=6000; sweep_iters=3000; hr_iters=4000; hr_seeds="1 2 3" ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: scripts/reproduce_neural.sh [quick|full]" >&2; exit 2 ;;
+esac
+build_dir=${BUILD_DIR:-build}
+python=${PYTHON:-.venv/bin/python}
+jobs=${JOBS:-2}
+sbo=$build_dir/sbo
+out=results/$mode/neural
+logs=$out/logs
+figdir=results/figures
+[ -x "$sbo" ] || { echo "reproduce_neural: $sbo is missing; run: make build" >&2; exit 2; }
+mkdir -p "$out" "$logs" "$figdir"
+# one BLAS / OpenMP thread per run, two runs at a time (docs/PLATFORM.md: mixed threading on 2 cores is slower)
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+dc=(--config configs/data_cleaning.ini --set run.iters=$iters)
+proj=(--set algo.memory_rule=off --set algo.rank=392)    # r/m = 1/2 on the 784x10 head (§9 would keep it full)
+
+# --- the run list: "name|task|algo|seed|extra args" -------------------------------------------------------------
+runs=()
+for s in $seeds; do
+    runs+=("dc_ma_soba_s$s|data_cleaning|ma_soba|$s|${dc[*]}")
+    runs+=("dc_soba_s$s|data_cleaning|soba|$s|${dc[*]}")
+    runs+=("dc_bros_r392_s$s|data_cleaning|bros|$s|${dc[*]} ${proj[*]}")
+    runs+=("dc_naive_r392_s$s|data_cleaning|naive_projected|$s|${dc[*]} ${proj[*]}")
+    runs+=("dc_noisy_s$s|data_cleaning|ma_soba|$s|${dc[*]} --set task.weights=uniform")
+    runs+=("dc_clean_s$s|data_cleaning|ma_soba|$s|${dc[*]} --set task.weights=clean")
+done
+# rank sweep on the linear model, seed 1 (memory_rule off: every rank is projected)
+for r in 98 196 588; do
+    runs+=("sweep_bros_r${r}_s1|data_cleaning|bros|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters --set algo.memory_rule=off --set algo.rank=$r")
+done
+runs+=("sweep_bros_r392_s1|data_cleaning|bros|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters ${proj[*]}")
+runs+=("sweep_ma_soba_s1|data_cleaning|ma_soba|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters")
+for s in $hr_seeds; do
+    runs+=("hr_ma_soba_s$s|hyper_rep|ma_soba|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters")
+    runs+=("hr_bros_s$s|hyper_rep|bros|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters --set algo.memory_rule=off --set algo.rank=128")
+done
+
+run_one() {   # name|task|algo|seed|extra
+    IFS='|' read -r name task algo seed extra <<<"$1"
+    local t0=$SECONDS
+    rm -f "$out/$name.h5"
+    # shellcheck disable=SC2086
+    "$sbo" run --task "$task" --algo "$algo" --seed "$seed" --out "$out/$name.h5" $extra >"$logs/$name.log" 2>&1
+    local rc=$?
+    echo "  $name: exit $rc in $((SECONDS - t0)) s"
+    return $rc
+}
+export -f run_one
+export sbo out logs
+
+echo "reproduce_neural: mode=$mode, ${#runs[@]} runs, $jobs at a time, results in $out/"
+t_all=$SECONDS
+printf '%s\n' "${runs[@]}" | xargs -d '\n' -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+runs_rc=$?
+
+# --- memory: every algorithm, per task, at the paper-like scale; and the rank sweep --------------------------------
+mem_rc=0
+memory() {   # name, then sbo memory args
+    local name=$1; shift
+    if ! "$sbo" memory "$@" --csv "$out/memory_$name.csv" >"$logs/memory_$name.log" 2>&1; then
+        echo "  memory $name: FAILED (log $logs/memory_$name.log)"; mem_rc=1
+    else
+        echo "  memory $name: $out/memory_$name.csv"
+    fi
+}
+memory dc_linear --task data_cleaning --config configs/data_cleaning.ini --set algo.memory_rule=off --set algo.rank=392
+memory dc_linear_rule --task data_cleaning --config configs/data_cleaning.ini
+memory dc_mlp --task data_cleaning --config configs/data_cleaning.ini --set task.model=mlp --set algo.rank=196
+memory hyper_rep --task hyper_rep --config configs/hyper_rep.ini --set algo.rank=16
+for r in 32 64 128 196; do
+    memory "dc_mlp_r$r" --task data_cleaning --config configs/data_cleaning.ini --set task.model=mlp \
+        --set algo.rank=$r --algos ma_soba,bros
+    memory "dc_mlp_r${r}_projected" --task data_cleaning --config configs/data_cleaning.ini --set task.model=mlp \
+        --set algo.rank=$r --set algo.cross_term=projected --algos bros
+done
+for r in 98 196 392 588; do
+    memory "dc_linear_r$r" --task data_cleaning --config configs/data_cleaning.ini --set algo.memory_rule=off \
+        --set algo.rank=$r --algos ma_soba,bros
+done
+
+# --- figures and checks -----------------------------------------------------------------------------------------
+fig_rc=0
+figure() {   # name, check, files...
+    local name=$1 check=$2; shift 2
+    local args=(--outdir "$figdir" --name "$name" --summary "$out/$name.md")
+    [ -n "$check" ] && args+=(--check "$check")
+    if "$python" paper_figures/fig_neural.py "$@" "${args[@]}" 2>&1 | tee "$logs/fig_$name.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+        fig_rc=1
+    fi
+}
+if [ -x "$python" ]; then
+    figure data_cleaning data_cleaning "$out"/dc_*.h5
+    figure rank_sweep "" "$out"/sweep_*.h5
+    figure hyper_rep "" "$out"/hr_*.h5
+    "$python" paper_figures/memory_table.py "$out"/memory_*.csv --out "$out/memory.md" 2>&1 | tee "$logs/memory_table.log" || fig_rc=1
+else
+    echo "reproduce_neural: no $python (run: make setup); figures skipped" >&2
+    fig_rc=1
+fi
+echo "reproduce_neural: $((SECONDS - t_all)) s; runs rc=$runs_rc, memory rc=$mem_rc, figures/checks rc=$fig_rc"
+[ "$runs_rc" -eq 0 ] && [ "$mem_rc" -eq 0 ] && [ "$fig_rc" -eq 0 ]
