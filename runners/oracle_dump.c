@@ -27,11 +27,15 @@ static int write_tuple(sbo_h5 *f, const char *group, const sbo_layout *lay, cons
 
 static int write_batch(sbo_h5 *f, sbo_task *t, const char *name, int level, const double *batch, long b) {
     char path[128];
+    if (!sbo_neural_is(t)) {   /* a task's own minibatch encoding (quadratic: a sampled operator and noise) */
+        snprintf(path, sizeof path, "/batch/%s/values", name);
+        return sbo_h5_write_matrix(f, path, batch, b, 1);
+    }
     long *pos = malloc(sizeof(long) * (size_t)(b > 0 ? b : 1));
     for (long i = 0; i < b; i++) pos[i] = (long)batch[i];
     snprintf(path, sizeof path, "/batch/%s/positions", name);
     int rc = sbo_h5_write_longs(f, path, pos, b);
-    if (sbo_neural_is(t) && b > 0) {
+    if (b > 0) {
         const sbo_neural *nn = t->ctx;
         double *in = malloc(sizeof(double) * (size_t)b * nn->pixels);
         int *lab = malloc(sizeof(int) * (size_t)b), *ids = malloc(sizeof(int) * (size_t)b);

@@ -1,0 +1,676 @@
+"""paper_figures/check_oracle_dump.py: re-computes every oracle of an `sbo oracle-dump` file with an independent
+NumPy float64 implementation and compares it with sbo's numbers.
+
+    check_oracle_dump.py FILE.h5 [--tol T] [--selfcheck] [--kink-band B]
+
+Layout of the dump: docs/SCHEMA.md, "oracle dumps" (writer: runners/oracle_dump.c). Supported: data_cleaning
+(task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean) and
+hyper_rep (task.activation = relu | tanh | gelu). The model is taken from the dump's `config` attribute (the
+graph text in `network_lower` / `network_upper` is only cross-checked against it); the numbers come from
+/point, /batch, /directions and /reduced.
+
+Method. The forward pass, the reverse pass and the second-order oracles are written out by hand in float64:
+H[V] and J[Z] by exact forward-over-reverse (a tangent pass through the forward and the reverse sweep), no finite
+differences. J[Z] uses the symmetry of the Hessian: for hyper_rep it is the x-part of the full Hessian of g (over
+x and Y together) applied to the tangent (0, Z); for data_cleaning, where x only enters through the per-sample
+weights sigma(x_i), it is J[Z]_i = sum over the batch samples s with id i of sigma'(x_i)/B * d/dt CE_s(Y + tZ).
+`--selfcheck` also validates this implementation against central differences of its own analytic gradients
+(step 1e-6 along unit-max directions, float64); it is a test of this script, not of sbo.
+
+Comparison. For every output block: err = max|sbo - ref| / max|ref| (absolute when ref is identically 0).
+Reduced outputs are compared with P^T of this script's full outputs (P per block from /reduced/P, P = I for the
+blocks without one); the reduced Hessian action with P^T H[P X], H applied by this script. The batch losses
+(root attributes loss_lower_batch, loss_upper_batch) are compared too, and P^T P = I is checked.
+
+Tolerances (relative). The engine precision comes from the root attribute `precision` (32 or 64; else from
+task.precision in `config`). Measured on Fashion-MNIST dumps (data_cleaning linear and mlp, hyper_rep, every
+activation; hidden 16 with batches 64 over seeds 1-5, and the default hidden 256 with batches 256 over seeds 1-2):
+float32 losses <= 8.1e-8, gradients <= 1.1e-6, H[V], J[Z] and P^T H[P X] <= 2.0e-6 (the tangent passes lose no
+more than the gradients); float64 every output <= 6.1e-15. The defaults are float32 1e-4 (a margin of 50x over
+the worst measured, room for larger layers) and float64 1e-9 (a margin of 1e5, yet far below float32 rounding,
+so a float64 dump that was in fact computed in float32 fails). A real bug (a missing term, a transposed block, a
+wrong scale) gives errors of order 1e-2 to 1. `--tol T` replaces every tolerance by T.
+
+ReLU kinks. A ReLU pre-activation within the engine's rounding of 0 can fall on the other side of the kink in sbo
+than in float64, which changes the mask act'(h) of one (sample, unit) pair and a whole gradient column by O(1/B)
+(measured: ~2e-2 relative): a FAIL that is no bug. Pairs with |h| <= band * (|a| |W1| + |b1|) (band 2e-6 for
+float32 dumps, 1e-13 for float64, `--kink-band`) get the mask that best matches sbo, and the script says how many
+it flipped. A default-size float32 dump has about one such pair per batch; they can hide nothing larger than
+that pair's own contribution.
+
+For dumps without a network (quadratic, counterexample) it prints "no network: skipped", checks only that the
+reduced gradients equal P^T of the dump's own full gradients, and exits 0 unless that fails.
+
+Exit status: 0 every check passed, 1 some check failed, 2 the file cannot be checked (missing item, unknown task).
+Exercised by: paper_figures/test_check_oracle_dump.py.
+"""
+import argparse
+import math
+import sys
+
+import h5py
+import numpy as np
+
+ERF = np.vectorize(math.erf, otypes=[float])
+INV_SQRT2 = 1.0 / math.sqrt(2.0)
+INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+# default tolerances: (precision, kind) -> relative tolerance; kind 1 = first order and losses, 2 = second order
+DEFAULT_TOL = {(32, 1): 1e-4, (32, 2): 1e-4, (64, 1): 1e-9, (64, 2): 1e-9}
+P_ORTHO_TOL = 1e-10   # P is stored in double: P^T P = I to rounding
+
+
+class DumpError(Exception):
+    """The file lacks something the check needs; the message names it."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# activations: value, first and second derivative
+def activation(name):
+    if name == "relu":
+        return (lambda h: np.maximum(h, 0.0),
+                lambda h: (h > 0).astype(float),
+                lambda h: np.zeros_like(h))
+    if name == "tanh":
+        def d1(h):
+            t = np.tanh(h)
+            return 1.0 - t * t
+
+        def d2(h):
+            t = np.tanh(h)
+            return -2.0 * t * (1.0 - t * t)
+        return np.tanh, d1, d2
+    if name == "gelu":   # exact form u * Phi(u)
+        def cdf(h):
+            return 0.5 * (1.0 + ERF(h * INV_SQRT2))
+
+        def pdf(h):
+            return INV_SQRT2PI * np.exp(-0.5 * h * h)
+        return (lambda h: h * cdf(h),
+                lambda h: cdf(h) + h * pdf(h),
+                lambda h: pdf(h) * (2.0 - h * h))
+    raise DumpError(f"unknown activation '{name}'")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the network: logits = act(a A1 + c1) A2 + c2 (two layers) or a A2 + c2 (one layer: A1 = None);
+# loss = sum_s coef_s CE_s with CE the softmax cross-entropy.
+def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
+    """Loss, per-sample CE, gradients {A1, c1, A2, c2} of sum_s coef_s CE_s, and, with tangent = (T1, t1, T2, t2)
+    (None entries are 0), the Hessian action on every parameter and the per-sample tangent of CE.
+    override = (rows, cols, values): act'(h) at those (sample, unit) entries (ReLU units within rounding of 0)."""
+    B = a.shape[0]
+    f, d1, d2 = act if act else (None, None, None)
+    if A1 is not None:
+        h = a @ A1 + c1
+        u = f(h)
+    else:
+        u = a
+    z = u @ A2 + c2
+    zmax = z.max(axis=1, keepdims=True)
+    e = np.exp(z - zmax)
+    s = e.sum(axis=1, keepdims=True)
+    p = e / s
+    lse = (zmax + np.log(s))[:, 0]
+    E = np.zeros_like(z)
+    E[np.arange(B), labels] = 1.0
+    ce = lse - z[np.arange(B), labels]
+    loss = float(np.sum(coef * ce))
+    dz = coef[:, None] * (p - E)
+    out = {"A2": u.T @ dz, "c2": dz.sum(axis=0, keepdims=True)}
+    if A1 is not None:
+        du = dz @ A2.T
+        g1 = d1(h)
+        if override is not None:
+            g1[override[0], override[1]] = override[2]
+        dh = du * g1
+        out["A1"] = a.T @ dh
+        out["c1"] = dh.sum(axis=0, keepdims=True)
+    res = {"loss": loss, "ce": ce, "grad": out}
+    if tangent is None:
+        return res
+    T1, t1, T2, t2 = tangent
+    zt = np.zeros_like(z)
+    ut = None
+    if A1 is not None and (T1 is not None or t1 is not None):
+        ht = np.zeros_like(h)
+        if T1 is not None:
+            ht = ht + a @ T1
+        if t1 is not None:
+            ht = ht + t1
+        ut = g1 * ht
+        zt = zt + ut @ A2
+    if T2 is not None:
+        zt = zt + u @ T2
+    if t2 is not None:
+        zt = zt + t2
+    pt = p * (zt - np.sum(p * zt, axis=1, keepdims=True))
+    dzt = coef[:, None] * pt
+    hv = {"A2": u.T @ dzt + (ut.T @ dz if ut is not None else 0.0), "c2": dzt.sum(axis=0, keepdims=True)}
+    if A1 is not None:
+        dut = dzt @ A2.T
+        if T2 is not None:
+            dut = dut + dz @ T2.T
+        dht = dut * g1
+        if ut is not None:
+            dht = dht + du * d2(h) * ht
+        hv["A1"] = a.T @ dht
+        hv["c1"] = dht.sum(axis=0, keepdims=True)
+    res["hvp"] = hv
+    res["ce_tangent"] = np.sum((p - E) * zt, axis=1)
+    return res
+
+
+def sigmoid(x):
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the tasks: each maps (x, Y as {block: array}) to the oracles, with Y blocks named as in the dump
+class DataCleaning:
+    def __init__(self, cfg, lower, upper, lam):
+        self.mlp = cfg.get("task.model", "linear") == "mlp"
+        self.act_name = cfg.get("task.activation", "relu") if self.mlp else None
+        self.act = activation(self.act_name) if self.mlp else None
+        self.weights = cfg.get("task.weights", "learned")
+        self.lam = lam
+        self.lower, self.upper = lower, upper
+        self.names = ["W1", "b1", "W2", "b2"] if self.mlp else ["W", "b"]
+
+    def _params(self, Y):
+        if self.mlp:
+            return Y["W1"], Y["b1"], Y["W2"], Y["b2"]
+        return None, None, Y["W"], Y["b"]
+
+    def _to_blocks(self, d):
+        if self.mlp:
+            return {"W1": d["A1"], "b1": d["c1"], "W2": d["A2"], "b2": d["c2"]}
+        return {"W": d["A2"], "b": d["c2"]}
+
+    def _coef_lower(self, x):
+        B = len(self.lower["labels"])
+        if self.weights == "learned":
+            w = sigmoid(x[self.lower["ids"]])
+            return w / B, w * (1.0 - w) / B
+        return np.full(B, 1.0 / B), np.zeros(B)
+
+    def first_layer(self, x, Y):
+        return (Y["W1"], Y["b1"]) if self.mlp else None
+
+    def _lower(self, x, Y, tangent=None):
+        coef, _ = self._coef_lower(x)
+        b = self.lower
+        return net(b["inputs"], b["labels"], coef, *self._params(Y), self.act, tangent, b.get("override"))
+
+    def _upper(self, Y):
+        b = self.upper
+        B = len(b["labels"])
+        return net(b["inputs"], b["labels"], np.full(B, 1.0 / B), *self._params(Y), self.act, None, b.get("override"))
+
+    def loss_lower(self, x, Y):
+        return self._lower(x, Y)["loss"] + 0.5 * self.lam * sum(float(np.sum(Y[k] ** 2)) for k in self.names)
+
+    def loss_upper(self, x, Y):
+        return self._upper(Y)["loss"]
+
+    def grad_lower_Y(self, x, Y):
+        g = self._to_blocks(self._lower(x, Y)["grad"])
+        return {k: g[k] + self.lam * Y[k] for k in self.names}
+
+    def grad_upper_Y(self, x, Y):
+        return self._to_blocks(self._upper(Y)["grad"])
+
+    def grad_upper_x(self, x, Y):
+        return np.zeros_like(x)    # f has no direct x dependence
+
+    def hvp(self, x, Y, V):
+        tangent = (V["W1"], V["b1"], V["W2"], V["b2"]) if self.mlp else (None, None, V["W"], V["b"])
+        h = self._to_blocks(self._lower(x, Y, tangent)["hvp"])
+        return {k: h[k] + self.lam * V[k] for k in self.names}
+
+    def cross(self, x, Y, Z):
+        # <grad_Y g, Z> = sum_s coef_s(x) d/dt CE_s(Y + tZ) + lambda <Y, Z>: only the weights depend on x
+        tangent = (Z["W1"], Z["b1"], Z["W2"], Z["b2"]) if self.mlp else (None, None, Z["W"], Z["b"])
+        r = self._lower(x, Y, tangent)
+        _, dcoef = self._coef_lower(x)
+        J = np.zeros_like(x)
+        np.add.at(J, self.lower["ids"], dcoef * r["ce_tangent"])
+        return J
+
+
+class HyperRep:
+    def __init__(self, cfg, lower, upper, lam, pixels):
+        self.act_name = cfg.get("task.activation", "relu")
+        self.act = activation(self.act_name)
+        self.lam = lam
+        self.lower, self.upper = lower, upper
+        self.pixels = pixels
+        self.names = ["W_head", "b_head"]
+
+    def _feat(self, x):
+        P = self.pixels
+        H = (len(x)) // (P + 1)
+        if H * (P + 1) != len(x):
+            raise DumpError(f"hyper_rep: len(x) = {len(x)} is not pixels * hidden + hidden with pixels = {P}")
+        return x[:P * H].reshape(P, H), x[P * H:].reshape(1, H)
+
+    def first_layer(self, x, Y):
+        return self._feat(x)
+
+    def _run(self, batch, x, Y, tangent=None):
+        W, b = self._feat(x)
+        B = len(batch["labels"])
+        return net(batch["inputs"], batch["labels"], np.full(B, 1.0 / B), W, b, Y["W_head"], Y["b_head"], self.act,
+                   tangent, batch.get("override"))
+
+    def _ridge(self, Y):
+        return 0.5 * self.lam * sum(float(np.sum(Y[k] ** 2)) for k in self.names)
+
+    def loss_lower(self, x, Y):
+        return self._run(self.lower, x, Y)["loss"] + self._ridge(Y)
+
+    def loss_upper(self, x, Y):
+        return self._run(self.upper, x, Y)["loss"]
+
+    def grad_lower_Y(self, x, Y):
+        g = self._run(self.lower, x, Y)["grad"]
+        return {"W_head": g["A2"] + self.lam * Y["W_head"], "b_head": g["c2"] + self.lam * Y["b_head"]}
+
+    def grad_upper_Y(self, x, Y):
+        g = self._run(self.upper, x, Y)["grad"]
+        return {"W_head": g["A2"], "b_head": g["c2"]}
+
+    def grad_upper_x(self, x, Y):
+        g = self._run(self.upper, x, Y)["grad"]
+        return np.concatenate([g["A1"].ravel(), g["c1"].ravel()])
+
+    def hvp(self, x, Y, V):
+        h = self._run(self.lower, x, Y, (None, None, V["W_head"], V["b_head"]))["hvp"]
+        return {"W_head": h["A2"] + self.lam * V["W_head"], "b_head": h["c2"] + self.lam * V["b_head"]}
+
+    def cross(self, x, Y, Z):
+        # J[Z] = d_x d_Y g . Z: the x-part of the full Hessian (over x and Y) applied to the tangent (0, Z)
+        h = self._run(self.lower, x, Y, (None, None, Z["W_head"], Z["b_head"]))["hvp"]
+        return np.concatenate([h["A1"].ravel(), h["c1"].ravel()])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def read_tuple(f, group, names=None):
+    if group not in f:
+        raise DumpError(f"missing group /{group}")
+    g = f[group]
+    keys = names if names is not None else list(g.keys())
+    out = {}
+    for k in keys:
+        if k not in g:
+            raise DumpError(f"missing dataset /{group}/{k}")
+        a = np.asarray(g[k][()], dtype=float)
+        out[k] = a.reshape(-1, 1) if a.ndim == 1 else a
+    return out
+
+
+def read_batch(f, name):
+    g = f[f"batch/{name}"]
+    for k in ("inputs", "labels", "sample_ids"):
+        if k not in g:
+            raise DumpError(f"missing dataset /batch/{name}/{k}")
+    return {"inputs": np.asarray(g["inputs"][()], dtype=float), "labels": np.asarray(g["labels"][()], dtype=int),
+            "ids": np.asarray(g["sample_ids"][()], dtype=int)}
+
+
+def parse_config(text):
+    cfg = {}
+    for line in text.splitlines():
+        if " = " in line:
+            k, v = line.split(" = ", 1)
+            cfg[k.strip()] = v.strip()
+    return cfg
+
+
+def rel_err(a, ref):
+    a, ref = np.asarray(a, dtype=float), np.asarray(ref, dtype=float)
+    if a.shape != ref.shape:
+        if a.size == ref.size:
+            a = a.reshape(ref.shape)
+        else:
+            return math.inf, "shape"
+    if not np.all(np.isfinite(a)):
+        return math.inf, "non-finite"
+    d = float(np.max(np.abs(a - ref))) if a.size else 0.0
+    s = float(np.max(np.abs(ref))) if ref.size else 0.0
+    return (d / s, "rel") if s > 0 else (d, "abs")
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, a, ref, tol):
+        err, how = rel_err(a, ref)
+        self.rows.append((name, err, how, tol, err <= tol))
+
+    def add_value(self, name, err, how, tol):
+        self.rows.append((name, err, how, tol, err <= tol))
+
+    def print(self, out=sys.stdout):
+        w = max([len(r[0]) for r in self.rows] + [6])
+        print(f"{'output':<{w}}  {'max error':>10}  {'':3}  {'tolerance':>9}  result", file=out)
+        for name, err, how, tol, ok in self.rows:
+            print(f"{name:<{w}}  {err:10.3e}  {how:3}  {tol:9.1e}  {'PASS' if ok else 'FAIL'}", file=out)
+
+    def failed(self):
+        return [r[0] for r in self.rows if not r[4]]
+
+
+def blocks_PtA(P, A):
+    """P^T A per block (P[k] None: identity)."""
+    return {k: (P[k].T @ A[k] if P.get(k) is not None else A[k]) for k in A}
+
+
+def blocks_PA(P, A):
+    return {k: (P[k] @ A[k] if P.get(k) is not None else A[k]) for k in A}
+
+
+def check_P(f, names, table):
+    P = {}
+    if "reduced/P" in f:
+        for k in f["reduced/P"].keys():
+            P[k] = np.asarray(f["reduced/P"][k][()], dtype=float)
+            if P[k].ndim == 1:
+                P[k] = P[k].reshape(-1, 1)
+            r = P[k].shape[1]
+            table.add_value(f"P^T P - I [{k}]", float(np.max(np.abs(P[k].T @ P[k] - np.eye(r)))), "abs", P_ORTHO_TOL)
+    for k in P:
+        if k not in names:
+            raise DumpError(f"/reduced/P/{k} names no lower block (blocks: {', '.join(names)})")
+    return P
+
+
+def check_no_network(f, table, tol):
+    """Quadratic and counterexample dumps: reduced gradients against P^T of the dump's own full gradients."""
+    names = list(f["point/Y"].keys())
+    P = check_P(f, names, table)
+    for out in ("grad_lower_Y", "grad_upper_Y"):
+        full = read_tuple(f, f"oracles/{out}", names)
+        red = read_tuple(f, f"reduced/{out}", names)
+        ref = blocks_PtA(P, full)
+        for k in names:
+            table.add(f"reduced/{out}/{k} vs P^T sbo full", red[k], ref[k], tol)
+
+
+def make_task(f, attrs, cfg):
+    task = attrs.get("task", "")
+    lam = float(cfg["task.lambda"]) if "task.lambda" in cfg else None
+    lower, upper = read_batch(f, "lower"), read_batch(f, "upper")
+    if task == "data_cleaning":
+        t = DataCleaning(cfg, lower, upper, 1e-3 if lam is None else lam)
+    elif task == "hyper_rep":
+        t = HyperRep(cfg, lower, upper, 1e-2 if lam is None else lam, lower["inputs"].shape[1])
+    else:
+        raise DumpError(f"task '{task}' has network inputs but this script knows only data_cleaning and hyper_rep")
+    # cross-check the recorded graphs against the model read from the config
+    net_lo, net_up = str(attrs.get("network_lower", "")), str(attrs.get("network_upper", ""))
+    problems = []
+    act = cfg.get("task.activation", "relu")
+    uses_act = task == "hyper_rep" or cfg.get("task.model") == "mlp"
+    for label, text in (("network_lower", net_lo), ("network_upper", net_up)):
+        if not text:
+            continue
+        ops = [ln.split()[0] for ln in text.splitlines() if ln.strip()]
+        acts = [o for o in ops if o in ("relu", "tanh", "gelu")]
+        if uses_act and acts != [act]:
+            problems.append(f"{label} has activations {acts}, config says task.activation = {act}")
+        if not uses_act and acts:
+            problems.append(f"{label} has activations {acts}, but the config's model has none")
+        if "linear" in ops and ops.count("linear") != (2 if uses_act else 1):
+            problems.append(f"{label} has {ops.count('linear')} linear ops")
+    coefs = [float(ln.split("coef")[1].split()[0]) for ln in net_lo.splitlines() if ln.startswith("l2 ")]
+    if net_lo and any(abs(c - t.lam) > 1e-12 * max(1.0, abs(t.lam)) for c in coefs):
+        problems.append(f"network_lower l2 coefficients {coefs} differ from task.lambda = {t.lam}")
+    n_l2 = len(t.names)
+    if net_lo and len(coefs) != n_l2:
+        problems.append(f"network_lower has {len(coefs)} l2 terms, expected {n_l2} (every lower block)")
+    want_sigmoid = task == "data_cleaning" and t.weights == "learned"
+    if net_lo and ("sigmoid_gather" in net_lo) != want_sigmoid:
+        problems.append(f"network_lower {'lacks' if want_sigmoid else 'has'} sigmoid_gather "
+                        f"(task.weights = {cfg.get('task.weights')})")
+    if problems:
+        raise DumpError("the recorded network does not match the config: " + "; ".join(problems))
+    return t
+
+
+def selfcheck(t, x, Y, V, Z, names, out=sys.stdout):
+    """Central differences (float64) of this script's own analytic functions; a test of the script, not of sbo."""
+    h = 1e-6
+    rng = np.random.default_rng(0)
+    unit = lambda A: {k: A[k] / max(np.max(np.abs(A[k])) for k in A) for k in A}  # noqa: E731
+    Vu, Zu = unit(V), unit(Z)
+    U = rng.standard_normal(x.shape)
+    U /= np.max(np.abs(U))
+    add = lambda A, s, B: {k: A[k] + s * B[k] for k in A}  # noqa: E731
+    dot = lambda A, B: sum(float(np.sum(A[k] * B[k])) for k in names)  # noqa: E731
+    rows = []
+
+    def rel(a, b, scale=None):
+        # scalars: relative to the Cauchy-Schwarz scale |grad| |direction| (a directional derivative can be ~0)
+        return abs(a - b) / scale if scale else rel_err(a, b)[0]
+
+    def norm(A):
+        return math.sqrt(dot(A, A)) if isinstance(A, dict) else float(np.linalg.norm(A))
+    gl = t.grad_lower_Y(x, Y)
+    fd = (t.loss_lower(x, add(Y, h, Vu)) - t.loss_lower(x, add(Y, -h, Vu))) / (2 * h)
+    rows.append(("<grad_lower_Y, V> vs d/dt g(Y+tV)", rel(dot(gl, Vu), fd, norm(gl) * norm(Vu))))
+    gu = t.grad_upper_Y(x, Y)
+    fd = (t.loss_upper(x, add(Y, h, Vu)) - t.loss_upper(x, add(Y, -h, Vu))) / (2 * h)
+    rows.append(("<grad_upper_Y, V> vs d/dt f(Y+tV)", rel(dot(gu, Vu), fd, norm(gu) * norm(Vu))))
+    gx = t.grad_upper_x(x, Y)
+    fd = (t.loss_upper(x + h * U, Y) - t.loss_upper(x - h * U, Y)) / (2 * h)
+    rows.append(("<grad_upper_x, U> vs d/dt f(x+tU)", rel(float(np.dot(gx, U)), fd, norm(gx) * norm(U) or 1.0)))
+    HV = t.hvp(x, Y, Vu)
+    gp, gm = t.grad_lower_Y(x, add(Y, h, Vu)), t.grad_lower_Y(x, add(Y, -h, Vu))
+    fdH = {k: (gp[k] - gm[k]) / (2 * h) for k in names}
+    rows.append(("H[V] vs central difference of grad_lower_Y",
+                 rel(np.concatenate([HV[k].ravel() for k in names]),
+                     np.concatenate([fdH[k].ravel() for k in names]))))
+    J = t.cross(x, Y, Zu)
+    fd = (dot(t.grad_lower_Y(x + h * U, Y), Zu) - dot(t.grad_lower_Y(x - h * U, Y), Zu)) / (2 * h)
+    rows.append(("<J[Z], U> vs d/dt <grad_lower_Y(x+tU), Z>", rel(float(np.dot(J, U)), fd, norm(J) * norm(U) or 1.0)))
+    print(f"self-check of this script (central differences, h = {h:g}, float64):", file=out)
+    for name, e in rows:
+        print(f"  {name:<45} {e:.2e}", file=out)
+    return max(e for _, e in rows)
+
+
+# ReLU units whose pre-activation h lies within the engine's rounding of 0 may have their mask act'(h) on the other
+# side in sbo than in float64 (a float32 h = 1e-7 * scale can come out negative). Such a flip changes whole
+# gradient columns (an O(1/B) relative change), a FAIL that is no bug. These (sample, unit) pairs are found with
+# |h| <= band * (|a| |W1| + |b1|) and their mask is chosen to match sbo (exhaustively for up to 4 pairs, else by
+# greedy flips); the script reports how many it flipped. Measured: numpy's float32 rounding of h is <= 2.1e-7 of
+# that scale on Fashion-MNIST dumps; a default-size float32 dump has about 1 pair per batch below 1e-6.
+KINK_BAND = {32: 2e-6, 64: 1e-13}
+
+
+def resolve_relu_kinks(batch, first_layer, band, make_rows, score, level):
+    A1, c1 = first_layer
+    a = batch["inputs"]
+    h = a @ A1 + c1
+    scale = np.abs(a) @ np.abs(A1) + np.abs(c1)
+    rr, cc = np.nonzero(np.abs(h) <= band * scale)
+    batch.pop("override", None)
+    K = len(rr)
+    if K == 0:
+        return None
+    natural = (h[rr, cc] > 0).astype(float)
+    if K > 64:
+        return (f"relu: {level} batch: {K} (sample, unit) pairs within rounding of the kink (band {band:g}); too many "
+                "to resolve, using act'(h) = [h > 0]")
+
+    def trial(vals):
+        batch["override"] = (rr, cc, vals)
+        return score(make_rows())
+    best = natural.copy()
+    best_s = trial(best)
+    if K <= 4:
+        for m in range(1, 2 ** K):
+            v = natural.copy()
+            for i in range(K):
+                if m >> i & 1:
+                    v[i] = 1.0 - v[i]
+            sc = trial(v)
+            if sc < best_s:
+                best, best_s = v, sc
+    else:
+        for _ in range(2):
+            improved = False
+            for i in range(K):
+                v = best.copy()
+                v[i] = 1.0 - v[i]
+                sc = trial(v)
+                if sc < best_s:
+                    best, best_s, improved = v, sc, True
+            if not improved:
+                break
+    batch["override"] = (rr, cc, best)
+    flipped = int(np.sum(best != natural))
+    return (f"relu: {level} batch: {K} (sample, unit) pair(s) with |h| <= {band:g} * (|a||W1| + |b1|); "
+            f"act'(h) chosen to match sbo there: {flipped} differ from [h > 0] in float64")
+
+
+def ROW_ORDER(name):
+    order = ["loss_lower_batch", "loss_upper_batch", "grad_lower_Y/", "grad_upper_Y/", "grad_upper_x", "hvp_V/",
+             "cross_Z", "reduced/grad_lower_Y/", "reduced/hvp_X/", "reduced/grad_upper_Y/"]
+    for i, o in enumerate(order):
+        if name.startswith(o):
+            return i
+    return len(order)
+
+
+def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band=None):
+    """Prints the table and returns the exit status (0 pass, 1 fail); raises DumpError when it can't check."""
+    table = Table()
+    with h5py.File(path, "r") as f:
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        if attrs.get("kind") not in (None, "oracle_dump"):
+            raise DumpError(f"root attribute kind = '{attrs.get('kind')}', not an oracle dump")
+        cfg = parse_config(str(attrs.get("config", "")))
+        task = attrs.get("task", "?")
+        has_net = "batch/lower/inputs" in f
+        if "precision" in attrs:
+            prec = int(attrs["precision"])
+        else:
+            prec = 64 if cfg.get("task.precision") == "float64" else 32
+        tol1 = tol_override if tol_override is not None else DEFAULT_TOL[(prec, 1)]
+        tol2 = tol_override if tol_override is not None else DEFAULT_TOL[(prec, 2)]
+        if not has_net:
+            print(f"{path}: task {task}: no network: skipped (checking only reduced = P^T full on the dump's own "
+                  "gradients)", file=out)
+            check_no_network(f, table, tol_override if tol_override is not None else 1e-10)
+            table.print(out)
+            bad = table.failed()
+            print(("FAIL: " + ", ".join(bad)) if bad else "PASS", file=out)
+            return 1 if bad else 0
+        t = make_task(f, attrs, cfg)
+        names = t.names
+        x = np.asarray(f["point/x"][()], dtype=float).ravel()
+        Y = read_tuple(f, "point/Y", names)
+        V = read_tuple(f, "directions/V", names)
+        Z = read_tuple(f, "directions/Z", names)
+        P = check_P(f, names, table)
+        X = read_tuple(f, "reduced/X", names)
+        for k in names:
+            exp = (P[k].shape[1] if k in P else Y[k].shape[0], Y[k].shape[1])
+            if X[k].shape != exp:
+                raise DumpError(f"/reduced/X/{k} has shape {X[k].shape}, expected {exp}")
+        print(f"{path}: task {task}, model "
+              f"{cfg.get('task.model', 'mlp') if task == 'data_cleaning' else 'feature MLP + linear head'}, "
+              f"activation {cfg.get('task.activation', 'relu') if getattr(t, 'act', None) else '-'}, "
+              f"precision float{prec}, lambda {t.lam:g}, lower batch {len(t.lower['labels'])}, "
+              f"upper batch {len(t.upper['labels'])}, d = {len(x)}; blocks "
+              + ", ".join(f"{k} {Y[k].shape[0]}x{Y[k].shape[1]}" for k in names), file=out)
+        print("reference: independent NumPy float64, forward-over-reverse by hand (no finite differences)", file=out)
+
+        # sbo's outputs, by level of the batch they use, with their tolerances
+        lower_outs = [("grad_lower_Y", "oracles", tol1), ("hvp_V", "oracles", tol2),
+                      ("grad_lower_Y", "reduced", tol1), ("hvp_X", "reduced", tol2)]
+        upper_outs = [("grad_upper_Y", "oracles", tol1), ("grad_upper_Y", "reduced", tol1)]
+        got = {}
+        for name, grp, _ in lower_outs + upper_outs:
+            got[f"{grp}/{name}"] = read_tuple(f, f"{grp}/{name}", names)
+        got["oracles/cross_Z"] = np.asarray(f["oracles/cross_Z"][()], dtype=float).ravel()
+        got["oracles/grad_upper_x"] = np.asarray(f["oracles/grad_upper_x"][()], dtype=float).ravel()
+
+        def rows(level):
+            """[(row name, sbo's value, reference, tolerance)] of the outputs that use the batch of `level`."""
+            r = []
+            if level == "lower":
+                if "loss_lower_batch" in attrs:
+                    r.append(("loss_lower_batch", float(attrs["loss_lower_batch"]), t.loss_lower(x, Y), tol1))
+                gl = t.grad_lower_Y(x, Y)
+                ref = {"oracles/grad_lower_Y": gl, "oracles/hvp_V": t.hvp(x, Y, V),
+                       "reduced/grad_lower_Y": blocks_PtA(P, gl),
+                       "reduced/hvp_X": blocks_PtA(P, t.hvp(x, Y, blocks_PA(P, X)))}
+                outs = lower_outs
+            else:
+                if "loss_upper_batch" in attrs:
+                    r.append(("loss_upper_batch", float(attrs["loss_upper_batch"]), t.loss_upper(x, Y), tol1))
+                gu = t.grad_upper_Y(x, Y)
+                ref = {"oracles/grad_upper_Y": gu, "reduced/grad_upper_Y": blocks_PtA(P, gu)}
+                outs = upper_outs
+            for name, grp, tol in outs:
+                key = f"{grp}/{name}"
+                for k in names:
+                    r.append((f"{key[8:] if grp == 'oracles' else key}/{k}", got[key][k], ref[key][k], tol))
+            if level == "lower":
+                r.append(("cross_Z", got["oracles/cross_Z"], t.cross(x, Y, Z), tol2))
+            else:
+                r.append(("grad_upper_x", got["oracles/grad_upper_x"], t.grad_upper_x(x, Y), tol1))
+            return r
+
+        def score(r):
+            return sum(min(rel_err(a, b)[0] / tol, 1e6) for _, a, b, tol in r)
+
+        notes = []
+        all_rows = []
+        for level in ("lower", "upper"):
+            batch = t.lower if level == "lower" else t.upper
+            fl = t.first_layer(x, Y) if getattr(t, "act_name", None) == "relu" else None
+            if fl is not None:
+                notes.append(resolve_relu_kinks(batch, fl, KINK_BAND[prec] if kink_band is None else kink_band,
+                                                lambda: rows(level), score, level))
+            all_rows += rows(level)
+        for name, a, b, tol in sorted(all_rows, key=lambda r: ROW_ORDER(r[0])):
+            table.add(name, a, b, tol)
+        for n in notes:
+            if n:
+                print(n, file=out)
+        sc = selfcheck(t, x, Y, V, Z, names, out) if do_selfcheck else None
+    table.print(out)
+    bad = table.failed()
+    if sc is not None and not sc <= 1e-5:
+        bad.append(f"self-check of this script ({sc:.1e} > 1e-5)")
+    print(("FAIL: " + ", ".join(bad)) if bad else "PASS", file=out)
+    return 1 if bad else 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Re-compute every oracle of an `sbo oracle-dump` file with an independent "
+                                "NumPy float64 implementation and compare (exit 1 on any failure).")
+    p.add_argument("dump", metavar="FILE.h5")
+    p.add_argument("--tol", type=float, default=None,
+                   help="relative tolerance for every output (default: by the dump's precision: float32 1e-4, "
+                   "float64 1e-9)")
+    p.add_argument("--selfcheck", action="store_true",
+                   help="also test this script's own H[V], J[Z] and gradients against central differences")
+    p.add_argument("--kink-band", type=float, default=None,
+                   help="ReLU pre-activations with |h| <= BAND * (|a||W1| + |b1|) count as within rounding of the kink "
+                   "and get the mask that matches sbo (default: 2e-6 for float32 dumps, 1e-13 for float64; 0: off)")
+    a = p.parse_args(argv)
+    try:
+        return check(a.dump, a.tol, a.selfcheck, kink_band=a.kink_band)
+    except (DumpError, OSError, KeyError) as e:
+        print(f"{a.dump}: cannot check: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
