@@ -37,6 +37,8 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j $(JOBS)
 	$(VENV_PY) paper_figures/test_figures.py
 	SBO_BIN=$(BUILD_DIR)/sbo $(VENV_PY) paper_figures/test_plot_runs.py
+	$(VENV_PY) paper_figures/test_fig_neural.py
+	SBO_BIN=$(BUILD_DIR)/sbo $(VENV_PY) paper_figures/test_check_oracle_dump.py
 	$(MAKE) --no-print-directory test-asan
 
 # Unit tests (test_*) only: the theory checks' Monte Carlo runs are too slow under the sanitizers and are
@@ -68,3 +70,20 @@ clean:
 
 distclean: clean
 	rm -rf .venv results/quick results/full
+
+# make bench: bench/README.md. Builds build/ (the configured BLAS, OpenBLAS by default) and $(BLIS_DIR)/ (BLIS,
+# bench_gemm only), then bench_gemm --compare (forced OpenBLAS core types only in child processes and only when
+# OPENBLAS_CORETYPE is unset) and bench_iter once per thread count in BENCH_THREADS (OPENBLAS_NUM_THREADS and
+# OMP_NUM_THREADS both set to it). BENCH_ITER_ARGS=--quick for a shorter run.
+BLIS_DIR ?= build-blis
+BENCH_THREADS ?= 1 2
+BENCH_ITER_ARGS ?=
+.PHONY: bench
+bench: build
+	cmake -S . -B $(BLIS_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSBO_BLAS_VENDOR=BLIS -DWITH_CUDA=OFF $(CMAKE_ARGS)
+	cmake --build $(BLIS_DIR) -j $(JOBS) --target bench_gemm
+	$(BUILD_DIR)/bench/bench_gemm --compare --blis $(BLIS_DIR)/bench/bench_gemm
+	@for t in $(BENCH_THREADS); do \
+	  echo; echo "### bench_iter with OPENBLAS_NUM_THREADS=$$t OMP_NUM_THREADS=$$t"; \
+	  OPENBLAS_NUM_THREADS=$$t OMP_NUM_THREADS=$$t $(BUILD_DIR)/bench/bench_iter $(BENCH_ITER_ARGS) || exit 1; \
+	done

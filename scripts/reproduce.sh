@@ -4,6 +4,8 @@
 # figures into results/figures/, and prints a summary table (claim, PASS/FAIL, seconds).
 # Exercised by: `make reproduce` (quick, ALGORITHMS.md §8.2) and `make reproduce-full` (full, §8).
 # Exit status: 0 if every check passed and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
+# Then scripts/reproduce_neural.sh (claims 5-6: the image tasks, memory and the rank sweep; SBO_REPRODUCE_NEURAL=0
+# skips it).
 # Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python). OPENBLAS_CORETYPE is left as it is.
 set -uo pipefail
 
@@ -105,6 +107,20 @@ for f in "${figures[@]}"; do
     fi
     rows+=("$id|figure from $input|$status|$(elapsed "$t0" "$(now)")")
 done
+
+# --- the neural experiments (claims 5 and 6: data cleaning, hyper-representation, memory, rank sweep) -------------
+if [ "${SBO_REPRODUCE_NEURAL:-1}" = 1 ]; then
+    echo
+    echo "=== neural experiments: scripts/reproduce_neural.sh $mode"
+    t0=$(now)
+    BUILD_DIR=$build_dir PYTHON=$python bash scripts/reproduce_neural.sh "$mode" 2>&1 | tee "$logdir/reproduce_neural.log"
+    if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+        status=PASS; n_pass=$((n_pass + 1))
+    else
+        status=FAIL; n_fail=$((n_fail + 1)); failed+=("neural")
+    fi
+    rows+=("neural|claim 5: data cleaning (accuracy, F1, BROS vs MA-SOBA), memory, rank sweep, hyper-rep|$status|$(elapsed "$t0" "$(now)")")
+fi
 
 # --- summary ---------------------------------------------------------------------------------------------
 total=$(elapsed "$t_all" "$(now)")
