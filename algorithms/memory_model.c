@@ -1,12 +1,14 @@
 /* algorithms/memory_model.c: the analytic memory model of ALGORITHMS.md §9, in scalars per buffer.
- * Per block (m, n, r): SOBA / MA-SOBA 4mn. The projected methods are counted as algorithms/projected.c
- * allocates them, every work buffer in reduced form (no m x n work tuple; the Z-direction is applied in place):
- *   naive       2mn + mr + 5rn                          (§9: 2mn + mr + 3rn)
- *   BROS-basic  2mn + mr + 6rn + m + 2n + r             (§9: 2mn + mr + 4rn + m + 2n + r)
- *   + rn when L > 1 (R1e); + rn when any block is general (R3), + 2n on a general block (eta, omega3).
- * The two rn above §9 are the HVP input X and F = P^T grad_Y f, which §9 accumulates into R1 ("add rn if
- * grad_Y f is not fused"); §9's B eta (+r, general) is never stored (one scalar per row). A full block in a
- * projected method holds zdir's tuples at r = m (its zero-coefficient outputs are not elided, §9).
+ * Per block (m, n, r): SOBA / MA-SOBA 4mn. The projected methods are counted as algorithms/projected.c and
+ * algorithms/zdir.c allocate them, every work buffer in reduced form (no m x n work tuple; the Z-direction is
+ * applied in place; the HVP calls share one output tuple; G reuses the HVP input once zdir has returned):
+ *   naive       2mn + mr + 4rn                          (§9: 2mn + mr + 3rn, + rn for F, not fused)
+ *   BROS-basic  2mn + mr + 4rn + m + 2n + r             (§9 exactly: G=X, out (RT, R1), B, F)
+ *   + rn when L > 1 (R1e); + rn on a general block (R3), + 2n there (eta, omega3).
+ * §9's B eta (+r, general) is never stored (one scalar per row). A full block (r = m) costs MA-SOBA's 3mn of
+ * work (G, F and the HVP output; the HVP input shares G's buffer, or is Z_k itself when every block is full)
+ * plus its probes xi, omega (m + n, BROS): its zero-coefficient outputs (rho = 0, 1 - 1/a = 0, A3 = 0) and its
+ * B (= Z_k) are not stored (§9), and with every block full the probe calls are skipped.
  * Task-side transients (generic reduced oracles, in the task's scratch): + 2mn per projected block without a
  * native reduced HVP, else + mn without native reduced gradients. cross_term = projected: + mn per block (the
  * lifted (m/r) P B, full because the cross oracle takes a full tuple). Plus the Haar QR workspace (max over
@@ -44,11 +46,12 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
         if (!projected) {
             work = 2 * m * n;
         } else {
-            work = plan.work_tuples * r * n            /* zdir: B, X, R1, [RT, R1e, R3] (reduced) */
-                   + 2 * r * n;                        /* G = P^T grad_Y g, F = P^T grad_Y f (reduced) */
+            work = plan.block_work[l]                  /* zdir: X (= G after zdir) and the shared HVP output; a
+                                                        * projected block adds B, [R1e, R3], [u, s] (reduced) */
+                   + r * n                             /* F = P^T grad_Y f (reduced) */
+                   + (plan.in_doubles ? 0 : r * n);    /* G's own buffer when every block is full (no HVP input) */
             if (!full) work += m * r;                  /* P */
-            if (corrected) work += r + n + (plan.general[l] ? 2 * n : 0)   /* probes xi, omega, [eta, omega3] */
-                                   + m + n;                                /* u = Z omega, s */
+            if (corrected) work += r + n + (plan.general[l] ? 2 * n : 0);   /* probes xi, omega, [eta, omega3] */
             if (cross_projected) work += m * n;        /* lifted (m/r) P B: the cross oracle's full input */
             if (!full) work += !native_hvp ? 2 * m * n    /* generic HVP: transient P X in, H[P X] out (§9) */
                              : !native_grads ? m * n : 0; /* generic reduced gradient: transient full gradient */
@@ -68,8 +71,8 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
     }
     snprintf(o->note, sizeof o->note,
              "%s%s; reduced oracles: %s; grad_Y f: %s; cross_term = %s; work = the buffers as allocated (Z -= gamma d in "
-             "place, no full d or grad_Y f): §9 + rn (HVP input X) + rn (F) per projected block%s%s; minibatches and "
-             "J[Z] not modelled",
+             "place, no full d or grad_Y f; one shared HVP output; G in the HVP input): §9 per projected block (F "
+             "counted)%s%s; minibatches and J[Z] not modelled",
              is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general"
                         : ps.variant == SBO_ZDIR_AUTO ? "BROS per-block basic/general" : "BROS-basic") : "naive",
              ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
@@ -77,6 +80,6 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
              t->ops->reduced_grad_upper_Y ? "fused/reduced (native P^T oracle)" : "generic: +mn transient",
              ct ? ct : "full",
              cross_projected ? " + mn per block (lifted (m/r) P B: full cross-oracle input)" : "",
-             ps.n_projected < L ? "; a full block holds zdir's tuples at r = m" : "");
+             ps.n_projected < L ? "; a full block: 3mn (G, F, HVP output) + probes, no zero-coefficient outputs" : "");
     return 0;
 }

@@ -1,11 +1,15 @@
 /* algorithms/projected.c: one iteration of naive projected / BROS exactly as ALGORITHMS.md §7:
- *   draw P_l, probes (zdir_draw), then phi_k, psi_k;  G_l = P_l^T grad g;  F_l = P_l^T grad f (both reduced
- *   oracles: native through P^T a, or the generic fallback with a transient m x n in the task's scratch);
- *   pieces = zdir_reduced(P, probes, Z_k, F, hvp);   D_x = grad_x f - J[Z_k]  (or J[(m/r) P B], projected)
+ *   draw P_l, probes (zdir_draw), then phi_k, psi_k;  F_l = P_l^T grad f (reduced oracle: native through P^T a,
+ *   or the generic fallback with a transient m x n in the task's scratch);
+ *   pieces = zdir_reduced(P, probes, Z_k, F, hvp);  G_l = P_l^T grad g (into zdir's free HVP input tuple);
+ *   D_x = grad_x f - J[Z_k]  (or J[(m/r) P B], projected);
  *   Y^l -= beta_l (m_l/r_l) P_l G_l;  Z = Pi_R(Z - gamma d), applied in place by zdir_apply (d is never
  *   formed);  x -= alpha h_k;  h = (1-theta) h + theta D_x
+ * Every oracle is evaluated at (x_k, Y_k, Z_k) with phi_k / psi_k and is a pure function of them, so their order
+ * within the iteration is free; G is computed after zdir so that it can reuse zdir's HVP input buffer.
  * The work arena therefore holds no m x n tuple (§9), except the lifted (m/r) P B of cross_term = projected,
- * because the task's cross oracle takes a full tuple.
+ * because the task's cross oracle takes a full tuple. A full block costs MA-SOBA's 3 mn of work (G, F and the
+ * HVP output; the HVP input shares G's buffer, or is Z_k itself when every block is full) plus its probes.
  * Exercised by: tests/test_matrix.c, theory_checks/tc6_counterexample.c, tc7_rate.c. */
 #include "algorithms/projected.h"   /* shared loop */
 #include "core/sbo_log.h"            /* sbo_log_appendf: the creation log */
@@ -20,7 +24,7 @@ typedef struct {
     sbo_probes pr;
     double *P_buf, *probe_buf, *haar_work, *zwork;
     double *batch_lower, *batch_upper;
-    double *G_red, *F_red, *Zq, *Dx, *JZ;
+    double *G_own, *F_red, *Zq, *Dx, *JZ;   /* G_own: only when every block is full (else G uses zdir's scratch) */
     double lift_scale[SBO_MAX_BLOCKS];
 } projected_impl;
 
@@ -225,19 +229,20 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
     }
     snprintf(sh, sizeof sh, "%ld", p->haar_work_doubles);
     sbo_arena_add(&a->work, "Haar QR workspace", sh, p->haar_work_doubles, &im->haar_work);
-    if (p->variant == SBO_ZDIR_NAIVE) {
-        snprintf(sh, sizeof sh, "%d x sum r_l n_l = %ld", p->work_tuples, p->work_doubles);
-        sbo_arena_add(&a->work, "zdir work (B, X, R1; reduced)", sh, p->work_doubles, &im->zwork);
-    } else {
-        snprintf(sh, sizeof sh, "%d x sum r_l n_l + sum m_l + sum n_l = %ld", p->work_tuples, p->work_doubles);
-        sbo_arena_add(&a->work, "zdir work (B,X,R1,[RT,R1e,R3],u,s; reduced)", sh, p->work_doubles, &im->zwork);
+    {
+        long extra = p->work_doubles - p->in_doubles - nred;   /* per projected block: B, [R1e], [R3], [u, s] */
+        snprintf(sh, sizeof sh, "%s%ld + %ld = %ld", p->in_doubles ? "2 x " : "", nred, extra, p->work_doubles);
+        sbo_arena_add(&a->work, p->in_doubles ? "zdir work (X=G, out; proj.: B,[R1e,R3],u,s)"
+                                              : "zdir work (hvp out; every block full)", sh, p->work_doubles,
+                      &im->zwork);
     }
     snprintf(sh, sizeof sh, "%ld", t->lower_batch_doubles);
     sbo_arena_add(&a->work, "lower minibatch phi_k", sh, t->lower_batch_doubles, &im->batch_lower);
     snprintf(sh, sizeof sh, "%ld", t->upper_batch_doubles);
     sbo_arena_add(&a->work, "upper minibatch psi_k", sh, t->upper_batch_doubles, &im->batch_upper);
     snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
-    sbo_arena_add(&a->work, "G = P^T grad_Y g", sh, nred, &im->G_red);
+    if (!p->in_doubles)   /* otherwise G lives in zdir's HVP input tuple, free once zdir_reduced has returned */
+        sbo_arena_add(&a->work, "G = P^T grad_Y g (every block full)", sh, nred, &im->G_own);
     sbo_arena_add(&a->work, t->ops->reduced_grad_upper_Y ? "F = P^T grad_Y f (native reduced)"
                                                          : "F = P^T grad_Y f (generic: +mn in task)", sh, nred, &im->F_red);
     if (a->cross_term == SBO_CROSS_PROJECTED) {
@@ -269,12 +274,13 @@ int sbo_projected_step(sbo_algo *a, long k) {
     sbo_algo_draw_batches(a, k, im->batch_lower, im->batch_upper);
 
     /* every oracle at the old iterate (x_k, Y_k, Z_k): Jacobi updates (§1) */
-    sbo_task_reduced_grad_lower(t, a->x, a->Y, im->batch_lower, &im->S, im->G_red);
     sbo_task_reduced_grad_upper_Y(t, a->x, a->Y, im->batch_upper, &im->S, im->F_red);
     hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S};
     /* every Z_k-dependent quantity (B = P^T Z_k, u = Z_k omega) is cached here, before Z is updated in place */
     sbo_zdir_pieces pc;
     sbo_zdir_reduced(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, &pc);
+    double *G_red = pc.scratch ? pc.scratch : im->G_own;       /* zdir's HVP input is free now */
+    sbo_task_reduced_grad_lower(t, a->x, a->Y, im->batch_lower, &im->S, G_red);
 
     sbo_task_grad_upper_x(t, a->x, a->Y, im->batch_upper, im->Dx);
     if (a->cross_term == SBO_CROSS_FULL) {
@@ -284,7 +290,7 @@ int sbo_projected_step(sbo_algo *a, long k) {
         double sc[SBO_MAX_BLOCKS];
         for (int l = 0; l < lay->L; l++) sc[l] = (double)lay->block[l].m / p->rank[l];
         sbo_vec_zero(D, im->Zq);
-        sbo_subspace_lift_add(&im->S, pc.B, sc, im->Zq);      /* pc.B = P^T Z_k, zdir's cache */
+        sbo_zdir_lift_B(p, &im->S, &pc, sc, im->Zq);      /* pc.B = P^T Z_k, zdir's cache (Z_k^l on a full block) */
         sbo_task_cross(t, a->x, a->Y, im->batch_lower, im->Zq, im->JZ);
     }
     sbo_vec_axpy(t->d, -1.0, im->JZ, im->Dx);
@@ -292,7 +298,7 @@ int sbo_projected_step(sbo_algo *a, long k) {
     /* updates */
     for (int l = 0; l < lay->L; l++)
         im->lift_scale[l] = -a->beta_block[l] * f * ((double)lay->block[l].m / p->rank[l]);   /* m/r first: 1 exactly on full blocks */
-    sbo_subspace_lift_add(&im->S, im->G_red, im->lift_scale, a->Y);      /* Y^l -= beta_l (m/r) P_l G_l */
+    sbo_subspace_lift_add(&im->S, G_red, im->lift_scale, a->Y);      /* Y^l -= beta_l (m/r) P_l G_l */
     sbo_zdir_apply(p, &im->S, &pc, -a->gamma * f, a->Z);             /* Z -= gamma d, in place */
     sbo_algo_project_Z(a);
     sbo_algo_update_x_momentum(a, k, im->Dx);

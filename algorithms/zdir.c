@@ -30,7 +30,7 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
     p->full = full;
     p->red = *full;
     int rows[SBO_MAX_BLOCKS];
-    long probes = 0, Pd = 0, hw = 0, sum_m = 0, sum_n = 0;
+    long probes = 0, Pd = 0, hw = 0;
     for (int l = 0; l < full->L; l++) {
         const sbo_block *b = &full->block[l];
         int r = rank[l];
@@ -59,19 +59,27 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
             if (w > hw) hw = w;
         }
         if (variant != SBO_ZDIR_NAIVE) probes += r + b->n + (p->general[l] ? 2L * b->n : 0);   /* naive draws none */
-        sum_m += b->m;
-        sum_n += b->n;
     }
     sbo_layout_finish(&p->red, rows);
     p->probe_doubles = probes;
     p->P_doubles = Pd;
     p->haar_work_doubles = hw;
-    /* work (reduced tuples): B, X (hvp input), R1; corrected variants add RT (which then holds Dr), R1e when
-     * L > 1, R3 (call-4 output, overwritten in place) when a block is general; plus u_l (m_l) and s_l (n_l). */
-    int tuples = 3;
-    if (variant != SBO_ZDIR_NAIVE) tuples += 1 + (full->L > 1 && variant != SBO_ZDIR_BASIC_NO_D1) + p->any_general;
-    p->work_tuples = tuples;
-    p->work_doubles = tuples * sbo_layout_total(&p->red) + (variant != SBO_ZDIR_NAIVE ? sum_m + sum_n : 0);
+    /* work (sbo_zdir_reduced's layout): the HVP input X (all blocks; none when every block is full, call 1 then
+     * reads Z_k) and ONE shared HVP output (all blocks: RT, R1e, R3 in turn, then R1 -> Dr -> X), then per
+     * projected block B_l, [R1e_l (L > 1)], [R3_l (general)], [u_l, s_l (corrected)]. A full block stores none of
+     * its zero-coefficient outputs (rho = 0, 1 - 1/a = 0, A3 = 0) and no B (= Z_k^l). */
+    const int corrected = variant != SBO_ZDIR_NAIVE;
+    const int d1 = corrected && full->L > 1 && variant != SBO_ZDIR_BASIC_NO_D1;
+    for (int l = 0; l < full->L; l++) p->n_projected += p->rank[l] < full->block[l].m;
+    p->in_doubles = p->n_projected ? sbo_layout_total(&p->red) : 0;
+    p->work_doubles = 0;
+    for (int l = 0; l < full->L; l++) {
+        long m = full->block[l].m, n = full->block[l].n, rn = (long)p->rank[l] * n;
+        long w = (p->in_doubles ? rn : 0) + rn;
+        if (p->rank[l] < m) w += rn + (d1 ? rn : 0) + (p->general[l] ? rn : 0) + (corrected ? m + n : 0);
+        p->block_work[l] = w;
+        p->work_doubles += w;
+    }
     return 0;
 }
 
@@ -110,88 +118,120 @@ void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *
     }
 }
 
-/* The reduced pieces of d_l = P_l (Dr_l - (m_l/r_l) F_l) - (rho_l/a_l)(m_l/r_l) u_l s_l^T (§7). */
+/* Block l alone as a one-block subspace, so that the shared helpers (sbo_subspace_project / lift_add) run on
+ * one block with exactly the arithmetic they use inside a whole tuple. */
+static void one_block(const sbo_zdir_plan *p, const sbo_subspace *S, int l, sbo_layout *lf, sbo_subspace *S1) {
+    memset(lf, 0, sizeof *lf);
+    memset(S1, 0, sizeof *S1);
+    lf->L = 1;
+    lf->block[0] = p->full->block[l];
+    lf->offset[1] = (long)lf->block[0].m * lf->block[0].n;
+    S1->full = lf;
+    S1->red.L = 1;
+    S1->red.block[0] = p->red.block[l];
+    S1->red.offset[1] = (long)p->rank[l] * lf->block[0].n;
+    S1->P[0] = S->P[l];
+}
+
+/* The reduced pieces of d_l = P_l (Dr_l - (m_l/r_l) F_l) - (rho_l/a_l)(m_l/r_l) u_l s_l^T (§7).
+ * Every hvp is a pure function of its input at (x_k, Y_k, phi_k), so the call order is free: calls 2, 3, 4 run
+ * first into the shared output tuple (each reduced at once to the projected blocks' s_l, R1e_l, R3_l), call 1
+ * last, whose output R1 becomes Dr and X in place. */
 int sbo_zdir_reduced(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
                      const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, sbo_zdir_pieces *out) {
     const sbo_layout *full = p->full;
     const sbo_layout *red = &p->red;
     const int L = full->L;
-    const long nred = sbo_layout_total(red);
+    const int corrected = p->variant != SBO_ZDIR_NAIVE;
+    const int d1 = corrected && L > 1 && p->variant != SBO_ZDIR_BASIC_NO_D1;
     /* carve the work buffer exactly as plan_init sized it */
-    double *B = work, *X = B + nred, *R1 = X + nred, *next = R1 + nred;
-    double *RT = NULL, *R1e = NULL, *R3 = NULL;
-    if (p->variant != SBO_ZDIR_NAIVE) {
-        RT = next; next += nred;
-        if (L > 1 && p->variant != SBO_ZDIR_BASIC_NO_D1) { R1e = next; next += nred; }
-        if (p->any_general) { R3 = next; next += nred; }
-    }
-    long sum_m = 0;
-    for (int l = 0; l < L; l++) sum_m += full->block[l].m;
-    double *u = p->variant != SBO_ZDIR_NAIVE ? next : NULL;    /* naive holds no u, s */
-    double *s = u ? u + sum_m : NULL;
+    double *X = p->in_doubles ? work : NULL;           /* hvp input (all blocks) */
+    double *O = work + p->in_doubles;                  /* the shared hvp output (all blocks) */
+    double *next = O + sbo_layout_total(red);
+    const double *B[SBO_MAX_BLOCKS];
+    double *Bp[SBO_MAX_BLOCKS] = {0}, *R1e[SBO_MAX_BLOCKS] = {0}, *R3[SBO_MAX_BLOCKS] = {0};
+    double *u[SBO_MAX_BLOCKS] = {0}, *s[SBO_MAX_BLOCKS] = {0};
     double sc[SBO_MAX_BLOCKS];
-    for (int l = 0; l < L; l++) sc[l] = (double)full->block[l].m / p->rank[l];
+    int proj[SBO_MAX_BLOCKS];
+    for (int l = 0; l < L; l++) {
+        long m = full->block[l].m, n = full->block[l].n, rn = (long)p->rank[l] * n;
+        sc[l] = (double)full->block[l].m / p->rank[l];
+        proj[l] = p->rank[l] < m;
+        B[l] = Z + full->offset[l];                    /* full block: B_l = P^T Z_k^l = Z_k^l (P = I) */
+        if (!proj[l]) continue;
+        Bp[l] = next; next += rn;
+        if (d1) { R1e[l] = next; next += rn; }
+        if (p->general[l]) { R3[l] = next; next += rn; }
+        if (corrected) { u[l] = next; next += m; s[l] = next; next += n; }
+        B[l] = Bp[l];
+    }
     int calls = 0;
 
-    /* cache from the OLD iterate: B_l = P_l^T Z_k^l */
-    sbo_subspace_project(S, Z, B);
+    /* cache from the OLD iterate: B_l = P_l^T Z_k^l (projected blocks; a full block reads Z_k^l) */
+    for (int l = 0; l < L; l++) {
+        if (!proj[l]) continue;
+        sbo_layout lf;
+        sbo_subspace S1;
+        one_block(p, S, l, &lf, &S1);
+        sbo_subspace_project(&S1, Z + full->offset[l], Bp[l]);
+    }
 
-    /* call 1: R1_l = (m_l/r_l) P_l^T H[((m_l'/r_l') P_l' B_l')_l']^l  (inner factor: input block; outer: output) */
-    for (int l = 0; l < L; l++)
-        for (long i = red->offset[l]; i < red->offset[l + 1]; i++) X[i] = sc[l] * B[i];
-    hvp(ctx, X, R1); calls++;
-    for (int l = 0; l < L; l++)
-        for (long i = red->offset[l]; i < red->offset[l + 1]; i++) R1[i] *= sc[l];
-
-    double *Dr = R1;   /* naive: Dr = R1 (§5.1) */
-    const int corrected = p->variant != SBO_ZDIR_NAIVE;
-    if (corrected) {
-        /* call 2 (all blocks at once): RT = P^T H[(P_l xi_l omega_l^T)_l]; s_l = RT_l^T xi_l (§6.1) */
+    /* calls 2-4 have nonzero coefficients only on projected blocks: with every block full they are skipped */
+    if (corrected && p->n_projected) {
+        /* call 2 (all blocks at once): RT = P^T H[(P_l xi_l omega_l^T)_l]; s_l = RT_l^T xi_l (§6.1). A full
+         * block's direction stays in the input (it reaches the projected blocks through H's cross blocks); its
+         * output has coefficient rho/a = 0 and is not kept. */
         for (int l = 0; l < L; l++) {
             int r = p->rank[l], n = full->block[l].n;
             double *Xl = X + red->offset[l];
             for (int j = 0; j < r; j++)
                 for (int a = 0; a < n; a++) Xl[j * n + a] = pr->xi[l][j] * pr->omega[l][a];
         }
-        hvp(ctx, X, RT); calls++;
-        double *sl = s, *ul = u;
+        hvp(ctx, X, O); calls++;
         for (int l = 0; l < L; l++) {
+            if (!proj[l]) continue;
             int m = full->block[l].m, r = p->rank[l], n = full->block[l].n;
-            const double *RTl = RT + red->offset[l];
+            const double *RTl = O + red->offset[l];
             for (int a = 0; a < n; a++) {
                 double acc = 0;
                 for (int j = 0; j < r; j++) acc += RTl[j * n + a] * pr->xi[l][j];
-                sl[a] = acc;
+                s[l][a] = acc;
             }
             /* u_l = Z_k^l omega_l with the FULL stored Z_k (§6.1: the projected version is biased) */
             const double *Zl = Z + full->offset[l];
             for (int i = 0; i < m; i++) {
                 double acc = 0;
                 for (int a = 0; a < n; a++) acc += Zl[(long)i * n + a] * pr->omega[l][a];
-                ul[i] = acc;
+                u[l][i] = acc;
             }
-            sl += n;
-            ul += m;
         }
 
-        /* call 3 (L > 1): signed diagonal call, R1e_l = eps_l (m_l/r_l) P_l^T H[(eps_l' (m_l'/r_l') P_l' B_l')]^l (§6.4) */
-        const double *R1eps = R1;
-        if (L > 1 && p->variant != SBO_ZDIR_BASIC_NO_D1) {
-            for (int l = 0; l < L; l++)
-                for (long i = red->offset[l]; i < red->offset[l + 1]; i++) X[i] = pr->eps[l] * sc[l] * B[i];
-            hvp(ctx, X, R1e); calls++;
-            for (int l = 0; l < L; l++)
-                for (long i = red->offset[l]; i < red->offset[l + 1]; i++) R1e[i] *= pr->eps[l] * sc[l];
-            R1eps = R1e;
+        /* call 3 (L > 1): signed diagonal call, R1e_l = eps_l (m_l/r_l) P_l^T H[(eps_l' (m_l'/r_l') P_l' B_l')]^l
+         * (§6.4); kept on projected blocks only (coefficient 1 - 1/a = 0 or A1 - 1 = 0 on a full block) */
+        if (d1) {
+            for (int l = 0; l < L; l++) {
+                const double *Bl = B[l];
+                double *Xl = X + red->offset[l];
+                long len = red->offset[l + 1] - red->offset[l];
+                for (long i = 0; i < len; i++) Xl[i] = pr->eps[l] * sc[l] * Bl[i];
+            }
+            hvp(ctx, X, O); calls++;
+            for (int l = 0; l < L; l++) {
+                if (!proj[l]) continue;
+                const double *Ol = O + red->offset[l];
+                long len = red->offset[l + 1] - red->offset[l];
+                for (long i = 0; i < len; i++) R1e[l][i] = Ol[i] * (pr->eps[l] * sc[l]);
+            }
         }
 
-        /* call 4 (general): R3_l = (m_l/r_l) (P_l^T H[((m_l'/r_l') P_l' (B_l' eta_l') omega3_l'^T)]^l eta_l) omega3_l^T (§6.3) */
+        /* call 4 (general): R3_l = (m_l/r_l) (P_l^T H[((m_l'/r_l') P_l' (B_l' eta_l') omega3_l'^T)]^l eta_l) omega3_l^T
+         * (§6.3); general blocks are projected, the others put no direction into call 4 */
         if (p->any_general) {
             for (int l = 0; l < L; l++) {
                 int r = p->rank[l], n = full->block[l].n;
-                const double *Bl = B + red->offset[l];
+                const double *Bl = B[l];
                 double *Xl = X + red->offset[l];
-                if (!p->general[l]) {               /* basic blocks put no direction into call 4 */
+                if (!p->general[l]) {
                     sbo_vec_zero((long)r * n, Xl);
                     continue;
                 }
@@ -201,49 +241,70 @@ int sbo_zdir_reduced(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_pr
                     for (int a = 0; a < n; a++) Xl[j * n + a] = sc[l] * be * pr->omega3[l][a];
                 }
             }
-            hvp(ctx, X, R3); calls++;
+            hvp(ctx, X, O); calls++;
             for (int l = 0; l < L; l++) {
                 if (!p->general[l]) continue;
                 int r = p->rank[l], n = full->block[l].n;
-                double *R3l = R3 + red->offset[l];
-                for (int j = 0; j < r; j++) {      /* in place: row j's contraction is read before row j is written */
+                const double *Ol = O + red->offset[l];
+                for (int j = 0; j < r; j++) {
                     double oe = 0;
-                    for (int b = 0; b < n; b++) oe += R3l[j * n + b] * pr->eta[l][b];
-                    for (int a = 0; a < n; a++) R3l[j * n + a] = sc[l] * oe * pr->omega3[l][a];
+                    for (int b = 0; b < n; b++) oe += Ol[j * n + b] * pr->eta[l][b];
+                    for (int a = 0; a < n; a++) R3[l][j * n + a] = sc[l] * oe * pr->omega3[l][a];
                 }
             }
         }
+    }
 
-        /* Dr_l: basic  R1 - (1 - 1/a) R1e            (§6.4; L = 1: R1/a, §6.2)
-         *       general R1 + (A1 - 1) R1e + A3 R3     (§6.4; L = 1: A1 R1 + A3 R3, §6.3)
-         *       no-D1   R1/a                          (§6.4 pitfall, test-only) */
-        Dr = RT;    /* RT is no longer needed once s is formed */
+    /* call 1: R1_l = (m_l/r_l) P_l^T H[((m_l'/r_l') P_l' B_l')_l']^l  (inner factor: input block; outer: output).
+     * Every block full: the input (1 * Z_k^l)_l is Z_k itself, passed as is (no copy). */
+    if (X) {
         for (int l = 0; l < L; l++) {
+            const double *Bl = B[l];
+            double *Xl = X + red->offset[l];
+            long len = red->offset[l + 1] - red->offset[l];
+            for (long i = 0; i < len; i++) Xl[i] = sc[l] * Bl[i];
+        }
+        hvp(ctx, X, O); calls++;
+    } else {
+        hvp(ctx, Z, O); calls++;
+    }
+    for (int l = 0; l < L; l++)
+        for (long i = red->offset[l]; i < red->offset[l + 1]; i++) O[i] *= sc[l];
+
+    /* Dr_l in place (naive: Dr = R1, §5.1; a full block: Dr = R1 exactly, §3.1):
+     *   basic  R1 - (1 - 1/a) R1e            (§6.4; L = 1: R1/a, §6.2, with R1e = R1)
+     *   general R1 + (A1 - 1) R1e + A3 R3     (§6.4; L = 1: A1 R1 + A3 R3, §6.3)
+     *   no-D1   R1/a                          (§6.4 pitfall, test-only) */
+    if (corrected) {
+        for (int l = 0; l < L; l++) {
+            if (!proj[l]) continue;
             const sbo_haar_consts *c = &p->c[l];
-            for (long i = red->offset[l]; i < red->offset[l + 1]; i++) {
+            double *R1 = O + red->offset[l];
+            const double *R1eps = d1 ? R1e[l] : R1;
+            long len = red->offset[l + 1] - red->offset[l];
+            for (long i = 0; i < len; i++) {
                 double v;
                 if (p->variant == SBO_ZDIR_BASIC_NO_D1) v = R1[i] / c->a;
-                else if (p->general[l]) v = R1[i] + (c->A1 - 1.0) * R1eps[i] + c->A3 * R3[i];
+                else if (p->general[l]) v = R1[i] + (c->A1 - 1.0) * R1eps[i] + c->A3 * R3[l][i];
                 else v = R1[i] - (1.0 - 1.0 / c->a) * R1eps[i];
-                Dr[i] = v;
+                R1[i] = v;
             }
         }
     }
 
-    /* X = Dr - (m/r) F (the hvp input X is free again); d = P X - (rho/a)(m/r) u s^T is left to sbo_zdir_apply */
-    for (int l = 0; l < L; l++) {
-        long lo = red->offset[l], hi = red->offset[l + 1];
-        if (F_red)
-            for (long i = lo; i < hi; i++) X[i] = Dr[i] - sc[l] * F_red[i];
-        else
-            for (long i = lo; i < hi; i++) X[i] = Dr[i];
-    }
+    /* X = Dr - (m/r) F, in place; d = P X - (rho/a)(m/r) u s^T is left to sbo_zdir_apply */
+    if (F_red)
+        for (int l = 0; l < L; l++)
+            for (long i = red->offset[l]; i < red->offset[l + 1]; i++) O[i] = O[i] - sc[l] * F_red[i];
     memset(out, 0, sizeof *out);
-    out->X = X;
-    out->B = B;
-    out->u = corrected ? u : NULL;
-    out->s = corrected ? s : NULL;
-    for (int l = 0; l < L; l++) out->coef[l] = corrected ? p->c[l].rho_over_a * sc[l] : 0.0;
+    out->X = O;
+    for (int l = 0; l < L; l++) {
+        out->B[l] = B[l];
+        out->u[l] = u[l];
+        out->s[l] = s[l];
+        out->coef[l] = corrected && proj[l] ? p->c[l].rho_over_a * sc[l] : 0.0;
+    }
+    out->scratch = X;
     out->calls = calls;
     return calls;
 }
@@ -254,23 +315,30 @@ void sbo_zdir_apply(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdi
     const sbo_layout *full = p->full;
     const int L = full->L;
     double sc[SBO_MAX_BLOCKS];
-    for (int l = 0; l < L; l++) sc[l] = scale;
+    for (int l = 0; l < SBO_MAX_BLOCKS; l++) sc[l] = scale;
     sbo_subspace_lift_add(S, pc->X, sc, Z);                 /* GEMM into Z for large blocks */
-    if (!pc->u || !pc->s) return;
-    const double *sl = pc->s, *ul = pc->u;
     for (int l = 0; l < L; l++) {
         int m = full->block[l].m, n = full->block[l].n;
         double c = scale * pc->coef[l];
-        if (c != 0.0) {
-            double *Zl = Z + full->offset[l];
-            for (int i = 0; i < m; i++) {
-                double cu = c * ul[i];
-                double *Zi = Zl + (long)i * n;
-                for (int a = 0; a < n; a++) Zi[a] -= cu * sl[a];
-            }
+        if (c == 0.0 || !pc->u[l] || !pc->s[l]) continue;
+        const double *ul = pc->u[l], *sl = pc->s[l];
+        double *Zl = Z + full->offset[l];
+        for (int i = 0; i < m; i++) {
+            double cu = c * ul[i];
+            double *Zi = Zl + (long)i * n;
+            for (int a = 0; a < n; a++) Zi[a] -= cu * sl[a];
         }
-        sl += n;
-        ul += m;
+    }
+}
+
+void sbo_zdir_lift_B(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, const double *scale,
+                     double *out_full) {
+    for (int l = 0; l < p->full->L; l++) {
+        sbo_layout lf;
+        sbo_subspace S1;
+        one_block(p, S, l, &lf, &S1);
+        double s1 = scale ? scale[l] : 1.0;
+        sbo_subspace_lift_add(&S1, pc->B[l], &s1, out_full + p->full->offset[l]);
     }
 }
 

@@ -37,14 +37,18 @@ typedef struct {
     int rank[SBO_MAX_BLOCKS];
     int general[SBO_MAX_BLOCKS];     /* 1: block l uses the §6.3 general formula (and draws eta, omega3) */
     int any_general;
+    int n_projected;                 /* blocks with r_l < m_l; 0: every block full, zdir is MA-SOBA's H[Z] - grad f */
     sbo_haar_consts c[SBO_MAX_BLOCKS];
     sbo_layout red;                  /* reduced layout (r_l rows) */
     long probe_doubles;              /* size of the probe buffer */
     long P_doubles;                  /* size of the buffer for all P_l */
     long haar_work_doubles;
-    long work_doubles;               /* zdir work: work_tuples reduced tuples, plus u_l (m_l) and s_l (n_l)
-                                      * per block for the corrected variants */
-    int work_tuples;                 /* reduced tuples in the work: 3 (naive) to 6 (general, L > 1) */
+    long in_doubles;                 /* the HVP input tuple (sum r_l n_l), or 0 when every block is full (call 1
+                                      * then reads Z_k itself); free after sbo_zdir_reduced (pieces.scratch) */
+    long block_work[SBO_MAX_BLOCKS]; /* zdir work of block l: r_l n_l in the HVP input (when in_doubles > 0) and
+                                      * r_l n_l in the shared HVP output; a projected block adds B_l, [R1e_l],
+                                      * [R3_l general], [u_l (m_l), s_l (n_l) corrected]; a full block nothing */
+    long work_doubles;               /* zdir work = sum of block_work */
     long subspace_period;            /* T_P: P is redrawn every T_P iterations. 1 (the default) is the only value
                                       * inside the theory (§3.2); > 1 exists for TC-8 only */
 } sbo_zdir_plan;
@@ -64,20 +68,29 @@ void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *
 typedef void (*sbo_reduced_hvp_fn)(void *ctx, const double *X_red, double *out_red);
 
 /* d in reduced form: d_l = P_l X_l - coef_l u_l s_l^T. Views into the caller's work buffer (valid until it
- * is reused); everything is computed from the Z_k passed to sbo_zdir_reduced, so Z may then be updated in place. */
+ * is reused); everything is computed from the Z_k passed to sbo_zdir_reduced, so Z may then be updated in place
+ * (except B_l of a full block, which is Z_k^l itself). */
 typedef struct {
-    const double *X;                 /* reduced tuple X_l = Dr_l - (m_l/r_l) F_l (r_l x n_l) */
-    const double *B;                 /* the cache B_l = P_l^T Z_k^l (reduced tuple; the cross_term = projected input) */
-    const double *u;                 /* u_l = Z_k^l omega_l, blocks concatenated (sum m_l); NULL for naive */
-    const double *s;                 /* s_l (sum n_l); NULL for naive */
+    const double *X;                 /* reduced tuple X_l = Dr_l - (m_l/r_l) F_l (r_l x n_l), every block */
+    const double *B[SBO_MAX_BLOCKS]; /* the cache B_l = P_l^T Z_k^l (r_l x n_l) of a projected block; for a full
+                                      * block Z_k^l itself (a view into Z, not a copy: read it before Z changes) */
+    const double *u[SBO_MAX_BLOCKS]; /* u_l = Z_k^l omega_l (m_l); NULL where coef_l = 0 (naive, full blocks) */
+    const double *s[SBO_MAX_BLOCKS]; /* s_l = RT_l^T xi_l (n_l); NULL where coef_l = 0 */
     double coef[SBO_MAX_BLOCKS];     /* (rho_l/a_l)(m_l/r_l); 0 on naive and full blocks (no rank-one term) */
+    double *scratch;                 /* the HVP input tuple (plan->in_doubles = sum r_l n_l doubles), free once
+                                      * sbo_zdir_reduced returns (the loop puts G there); NULL if every block is full */
     int calls;                       /* hvp calls made */
 } sbo_zdir_pieces;
 
 /* (a) The pure part of §7's Z-direction: every HVP call and every quantity read from Z_k, in reduced form.
- * Z: full Z_k; F_red: P_l^T grad_{Y^l} f (reduced), or NULL for F = 0. work: plan->work_doubles. Makes 1
- * (naive), 2 (basic, L = 1), 3 (basic, L > 1), 3 (general, L = 1: calls 1, 2, 4) or 4 (general, L > 1) hvp
- * calls. Returns the number of calls (also in out->calls). */
+ * Z: full Z_k; F_red: P_l^T grad_{Y^l} f (reduced), or NULL for F = 0. work: plan->work_doubles.
+ * Makes 1 (naive), 2 (basic, L = 1), 3 (basic, L > 1), 3 (general, L = 1: calls 1, 2, 4) or 4 (general, L > 1)
+ * hvp calls; 1 whenever every block is full (calls 2-4 then have only zero-coefficient outputs, §3.1: skipped;
+ * the probes are still drawn by sbo_zdir_draw). Returns the number of calls (also in out->calls).
+ * Work layout (§9): the calls run in the order 2, 3, 4, 1 and share ONE all-blocks output tuple; each of calls
+ * 2-4 is reduced, before the next call, to what its nonzero coefficients need on the projected blocks (s_l,
+ * R1e_l, R3_l), and call 1's output R1 becomes Dr and then X in place. A full block therefore holds no
+ * zero-coefficient output (its Dr = R1 exactly: a = 1, rho = 0, A1 = 1, A3 = 0) and no copy of B = Z_k. */
 int sbo_zdir_reduced(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
                      const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, sbo_zdir_pieces *out);
 
@@ -85,6 +98,11 @@ int sbo_zdir_reduced(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_pr
  * then Z_l -= (scale coef_l) u_l s_l^T. No m x n temporary. */
 void sbo_zdir_apply(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, double scale,
                     double *Z);
+
+/* out_full^l += scale_l P_l B_l for every block (B_l = Z_k^l on a full block): the lifted cache
+ * ((m_l/r_l) P_l B_l)_l of cross_term = projected. Call before Z is updated. */
+void sbo_zdir_lift_B(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, const double *scale,
+                     double *out_full);
 
 /* d (full tuple) = the bracket multiplying gamma in §7: sbo_zdir_reduced, then sbo_zdir_apply with scale 1
  * into a zeroed d (bit for bit the direction the theory checks TC-3, TC-3b, TC-4 average). Returns the

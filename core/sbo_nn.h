@@ -30,6 +30,7 @@
 
 #define SBO_NN_MAX_VALUES 48
 #define SBO_NN_MAX_OPS 48
+#define SBO_NN_MAX_CLASSES 1024   /* the CPU cross-entropy keeps one softmax row on the stack */
 
 enum sbo_nn_role { SBO_NN_INPUT = 0, SBO_NN_PARAM = 1, SBO_NN_ACT = 2 };
 enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a parameter belongs to: x or Y */

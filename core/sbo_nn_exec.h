@@ -5,7 +5,11 @@
  *   forward y;  jvp y';  vjp u_bar += ..., theta_bar += ...;  tvjp u_bar' += ..., theta_bar' += ...
  * The tvjp of an op is the derivative of its vjp along the tangents: it needs y_bar, y_bar', u, u' and theta'.
  * Reduced parameters (ALGORITHMS.md §3.1): theta' = P X is given as X (r x n); theta_bar and theta_bar' are
- * returned as P^T theta_bar, P^T theta_bar' (r x n). A linear op with a reduced weight keeps a_red = a P. */
+ * returned as P^T theta_bar, P^T theta_bar' (r x n). A linear op with a reduced weight keeps a_red = a P.
+ * The per-element bodies of the activations and the per-row bodies of the cross-entropy are the shared
+ * __host__ __device__ functions of core/sbo_nn_kernels.h (SFX picks the _f32 or _f64 instance), the same ones
+ * the CUDA kernels of core/cuda/sbo_nn_cuda.cu run. */
+#include "core/sbo_nn_kernels.h"   /* sbo_nn_act_{forward,backward}_thread, sbo_nn_xent_{forward,backward}_row */
 
 typedef struct {
     real *val, *dot, *bar, *bd;          /* b x cols (activations) or m x n (parameters); bd = bar' */
@@ -241,32 +245,9 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const double *const *P, const int *
     return 0;
 }
 
-/* --- activation functions and their first two derivatives -------------------------------------------- */
-static inline void SFX(act)(int kind, real u, real *y, real *d1, real *d2) {
-    if (kind == SBO_NN_RELU) {
-        *y = u > 0 ? u : 0; *d1 = u > 0 ? 1 : 0; *d2 = 0;
-    } else if (kind == SBO_NN_TANH) {
-        real t = (real)tanh((double)u);
-        *y = t; *d1 = 1 - t * t; *d2 = -2 * t * (1 - t * t);
-    } else {   /* GELU, exact: u Phi(u); Phi' = phi; phi' = -u phi */
-        double ud = u, Phi = 0.5 * erfc(-ud / sqrt(2.0)), phi = exp(-0.5 * ud * ud) * 0.3989422804014327  /* 1/sqrt(2 pi) */;
-        *y = (real)(ud * Phi); *d1 = (real)(Phi + ud * phi); *d2 = (real)(phi * (2 - ud * ud));
-    }
-}
-
+/* --- the sigmoid of SIGMOID_GATHER (RELU/TANH/GELU and XENT: the shared bodies of core/sbo_nn_kernels.h) -- */
 static inline real SFX(sigmoid)(real x) { return (real)(1.0 / (1.0 + exp(-(double)x))); }
 
-/* softmax of one row z (C) into p; returns logsumexp */
-static real SFX(softmax)(const real *z, int C, real *p) {
-    real mx = z[0];
-    for (int c = 1; c < C; c++) if (z[c] > mx) mx = z[c];
-    double s = 0;
-    for (int c = 0; c < C; c++) { p[c] = (real)exp((double)(z[c] - mx)); s += p[c]; }
-    for (int c = 0; c < C; c++) p[c] = (real)(p[c] / s);
-    return (real)(mx + log(s));
-}
-
-#define SBO_NN_MAX_CLASSES 1024
 
 /* --- forward and jvp of op k ----------------------------------------------------------------------------- */
 static void SFX(op_forward)(SFX(exec) *e, int k, int b, int tangent) {
@@ -308,31 +289,20 @@ static void SFX(op_forward)(SFX(exec) *e, int k, int b, int tangent) {
     }
     case SBO_NN_RELU: case SBO_NN_TANH: case SBO_NN_GELU: {
         long n = (long)b * uv->cols;
+        const real *ud = udot ? u->dot : NULL;
+        real *yd = ydot ? y->dot : NULL;
 #pragma omp parallel for if (n > 65536) schedule(static)
-        for (long i = 0; i < n; i++) {
-            real d1, d2;
-            SFX(act)(o->kind, u->val[i], &y->val[i], &d1, &d2);
-            if (ydot) y->dot[i] = udot ? d1 * u->dot[i] : 0;
-        }
+        for (long i = 0; i < n; i++) SFX(sbo_nn_act_forward_thread)(i, n, o->kind, u->val, ud, y->val, yd);
         break;
     }
     case SBO_NN_XENT: {
         int C = uv->cols;
+        const real *zd = udot ? u->dot : NULL;
+        real *yd = ydot ? y->dot : NULL;
 #pragma omp parallel for if ((long)b * C > 65536) schedule(static)
         for (int s = 0; s < b; s++) {
             real p[SBO_NN_MAX_CLASSES];
-            const real *z = u->val + (long)s * C;
-            real lse = SFX(softmax)(z, C, p);
-            y->val[s] = lse - z[e->labels[s]];
-            if (ydot) {
-                real t = 0;
-                if (udot) {
-                    const real *zd = u->dot + (long)s * C;
-                    for (int c = 0; c < C; c++) t += p[c] * zd[c];
-                    t -= zd[e->labels[s]];
-                }
-                y->dot[s] = t;
-            }
+            SFX(sbo_nn_xent_forward_row)(s, b, C, u->val, e->labels, zd, y->val, yd, p);
         }
         break;
     }
@@ -421,35 +391,22 @@ static void SFX(op_backward)(SFX(exec) *e, int k, int b, int tangent) {
     case SBO_NN_RELU: case SBO_NN_TANH: case SBO_NN_GELU: {
         if (!ub) break;
         long n = (long)b * uv->cols;
+        const real *ud = udot ? u->dot : NULL, *ybd = tangent ? y->bd : NULL;
+        real *ubd = tangent ? u->bd : NULL;
 #pragma omp parallel for if (n > 65536) schedule(static)
-        for (long i = 0; i < n; i++) {
-            real yv, d1, d2;
-            SFX(act)(o->kind, u->val[i], &yv, &d1, &d2);
-            u->bar[i] += d1 * y->bar[i];
-            if (tangent) u->bd[i] += d1 * y->bd[i] + (udot ? d2 * u->dot[i] * y->bar[i] : 0);
-        }
+        for (long i = 0; i < n; i++)
+            SFX(sbo_nn_act_backward_thread)(i, n, o->kind, u->val, ud, y->bar, ybd, u->bar, ubd);
         break;
     }
     case SBO_NN_XENT: {
         if (!ub) break;
         int C = uv->cols;
+        const real *zd = udot ? u->dot : NULL, *ybd = tangent ? y->bd : NULL;
+        real *zbd = tangent ? u->bd : NULL;
 #pragma omp parallel for if ((long)b * C > 65536) schedule(static)
         for (int s = 0; s < b; s++) {
             real p[SBO_NN_MAX_CLASSES];
-            const real *z = u->val + (long)s * C;
-            SFX(softmax)(z, C, p);
-            int lab = e->labels[s];
-            real *zb = u->bar + (long)s * C, lb = y->bar[s];
-            for (int c = 0; c < C; c++) zb[c] += lb * (p[c] - (c == lab));
-            if (!tangent) continue;
-            real *zbd = u->bd + (long)s * C, lbd = y->bd[s], pz = 0;
-            if (udot) {
-                const real *zd = u->dot + (long)s * C;
-                for (int c = 0; c < C; c++) pz += p[c] * zd[c];
-                for (int c = 0; c < C; c++) zbd[c] += lbd * (p[c] - (c == lab)) + lb * p[c] * (zd[c] - pz);
-            } else {
-                for (int c = 0; c < C; c++) zbd[c] += lbd * (p[c] - (c == lab));
-            }
+            SFX(sbo_nn_xent_backward_row)(s, b, C, u->val, e->labels, zd, y->bar, ybd, u->bar, zbd, p);
         }
         break;
     }
@@ -630,9 +587,12 @@ static void SFX(set_input_u8)(void *ve, int input, const unsigned char *base, co
     int cols = e->g.v[input].cols;
     real *dst = e->v[input].val;
     e->v[input].version++;
+    real lut[256];   /* the same roundings as converting each byte, without a multiply per pixel */
+    for (int v = 0; v < 256; v++) lut[v] = (real)(scale * v + shift);
     for (int s = 0; s < b; s++) {
         const unsigned char *row = base + (long)ids[s] * cols;
-        for (int j = 0; j < cols; j++) dst[(long)s * cols + j] = (real)(scale * row[j] + shift);
+        real *d = dst + (long)s * cols;
+        for (int j = 0; j < cols; j++) d[j] = lut[row[j]];
     }
 }
 

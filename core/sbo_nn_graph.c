@@ -131,6 +131,11 @@ int sbo_nn_graph_check(const sbo_nn_graph *g, const sbo_layout *lower, int d_upp
                 FAIL("sbo_nn: lower weight '%s' feeds two linear ops; reduced mode supports one", w->name);
             break;
         }
+        case SBO_NN_XENT:
+            if (a->cols < 1 || a->cols > SBO_NN_MAX_CLASSES)
+                FAIL("sbo_nn: xent '%s' has %d classes; 1 to %d are supported (raise SBO_NN_MAX_CLASSES)",
+                     g->v[o->out].name, a->cols, SBO_NN_MAX_CLASSES);
+            break;
         case SBO_NN_SIGMOID_GATHER:
             if (a->role != SBO_NN_PARAM || a->rows != 1)
                 FAIL("sbo_nn: sigmoid_gather '%s' needs a 1 x N parameter", g->v[o->out].name);

@@ -180,6 +180,10 @@ Test(matrix, bros_with_every_block_full_is_ma_soba_bit_for_bit) {
     cr_expect_eq(memcmp(a.algo->Y, b.algo->Y, sizeof(double) * D), 0, "Y differs");
     cr_expect_eq(memcmp(a.algo->Z, b.algo->Z, sizeof(double) * D), 0, "Z differs");
     cr_expect(strstr(b.algo->log, "exactly MA-SOBA") != NULL, "the log must say the run is MA-SOBA: %s", b.algo->log);
+    /* the probe and signed calls have only zero coefficients when every block is full: skipped (probes still drawn) */
+    cr_expect_eq(b.task->counts.reduced_hvp, 200, "every block full: 1 reduced HVP per step, got %ld in 200",
+                 b.task->counts.reduced_hvp);
+    cr_expect_eq(sbo_projected_plan(b.algo)->probe_doubles, 4 + 2 + 3 + 2, "probes are still drawn (xi_l, omega_l)");
     destroy(&a);
     destroy(&b);
 }
@@ -269,8 +273,9 @@ Test(matrix, memory_rule_keeps_narrow_blocks_full_and_says_so) {
 }
 
 /* §9: the analytic model for one projected 12 x 3 block at r = 4 (BROS-basic, L = 1, generic reduced HVPs). The
- * model counts the buffers as allocated: §9's 2mn + mr + 4rn + m + 2n + r, plus rn for the HVP input X and rn for
- * F = P^T grad_Y f (§9: "add rn if grad_Y f is not fused"), plus the generic reduced oracles' 2mn transient. */
+ * model counts the buffers as allocated: §9's 2mn + mr + 4rn + m + 2n + r exactly (the 4rn are G, which shares the
+ * HVP input X, the HVP output shared by R_T and R1, B and F = P^T grad_Y f), plus the generic reduced oracles' 2mn
+ * transient. */
 Test(matrix, analytic_memory_model_matches_section_9) {
     sbo_config cfg;
     char err[SBO_ERR_LEN];
@@ -284,7 +289,6 @@ Test(matrix, analytic_memory_model_matches_section_9) {
     cr_assert_eq(sbo_algo_find("soba")->memory_model(t, &cfg, &ms, err, sizeof err), 0, "%s", err);
     double m = 12, n = 3, r = 4;
     double bros_block = 2 * m * n + m * r + 4 * r * n + m + 2 * n + r    /* §9 */
-                        + 2 * r * n                                       /* X, F */
                         + 2 * m * n;                                      /* generic transient */
     cr_expect_float_eq(mb.per_block_state[0], bros_block, 1e-12, "BROS block: %g vs %g", mb.per_block_state[0], bros_block);
     cr_expect_float_eq(ms.per_block_state[0], 4 * m * n, 1e-12);
@@ -569,7 +573,7 @@ static void check_arena_vs_model(const char *algo, const char *const *extra, int
         const sbo_arena_entry *e = &a->work.entry[i];
         sum += e->count;
         if (e->count > biggest) biggest = e->count;
-        if (cross_full && all_projected)     /* a full block holds zdir's tuples at r = m */
+        if (cross_full && all_projected)     /* a full block holds m x n buffers (MA-SOBA's) */
             cr_expect(e->count < D, "%s (%s): work buffer '%s' holds %ld >= D = %ld doubles", algo, a->variant_name,
                       e->name, e->count, D);
     }
@@ -616,4 +620,103 @@ Test(matrix, bros_work_arena_below_ma_soba) {
     cr_expect(wb < wm / 2, "BROS work arena %zu B is not below half of MA-SOBA's %zu B", wb, wm);
     destroy(&b);
     destroy(&m);
+}
+
+/* §9 "A full block costs SOBA's 4mn plus O(m+n) probe buffers": BROS with every block full (where it is MA-SOBA bit
+ * for bit) holds MA-SOBA's work buffers, G, F and the HVP output (MA-SOBA: D_Y, grad_Y f, D_Z), plus its probes
+ * xi_l, omega_l and nothing else: no zero-coefficient output, no copy of B = Z_k, no HVP input (call 1 reads Z_k). */
+static void check_full_bros_arena_vs_ma_soba(const char *const *set, long expected_probes) {
+    run_t b = make("quadratic", "bros", 1, set), m = make("quadratic", "ma_soba", 1, set);
+    cr_assert(b.algo && m.algo, "%s %s", b.err, m.err);
+    for (int l = 0; l < b.task->lower.L; l++)
+        cr_assert_eq(b.algo->rank[l], b.task->lower.block[l].m, "block %d must be full", l);
+    long db = 0, dm = 0;
+    for (int i = 0; i < b.algo->work.n; i++) db += b.algo->work.entry[i].count;
+    for (int i = 0; i < m.algo->work.n; i++) dm += m.algo->work.entry[i].count;
+    const sbo_zdir_plan *p = sbo_projected_plan(b.algo);
+    size_t wb = sbo_arena_bytes(&b.algo->work), wm = sbo_arena_bytes(&m.algo->work);
+    cr_log_info("every block full: work arena bros %ld doubles (%zu B), ma_soba %ld doubles (%zu B), probes %ld", db,
+                wb, dm, wm, p->probe_doubles);
+    cr_expect_eq(p->probe_doubles, expected_probes);
+    cr_expect_eq(db, dm + p->probe_doubles, "BROS work %ld doubles = MA-SOBA's %ld + probes %ld", db, dm,
+                 p->probe_doubles);
+    cr_expect(wb <= wm + sizeof(double) * (size_t)p->probe_doubles + 64 * (size_t)b.algo->work.n,
+              "BROS work arena %zu B above MA-SOBA's %zu B + probes", wb, wm);
+    /* the model says the same: 3mn + m + n of work per full block */
+    sbo_memory_model mb;
+    char err[SBO_ERR_LEN];
+    sbo_config cfg;
+    int n = 0;
+    while (set[n]) n++;
+    cr_assert_eq(sbo_run_resolve_config(&sbo_task_quadratic, sbo_algo_find("bros"), NULL, set, n, &cfg, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(sbo_algo_find("bros")->memory_model(b.task, &cfg, &mb, err, sizeof err), 0, "%s", err);
+    for (int l = 0; l < b.task->lower.L; l++) {
+        double mm = b.task->lower.block[l].m, nn = b.task->lower.block[l].n;
+        cr_expect_float_eq(mb.per_block_state[l], 2 * mm * nn + 3 * mm * nn + mm + nn, 1e-9, "block %d: %g", l,
+                           mb.per_block_state[l]);
+    }
+    for (long k = 0; k < 3; k++) cr_assert_eq(b.algo->type->step(b.algo, k), 0);
+    destroy(&b);
+    destroy(&m);
+}
+
+Test(matrix, bros_with_every_block_full_holds_ma_soba_work_plus_probes) {
+    const char *rule[] = {"task.blocks=200x10", "task.sigma=0", NULL};      /* default rank: the §9 rule keeps it full */
+    check_full_bros_arena_vs_ma_soba(rule, 200 + 10);
+    const char *two[] = {QSET("4x2,3x2", "kron"), "algo.rank=4", NULL};
+    check_full_bros_arena_vs_ma_soba(two, 4 + 2 + 3 + 2);
+    const char *gen[] = {QSET("4x2,3x2", "generic"), "algo.rank=4", "algo.variant=general", NULL};
+    check_full_bros_arena_vs_ma_soba(gen, 4 + 2 + 3 + 2);                  /* a full block draws no eta, omega3 */
+}
+
+/* One projected and one full block: the arena equals the model, and the full block's share of zdir's work is only
+ * its part of the two all-blocks tuples every reduced HVP call needs (input, shared output): no R_T, R1e or R3 of
+ * its own (zero coefficients), no B copy. Its work is MA-SOBA's 3mn plus its probes. */
+Test(matrix, full_block_next_to_a_projected_one_stores_no_zero_coefficient_outputs) {
+    const char *basic[] = {"task.structure=kron", "algo.ranks=2,4", NULL};
+    const char *general[] = {"task.structure=generic", "algo.ranks=2,4", "algo.variant=general", NULL};
+    const char *const *cases[] = {basic, general};
+    for (int ci = 0; ci < 2; ci++) {
+        sbo_config cfg;
+        char err[SBO_ERR_LEN];
+        const char *set[16] = {"task.blocks=30x6,4x6", "task.sigma=0", "task.d=3", "task.p=4", "algo.memory_rule=off"};
+        int n = 5;
+        for (const char *const *e = cases[ci]; *e; e++) set[n++] = *e;
+        const sbo_algo_type *at = sbo_algo_find("bros");
+        cr_assert_eq(sbo_run_resolve_config(&sbo_task_quadratic, at, NULL, set, n, &cfg, err, sizeof err), 0, "%s", err);
+        sbo_task *t = sbo_task_create(&sbo_task_quadratic, &cfg, err, sizeof err);
+        cr_assert(t, "%s", err);
+        sbo_memory_model mm;
+        cr_assert_eq(at->memory_model(t, &cfg, &mm, err, sizeof err), 0, "%s", err);
+        sbo_algo *a = at->create(t, &cfg, 5, err, sizeof err);
+        cr_assert(a, "%s", err);
+        const sbo_zdir_plan *p = sbo_projected_plan(a);
+        cr_assert(a->rank[0] == 2 && a->rank[1] == 4 && p->n_projected == 1);
+        const int general_case = ci == 1;
+        const long rn0 = 2 * 6, mn1 = 4 * 6;
+        /* projected (30, 6, 2): X, out, B, R1e (L > 1), [R3], u (30), s (6); full (4, 6): X, out only */
+        cr_expect_eq(p->block_work[0], 4 * rn0 + (general_case ? rn0 : 0) + 30 + 6);
+        cr_expect_eq(p->block_work[1], 2 * mn1, "full block: %ld zdir doubles, expected 2 mn = %ld (X, shared out)",
+                     p->block_work[1], 2 * mn1);
+        cr_expect_eq(p->work_doubles, p->block_work[0] + p->block_work[1]);
+        /* model: full block = Y, Z + X (= G) + out + F + xi, omega = 2mn + 3mn + m + n */
+        cr_expect_float_eq(mm.per_block_state[1], 5.0 * mn1 + 4 + 6, 1e-9, "full block model %g", mm.per_block_state[1]);
+        long sum = 0;
+        for (int i = 0; i < a->work.n; i++) sum += a->work.entry[i].count;
+        double arena = (double)(sum - t->lower_batch_doubles - t->upper_batch_doubles - t->d);   /* minus J[Z] */
+        double transient = 2.0 * 30 * 6;                       /* generic reduced oracles on the projected block */
+        double expect = p->P_doubles + p->probe_doubles + p->haar_work_doubles + p->work_doubles
+                        + (rn0 + mn1)                          /* F (G shares zdir's HVP input) */
+                        + t->d;                                /* D_x */
+        cr_log_info("one projected + one full (%s): arena work %.0f doubles, model %.0f (- transient %.0f)", a->variant_name,
+                    arena, mm.work, transient);
+        cr_expect_float_eq(arena, expect, 1e-9, "arena %.0f vs buffers %.0f", arena, expect);
+        cr_expect_float_eq(arena + transient, mm.work, 1e-9, "arena %.0f + transient %.0f vs model %.0f", arena,
+                           transient, mm.work);
+        for (long k = 0; k < 3; k++) cr_assert_eq(a->type->step(a, k), 0);
+        cr_expect_eq(t->counts.reduced_hvp, 3 * (general_case ? 4 : 3), "all calls still made with a projected block");
+        a->type->destroy(a);
+        sbo_task_destroy(t);
+    }
 }

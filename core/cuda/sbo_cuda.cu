@@ -8,28 +8,11 @@
 #include "core/sbo_kernels.h"  /* sbo_axpy_thread, sbo_philox_uniform_thread */
 #include "core/sbo_rng.h"      /* sbo_stream_key */
 
-#include <cuda_runtime.h>
-#include <stdio.h>
+#include "core/cuda/sbo_cuda_common.cuh"   /* CUDA_CHECK, sbo_cuda_error_buf, k_block, grid_for */
 
 // --- error reporting -----------------------------------------------------------------------------
-static thread_local char g_last_error[256] = "no error";
-
-/* Records "file:line: call: message" and makes the launcher return -1 (a library never exits). */
-#define CUDA_CHECK(call)                                                                                   \
-    do {                                                                                                   \
-        cudaError_t err_ = (call);                                                                         \
-        if (err_ != cudaSuccess) {                                                                         \
-            snprintf(g_last_error, sizeof g_last_error, "%s:%d: %s: %s", __FILE__, __LINE__, #call,        \
-                     cudaGetErrorString(err_));                                                            \
-            return -1;                                                                                     \
-        }                                                                                                  \
-    } while (0)
-
-static const int k_block = 256;
-
-static unsigned grid_for(long threads) {
-    return (unsigned)((threads + k_block - 1) / k_block);
-}
+/* The one last-error buffer of the seam (every .cu file of core/cuda/ writes it; sbo_cuda_last_error reads it). */
+thread_local char sbo_cuda_error_buf[256] = "no error";
 
 // --- kernels -------------------------------------------------------------------------------------
 __global__ void sbo_axpy_kernel(long n, double a, const double *x, double *y) {
@@ -58,13 +41,14 @@ extern "C" int sbo_cuda_available(char *why, size_t n) {
     return 1;
 }
 
-extern "C" const char *sbo_cuda_last_error(void) { return g_last_error; }
+extern "C" const char *sbo_cuda_last_error(void) { return sbo_cuda_error_buf; }
 
 extern "C" void *sbo_cuda_alloc(size_t bytes) {
     void *p = NULL;
     cudaError_t err = cudaMalloc(&p, bytes);
     if (err != cudaSuccess) {
-        snprintf(g_last_error, sizeof g_last_error, "cudaMalloc(%zu): %s", bytes, cudaGetErrorString(err));
+        snprintf(sbo_cuda_error_buf, sizeof sbo_cuda_error_buf, "cudaMalloc(%zu): %s", bytes,
+                 cudaGetErrorString(err));
         return NULL;
     }
     return p;
@@ -96,7 +80,7 @@ extern "C" int sbo_cuda_philox_uniform(uint64_t seed, uint32_t purpose, uint32_t
                                        double *d_out) {
     if (n <= 0) return 0;
     if (iteration > 0xFFFFFFFFull || n > 2L * 0xFFFFFFFFL) {
-        snprintf(g_last_error, sizeof g_last_error,
+        snprintf(sbo_cuda_error_buf, sizeof sbo_cuda_error_buf,
                  "sbo_cuda_philox_uniform: iteration must fit 32 bits and n <= 2^33 - 2 (stream layout, core/sbo_rng.c)");
         return -1;
     }
