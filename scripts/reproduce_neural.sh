@@ -34,8 +34,11 @@ dc=(--config configs/data_cleaning.ini --set run.iters=$iters)
 proj=(--set algo.memory_rule=off --set algo.rank=392)    # r/m = 1/2 on the 784x10 head (§9 would keep it full)
 # The claim runs give BROS and naive MA-SOBA's steps unscaled: with the §6.6 scalings (beta r/m, gamma/(1+V_I),
 # V_I = 12.9 here) the lower and auxiliary variables move 2x and 14x slower per iteration and BROS ends 3 points
-# below MA-SOBA at 3000 iterations; the rank sweep below keeps the §6.6 defaults, so both are on record.
+# below MA-SOBA at 3000 iterations; the linear rank sweep below keeps the §6.6 defaults, so both are on record.
+# hyper_rep keeps gamma/(1+V_I): with gamma unscaled BROS diverges there (REPRODUCE.md, claim 6 notes).
 unscaled=(--set algo.beta_scaling=none --set algo.gamma_scaling=none)
+hr_steps=(--set algo.beta_scaling=none)
+mlp=(--config configs/data_cleaning.ini --set task.model=mlp --set run.iters=$sweep_iters)
 
 # --- the run list: "name|task|algo|seed|extra args" -------------------------------------------------------------
 runs=()
@@ -50,8 +53,15 @@ for r in 98 196 392 588; do
     runs+=("sweep_bros_r${r}_s1|data_cleaning|bros|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters --set algo.memory_rule=off --set algo.rank=$r")
 done
 runs+=("sweep_ma_soba_s1|data_cleaning|ma_soba|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters")
+# rank sweep on the MLP (784 -> 256 -> 10), seed 1: W1 projected (the §9 rule keeps W2 full), MA-SOBA's steps
+# unscaled, and r = 64 once more with the §6.6 scalings
+for r in 32 64 128 196; do
+    runs+=("mlp_bros_r${r}_s1|data_cleaning|bros|1|${mlp[*]} --set algo.rank=$r ${unscaled[*]}")
+done
+runs+=("mlp_bros_r64_scaled_s1|data_cleaning|bros|1|${mlp[*]} --set algo.rank=64")
+runs+=("mlp_ma_soba_s1|data_cleaning|ma_soba|1|${mlp[*]}")
 for s in $hr_seeds; do
-    runs+=("hr_bros_r128_s$s|hyper_rep|bros|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters --set algo.memory_rule=off --set algo.rank=128 ${unscaled[*]}")
+    runs+=("hr_bros_r128_s$s|hyper_rep|bros|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters --set algo.memory_rule=off --set algo.rank=128 ${hr_steps[*]}")
     runs+=("hr_ma_soba_s$s|hyper_rep|ma_soba|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters")
 done
 for s in $seeds; do
@@ -119,6 +129,7 @@ figure() {   # name, check, files...
 if [ -x "$python" ]; then
     figure data_cleaning data_cleaning "$out"/dc_*.h5
     figure rank_sweep "" "$out"/sweep_*.h5
+    figure rank_sweep_mlp "" "$out"/mlp_*.h5
     figure hyper_rep "" "$out"/hr_*.h5
     "$python" paper_figures/memory_table.py "$out"/memory_*.csv --out "$out/memory.md" 2>&1 | tee "$logs/memory_table.log" || fig_rc=1
 else
