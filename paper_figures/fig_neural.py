@@ -214,8 +214,11 @@ def seeds(g):
 
 
 def draw(groups, metric, panels, title, footer):
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.3), squeeze=False)
+    ncol = min(3, len(groups))
+    rows = -(-len(groups) // ncol)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0 + 0.25 * rows), squeeze=False)
     for ax, (col, xname) in zip(axes[0], panels):
+        lows = []
         for g in groups:
             if not any(np.isfinite(r["curves"][col]).any() for r in g["runs"]):
                 continue  # e.g. F1 of the baselines, which flag no samples
@@ -224,13 +227,23 @@ def draw(groups, metric, panels, title, footer):
                     markevery=max(1, d["x"].size // 8), label=f"{g['label']} ({seeds(g)})")
             if len(g["runs"]) > 1:
                 ax.fill_between(d["x"], d["lo"], d["hi"], color=st["color"], alpha=0.18, lw=0)
+            later = d["lo"][1:][np.isfinite(d["lo"][1:])]   # the start (k = 0, chance level) would squash the rest
+            if later.size:
+                lows.append(later.min())
+        if lows:
+            top = ax.get_ylim()[1]
+            lo = min(lows)
+            ax.set_ylim(lo - 0.05 * (top - lo), top)
         ax.set_xlabel({"iteration": "iteration k", "step_time_s": "step wall time (s, evaluation excluded)"}[xname])
         ax.set_ylabel(col)
         if col == "f1":
             ax.set_title("F1 of flagging corrupted samples (baselines: none)")
-    axes[0][0].legend(loc="best", framealpha=0.9)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    bottom = (0.06 + 0.055 * rows) * 4.3 / (4.0 + 0.25 * rows)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.035))
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.text(0.01, 0.005, footer, fontsize=6, color="0.45", ha="left", va="bottom", wrap=True)
     return fig
 
@@ -261,18 +274,19 @@ def main(argv=None):
     for g in groups:
         summarize(g, args.metric)
     with_f1 = "f1" in available
-    models = sorted({pr.config_dict(r["attrs"]).get("task.model", "?") for r in runs})
+    models = sorted({pr.config_dict(r["attrs"]).get("task.model", "") for r in runs} - {""})
+    model_txt = f", model {' / '.join(models)}" if models else ""
     panels = [(args.metric, "iteration"), (args.metric, "step_time_s")]
     if args.metric == "test_accuracy" and with_f1:
         panels.append(("f1", "iteration"))
-    title = (f"{task}, model {' / '.join(models)}: median over seeds, "
+    title = (f"{task}{model_txt}: median over seeds, "
              f"{pr.BAND[0]}\u2013{pr.BAND[1]}% band across seeds")
     footer = pr.provenance_text(runs)
     common.save(draw(groups, args.metric, panels, title, footer), args.outdir, args.name, args.dpi)
 
     lines = table(groups, args.metric, with_f1)
     print("\n".join(lines))
-    md = [f"# {task}: {args.metric} (model {' / '.join(models)})", ""] + lines + [""]
+    md = [f"# {task}{model_txt}: {args.metric}", ""] + lines + [""]
     if excluded:
         md += ["Excluded (status not done): " + ", ".join(
             f"{os.path.basename(r['path'])} ({pr.status_of(r['attrs'])})" for r in excluded), ""]
