@@ -120,7 +120,7 @@ done
 fig_rc=0
 figure() {   # name, check, files...
     local name=$1 check=$2; shift 2
-    local args=(--outdir "$figdir" --name "$name" --summary "$out/$name.md")
+    local args=(--outdir "$figdir" --name "${name}_$mode" --summary "$out/$name.md")
     [ -n "$check" ] && args+=(--check "$check")
     if "$python" paper_figures/fig_neural.py "$@" "${args[@]}" 2>&1 | tee "$logs/fig_$name.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
         fig_rc=1
