@@ -461,6 +461,16 @@ static int SFX(run)(void *ve, const double *x, const double *Y, const sbo_nn_cal
     SFX(exec) *e = ve;
     const sbo_nn_graph *g = &e->g;
     int b = c->b;
+    if (b < 1 || b > g->max_batch) {   /* a caller bug: the activation buffers hold max_batch rows */
+        fprintf(stderr, "sbo_nn: batch size %d outside 1..%d (the executor's max_batch)\n", b, g->max_batch);
+        abort();
+    }
+    for (int l = 0; c->P && l < e->lower.L; l++)
+        if (c->P[l] && (c->rank[l] < 1 || c->rank[l] > e->lower.block[l].m)) {
+            fprintf(stderr, "sbo_nn: block %d has a subspace P but rank %d (need 1..%d)\n", l, c->rank[l],
+                    e->lower.block[l].m);
+            abort();
+        }
     int want_lower = c->grad_Y || c->hess_Y, want_upper = c->grad_x || c->hess_x;
     int tangent = (c->hess_x || c->hess_Y) && (c->dx || c->dY);
     const double *const *P = c->P;

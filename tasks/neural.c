@@ -173,6 +173,10 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     }
     int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
     /* outputs: accumulate in acc_a (the tuple or vector output) with weights; one output per exact call */
+    if ((c.grad_Y != NULL) + (c.grad_x != NULL) + (c.hess_Y != NULL) + (c.hess_x != NULL) > 1) {
+        fprintf(stderr, "sbo: internal error: an exact (NULL-batch) image-task oracle takes one output per call\n");
+        abort();
+    }
     double *out = c.grad_Y ? c.grad_Y : c.grad_x ? c.grad_x : c.hess_Y ? c.hess_Y : c.hess_x;
     long len = 0;
     if (out == c.grad_x || out == c.hess_x) len = t->d;
@@ -192,10 +196,10 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
         cc.b = b;
         double l = 0;
         cc.loss = &l;
-        if (out == c.grad_Y) cc.grad_Y = nn->acc_a;
-        if (out == c.grad_x) cc.grad_x = nn->acc_a;
-        if (out == c.hess_Y) cc.hess_Y = nn->acc_a;
-        if (out == c.hess_x) cc.hess_x = nn->acc_a;
+        if (out && out == c.grad_Y) cc.grad_Y = nn->acc_a;
+        if (out && out == c.grad_x) cc.grad_x = nn->acc_a;
+        if (out && out == c.hess_Y) cc.hess_Y = nn->acc_a;
+        if (out && out == c.hess_x) cc.hess_x = nn->acc_a;
         sbo_nn_run(e, x, Y, &cc);
         double w = (double)b / n;
         loss += w * l;
@@ -270,7 +274,9 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
             const double *z = nn->logits + (long)i * C;
             int am = 0;
             for (int k = 1; k < C; k++) if (z[k] > z[am]) am = k;
-            correct += am == nn->labels[i];   /* fill() left the TRUE labels for upper and test levels */
+            int p = s0 + i, truth = level == SBO_LEVEL_TEST ? nn->set.test.labels[p]
+                                                             : nn->set.train.labels[nn->val_rows[p]];
+            correct += am == truth;   /* from the split itself: nn->labels is scratch shared by both executors */
         }
     }
     free(p);
@@ -292,11 +298,12 @@ void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *
     int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
     for (int i = 0; i < b; i++) {
         int p = (int)batch[i];
-        int row = level == SBO_LEVEL_LOWER ? nn->train_rows[p] : nn->val_rows[p];
-        labels[i] = level == SBO_LEVEL_LOWER ? nn->train_labels[p] : nn->set.train.labels[row];
+        int row = level == SBO_LEVEL_LOWER ? nn->train_rows[p] : level == SBO_LEVEL_UPPER ? nn->val_rows[p] : p;
+        const sbo_image_split *sp = level == SBO_LEVEL_TEST ? &nn->set.test : &nn->set.train;
+        labels[i] = level == SBO_LEVEL_LOWER ? nn->train_labels[p] : sp->labels[row];
         ids[i] = p;
         for (int j = 0; j < nn->pixels; j++)
-            inputs[(long)i * nn->pixels + j] = nn->set.train.pixels[(long)row * nn->pixels + j] / 255.0;
+            inputs[(long)i * nn->pixels + j] = sp->pixels[(long)row * nn->pixels + j] / 255.0;
     }
 }
 

@@ -60,13 +60,14 @@ const sbo_task_ops *sbo_neural_ops(void);
 
 /* Evaluation helpers for metrics (whole splits, in chunks). level: SBO_LEVEL_LOWER (training split, g),
  * SBO_LEVEL_UPPER (validation, f), SBO_LEVEL_TEST (test, f's network). Returns the objective of that graph
- * over the split (g with its weights and L2; f) and writes the accuracy of the argmax against the TRUE labels. */
+ * over the split (g with its weights and L2; f) and writes the accuracy of the argmax against the TRUE labels
+ * (NaN at SBO_LEVEL_LOWER, whose labels are the noisy ones). */
 double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy);
 /* 1 when t is an image task (its ctx starts with an sbo_neural). */
 int sbo_neural_is(const sbo_task *t);
 /* The objective of level's graph (g or f) on one minibatch. */
 double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const double *batch);
-/* What the network sees for a minibatch: inputs (b x pixels, scaled as fed), labels (b), sample ids (b: training
+/* What the network sees for a minibatch (level LOWER, UPPER or TEST: positions in that split): inputs (b x pixels, scaled as fed), labels (b), sample ids (b: training
  * positions, the index into x for data_cleaning's weights). */
 void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *inputs, int *labels, int *ids);
 /* The graph of level as text, one op per line ("linear h1 <- images, W1, b1"). */

@@ -937,3 +937,31 @@ Test(neural_errors, nonpositive_lambda) {
             if (t) sbo_task_destroy(t);
         }
 }
+
+/* The accuracy of sbo_neural_evaluate comes from the split's own labels, whatever the executors hold: a lower
+ * minibatch call between an exact upper oracle and the evaluation (which then skips reloading the same validation
+ * chunk) must not change it. It did when the labels came from the scratch both executors share. */
+Test(neural_data, evaluation_accuracy_ignores_the_other_executors_labels) {
+    sbo_task *t = make_task("data_cleaning", "task.model=linear", NULL);
+    sbo_neural *nn = t->ctx;
+    long D = sbo_layout_total(&t->lower);
+    double *x = calloc((size_t)t->d, sizeof(double)), *Y = calloc((size_t)D, sizeof(double));
+    double *g = calloc((size_t)D, sizeof(double)), *batch = calloc((size_t)nn->b_lower, sizeof(double));
+    sbo_stream s;
+    sbo_stream_init(&s, 41, SBO_RNG_TEST, 0, 0);
+    for (long i = 0; i < D; i++) Y[i] = 0.3 * sbo_stream_gaussian(&s);
+    double acc0, acc1;
+    sbo_neural_evaluate(t, SBO_LEVEL_UPPER, x, Y, &acc0);
+    sbo_task_grad_upper_Y(t, x, Y, NULL, g);                 /* the upper executor holds the validation chunk */
+    sbo_task_sample(t, 0, &s, batch);
+    sbo_task_grad_lower(t, x, Y, batch, g);                   /* noisy training labels pass through the scratch */
+    sbo_neural_evaluate(t, SBO_LEVEL_UPPER, x, Y, &acc1);
+    cr_log_info("validation accuracy %.4f before, %.4f after a lower minibatch call", acc0, acc1);
+    cr_expect(acc0 == acc1, "validation accuracy changed from %.4f to %.4f", acc0, acc1);
+    /* an exact loss-only call computes no derivative, so it allocates no full-mode derivative buffer */
+    size_t before = sbo_nn_exec_bytes(nn->lower);
+    sbo_neural_batch_loss(t, SBO_LEVEL_LOWER, x, Y, NULL);
+    cr_expect_eq(sbo_nn_exec_bytes(nn->lower), before, "a loss-only exact call allocated derivative buffers");
+    free(x); free(Y); free(g); free(batch);
+    sbo_task_destroy(t);
+}
