@@ -19,8 +19,9 @@
 
 typedef struct {
     sbo_neural nn;          /* first member: the shared oracles cast ctx to sbo_neural */
-    int mlp, hidden, activation, weights;
-    double lambda, x0;
+    sbo_neural_opts opts;   /* hidden, activation, lambda, noise */
+    int mlp, weights;
+    double x0;
 } dc_ctx;
 
 static const sbo_option dc_options[] = {
@@ -41,7 +42,7 @@ static void dc_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     memset(Y0, 0, sizeof(double) * (size_t)sbo_layout_total(&t->lower));
     if (c->mlp)   /* hidden layer: He init; output layer and biases start at 0 */
         sbo_neural_init_weight(s, Y0 + t->lower.offset[0], t->lower.block[0].m, t->lower.block[0].n,
-                               c->activation == 0 ? 2.0 : 1.0);
+                               c->opts.init_gain);
 }
 
 static void dc_metrics(sbo_task *t, const double *x, const double *Y, const double *Z, double *out) {
@@ -77,44 +78,22 @@ static void dc_metrics(sbo_task *t, const double *x, const double *Y, const doub
 static sbo_task_ops dc_ops;
 
 static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
-    int model = 0, act = 0, weights = 0;
-    long hidden = 256;
-    double noise = 0.5, lambda = 1e-3, x0 = 0;
+    int model = 0, weights = 0;
+    double x0 = 0;
     if (sbo_config_choice(cfg, "task.model", "linear|mlp", &model, err, errlen) ||
-        sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
         sbo_config_choice(cfg, "task.weights", "learned|uniform|clean", &weights, err, errlen) ||
-        sbo_config_long(cfg, "task.hidden", &hidden, err, errlen) ||
-        sbo_config_double(cfg, "task.noise", &noise, err, errlen) ||
-        sbo_config_double(cfg, "task.lambda", &lambda, err, errlen) ||
         sbo_config_double(cfg, "task.x0", &x0, err, errlen))
         return NULL;
-    if (hidden < 1 || hidden > 65536) {
-        snprintf(err, errlen, "task.hidden = %ld is out of range; choose 1 <= task.hidden <= 65536", hidden);
-        return NULL;
-    }
-    if (!(lambda > 0) || !isfinite(lambda)) {
-        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)", lambda);
-        return NULL;
-    }
-    sbo_task *t = calloc(1, sizeof *t);
-    dc_ctx *c = calloc(1, sizeof *c);
-    if (!t || !c) {
-        free(t); free(c);
-        snprintf(err, errlen, "out of memory creating the data_cleaning task");
-        return NULL;
-    }
-    t->ctx = c;
+    sbo_neural_opts o;
+    sbo_task *t = sbo_neural_task_new(cfg, sizeof(dc_ctx), "data_cleaning", &o, err, errlen);
+    if (!t) return NULL;
+    dc_ctx *c = t->ctx;
     c->mlp = model;
-    c->hidden = (int)hidden;
-    c->activation = act;
+    c->opts = o;
     c->weights = weights;
-    c->lambda = lambda;
     c->x0 = x0;
     sbo_neural *nn = &c->nn;
-    if (sbo_neural_load(nn, cfg, noise, err, errlen)) {
-        free(c); free(t);
-        return NULL;
-    }
+    double noise = o.noise, lambda = o.lambda;
     if (weights == 2) {   /* clean baseline: the lower minibatches draw from the clean positions only */
         int k = 0;
         for (int i = 0; i < nn->n_train; i++) if (!nn->corrupted[i]) nn->lower_pool[k++] = i;
@@ -125,7 +104,7 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
             return NULL;
         }
     }
-    int P = nn->pixels, C = nn->set.n_classes, H = c->hidden;
+    int P = nn->pixels, C = nn->set.n_classes, H = o.hidden;
     /* lower blocks, fan-in first (§3.1) */
     sbo_layout *lay = &t->lower;
     const char *names[4] = {"W1", "b1", "W2", "b2"};
@@ -153,7 +132,7 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
         int b1 = sbo_nn_param_lower(g, names[1], 1, shapes[1][1], 1);
         int z = sbo_nn_linear(g, c->mlp ? "h1" : "logits", in, w1, b1);
         if (c->mlp) {
-            int a = sbo_nn_activation(g, "a1", act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU, z);
+            int a = sbo_nn_activation(g, "a1", o.activation, z);
             int w2 = sbo_nn_param_lower(g, names[2], H, C, 2);
             int b2 = sbo_nn_param_lower(g, names[3], 1, C, 3);
             z = sbo_nn_linear(g, "logits", a, w2, b2);

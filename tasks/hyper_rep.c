@@ -16,8 +16,7 @@
 
 typedef struct {
     sbo_neural nn;          /* first member: the shared oracles cast ctx to sbo_neural */
-    int hidden, activation;
-    double lambda;
+    sbo_neural_opts opts;   /* hidden, activation, lambda, noise */
 } hr_ctx;
 
 static const sbo_option hr_options[] = {
@@ -31,7 +30,7 @@ static const sbo_option hr_options[] = {
 static void hr_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     hr_ctx *c = t->ctx;
     memset(x0, 0, sizeof(double) * (size_t)t->d);
-    sbo_neural_init_weight(s, x0, c->nn.pixels, c->hidden, c->activation == 0 ? 2.0 : 1.0);
+    sbo_neural_init_weight(s, x0, c->nn.pixels, c->opts.hidden, c->opts.init_gain);
     memset(Y0, 0, sizeof(double) * (size_t)sbo_layout_total(&t->lower));
 }
 
@@ -50,39 +49,14 @@ static void hr_metrics(sbo_task *t, const double *x, const double *Y, const doub
 static sbo_task_ops hr_ops;
 
 static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
-    int act = 0;
-    long hidden = 256;
-    double noise = 0, lambda = 1e-2;
-    if (sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
-        sbo_config_long(cfg, "task.hidden", &hidden, err, errlen) ||
-        sbo_config_double(cfg, "task.noise", &noise, err, errlen) ||
-        sbo_config_double(cfg, "task.lambda", &lambda, err, errlen))
-        return NULL;
-    if (hidden < 1 || hidden > 65536) {
-        snprintf(err, errlen, "task.hidden = %ld is out of range; choose 1 <= task.hidden <= 65536", hidden);
-        return NULL;
-    }
-    if (!(lambda > 0) || !isfinite(lambda)) {
-        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)", lambda);
-        return NULL;
-    }
-    sbo_task *t = calloc(1, sizeof *t);
-    hr_ctx *c = calloc(1, sizeof *c);
-    if (!t || !c) {
-        free(t); free(c);
-        snprintf(err, errlen, "out of memory creating the hyper_rep task");
-        return NULL;
-    }
-    t->ctx = c;
-    c->hidden = (int)hidden;
-    c->activation = act;
-    c->lambda = lambda;
+    sbo_neural_opts o;
+    sbo_task *t = sbo_neural_task_new(cfg, sizeof(hr_ctx), "hyper_rep", &o, err, errlen);
+    if (!t) return NULL;
+    hr_ctx *c = t->ctx;
+    c->opts = o;
     sbo_neural *nn = &c->nn;
-    if (sbo_neural_load(nn, cfg, noise, err, errlen)) {
-        free(c); free(t);
-        return NULL;
-    }
-    int P = nn->pixels, C = nn->set.n_classes, H = c->hidden;
+    double lambda = o.lambda;
+    int P = nn->pixels, C = nn->set.n_classes, H = o.hidden;
     sbo_layout *lay = &t->lower;
     lay->L = 2;
     snprintf(lay->block[0].name, SBO_NAME_LEN, "W_head");
@@ -99,7 +73,7 @@ static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
         int w1 = sbo_nn_param_upper(g, "W_feat", P, H, 0);
         int b1 = sbo_nn_param_upper(g, "b_feat", 1, H, (long)P * H);
         int h = sbo_nn_linear(g, "h", in, w1, b1);
-        int a = sbo_nn_activation(g, "features", act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU, h);
+        int a = sbo_nn_activation(g, "features", o.activation, h);
         int wh = sbo_nn_param_lower(g, "W_head", H, C, 0);
         int bh = sbo_nn_param_lower(g, "b_head", 1, C, 1);
         int z = sbo_nn_linear(g, "logits", a, wh, bh);

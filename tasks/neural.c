@@ -91,6 +91,43 @@ int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *e
     return 0;
 }
 
+sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char *name, sbo_neural_opts *o, char *err,
+                              size_t errlen) {
+    int act = 0;
+    long hidden = 0;
+    memset(o, 0, sizeof *o);
+    if (sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
+        sbo_config_long(cfg, "task.hidden", &hidden, err, errlen) ||
+        sbo_config_double(cfg, "task.noise", &o->noise, err, errlen) ||
+        sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen))
+        return NULL;
+    if (hidden < 1 || hidden > 65536) {
+        snprintf(err, errlen, "task.hidden = %ld is out of range; choose 1 <= task.hidden <= 65536", hidden);
+        return NULL;
+    }
+    if (!(o->lambda > 0) || !isfinite(o->lambda)) {
+        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)",
+                 o->lambda);
+        return NULL;
+    }
+    o->hidden = (int)hidden;
+    o->activation = act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU;
+    o->init_gain = act == 0 ? 2.0 : 1.0;
+    sbo_task *t = calloc(1, sizeof *t);
+    void *c = calloc(1, ctx_size);
+    if (!t || !c) {
+        free(t); free(c);
+        snprintf(err, errlen, "out of memory creating the %s task", name);
+        return NULL;
+    }
+    t->ctx = c;
+    if (sbo_neural_load(c, cfg, o->noise, err, errlen)) {
+        free(c); free(t);
+        return NULL;
+    }
+    return t;
+}
+
 void sbo_neural_free(sbo_neural *nn) {
     sbo_nn_exec_destroy(nn->lower);
     sbo_nn_exec_destroy(nn->upper);

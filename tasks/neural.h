@@ -48,6 +48,19 @@ typedef struct {
     {"task.data_seed", "1", "seed of the train/validation split and of the label noise (fixed across runs, so "      \
      "that run seeds vary only the algorithm's randomness)"}
 
+/* The model options both image tasks read (each task's option table gives their defaults). activation is the
+ * engine's kind (SBO_NN_RELU, SBO_NN_TANH or SBO_NN_GELU); init_gain the matching He/Glorot gain (2 for ReLU). */
+typedef struct {
+    int hidden, activation;
+    double lambda, noise, init_gain;
+} sbo_neural_opts;
+
+/* The first half of an image task's create: parses task.hidden, task.activation, task.lambda and task.noise,
+ * allocates the task and a zeroed ctx of ctx_size bytes (which must start with an sbo_neural), and loads and splits
+ * the data (sbo_neural_load). NULL with a one-line message; name is the task's, for messages. */
+sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char *name, sbo_neural_opts *o, char *err,
+                              size_t errlen);
+
 /* Loads the data and splits it (train and validation from the official training set by a permutation keyed by
  * task.data_seed; test = the first n_test official test images); corrupts a fraction `noise` of the training labels
  * uniformly at random to a different class (stream SBO_RNG_LABEL_NOISE). 0 or -1 with a one-line message. */
