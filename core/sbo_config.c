@@ -3,6 +3,7 @@
  * INI files are parsed by inih; [section] + key become "section.key".
  * Exercised by: build/tests/test_config, tests/test_cli.c. */
 #include "core/sbo_config.h"   /* the interface */
+#include "core/sbo_log.h"   /* sbo_errf */
 
 #include <ini.h>               /* inih: ini_parse_stream */
 
@@ -13,14 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void sbo_config_init(sbo_config *c) {
     memset(c, 0, sizeof *c);
@@ -34,18 +27,18 @@ static int find_key(const sbo_config *c, const char *key) {
 
 int sbo_config_set(sbo_config *c, const char *key, const char *value, const char *origin, char *err, size_t errlen) {
     if (strlen(key) >= sizeof c->key[0]) {
-        set_err(err, errlen, "option name '%.40s...' is longer than %zu characters; shorten it",
+        sbo_errf(err, errlen, "option name '%.40s...' is longer than %zu characters; shorten it",
                 key, sizeof c->key[0] - 1);
         return -1;
     }
     if (strlen(value) >= sizeof c->value[0]) {
-        set_err(err, errlen, "value of '%s' is longer than %zu characters; shorten it", key, sizeof c->value[0] - 1);
+        sbo_errf(err, errlen, "value of '%s' is longer than %zu characters; shorten it", key, sizeof c->value[0] - 1);
         return -1;
     }
     int i = find_key(c, key);
     if (i < 0) {
         if (c->n >= SBO_CONFIG_MAX) {
-            set_err(err, errlen, "too many options (more than %d) when setting '%s'; raise SBO_CONFIG_MAX in "
+            sbo_errf(err, errlen, "too many options (more than %d) when setting '%s'; raise SBO_CONFIG_MAX in "
                     "core/sbo_config.h", SBO_CONFIG_MAX, key);
             return -1;
         }
@@ -79,20 +72,20 @@ static int key_is_qualified(const char *key) {
 int sbo_config_set_arg(sbo_config *c, const char *arg, char *err, size_t errlen) {
     const char *eq = strchr(arg, '=');
     if (!eq) {
-        set_err(err, errlen, "--set '%s': expected section.key=value, e.g. --set algo.alpha=0.01", arg);
+        sbo_errf(err, errlen, "--set '%s': expected section.key=value, e.g. --set algo.alpha=0.01", arg);
         return -1;
     }
     char key[sizeof c->key[0]], value[sizeof c->value[0]];
     if (trim_copy(arg, (size_t)(eq - arg), key, sizeof key) != 0) {
-        set_err(err, errlen, "--set '%s': option name longer than %zu characters", arg, sizeof key - 1);
+        sbo_errf(err, errlen, "--set '%s': option name longer than %zu characters", arg, sizeof key - 1);
         return -1;
     }
     if (trim_copy(eq + 1, strlen(eq + 1), value, sizeof value) != 0) {
-        set_err(err, errlen, "--set '%s': value longer than %zu characters", arg, sizeof value - 1);
+        sbo_errf(err, errlen, "--set '%s': value longer than %zu characters", arg, sizeof value - 1);
         return -1;
     }
     if (!key_is_qualified(key)) {
-        set_err(err, errlen, "--set '%s': option '%s' has no section; write section.key=value, e.g. "
+        sbo_errf(err, errlen, "--set '%s': option '%s' has no section; write section.key=value, e.g. "
                 "--set algo.%s=%s", arg, key, key[0] ? key : "alpha", value[0] ? value : "0.01");
         return -1;
     }
@@ -178,14 +171,14 @@ static void read_line_n(const char *path, int n, char *out, size_t outlen) {
 int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open config file: %s; check the --config path", path, strerror(errno));
+        sbo_errf(err, errlen, "%s: cannot open config file: %s; check the --config path", path, strerror(errno));
         return -1;
     }
     /* Parse into a copy so that a bad file leaves c unchanged. */
     sbo_config *tmp = malloc(sizeof *tmp);
     if (!tmp) {
         fclose(f);
-        set_err(err, errlen, "%s: out of memory", path);
+        sbo_errf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     *tmp = *c;
@@ -194,15 +187,15 @@ int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errle
     fclose(f);
     int status = 0;
     if (rc < 0) {
-        set_err(err, errlen, "%s: cannot read the file (inih error %d)", path, rc);
+        sbo_errf(err, errlen, "%s: cannot read the file (inih error %d)", path, rc);
         status = -1;
     } else if (x.err_line && (rc == 0 || x.err_line <= rc)) {
-        set_err(err, errlen, "%s:%d: %s", path, x.err_line, x.err);
+        sbo_errf(err, errlen, "%s:%d: %s", path, x.err_line, x.err);
         status = -1;
     } else if (rc > 0) {
         char text[160];
         read_line_n(path, rc, text, sizeof text);
-        set_err(err, errlen, "%s:%d: cannot parse '%s': expected 'key = value', '[section]' or a comment "
+        sbo_errf(err, errlen, "%s:%d: cannot parse '%s': expected 'key = value', '[section]' or a comment "
                 "(';' or '#'); fix this line", path, rc, text);
         status = -1;
     }
@@ -257,7 +250,7 @@ int sbo_config_check_known(const sbo_config *c, const sbo_option *const *tables,
         if (known) continue;
         char hint[128] = "";
         if (closest) snprintf(hint, sizeof hint, "; did you mean '%s'?", closest);
-        set_err(err, errlen, "unknown option '%s' (from %s%s); `sbo list` shows the options of each task and algorithm",
+        sbo_errf(err, errlen, "unknown option '%s' (from %s%s); `sbo list` shows the options of each task and algorithm",
                 c->key[i], c->origin[i][0] ? c->origin[i] : "?", hint);
         return -1;
     }
@@ -276,7 +269,7 @@ static const char *get_or_err(const sbo_config *c, const char *key, char *err, s
     if (!v) {
         const char *dot = strchr(key, '.');
         int sec = dot ? (int)(dot - key) : 0;
-        set_err(err, errlen, "%s is not set; add '%s = VALUE' under [%.*s] or pass --set %s=VALUE",
+        sbo_errf(err, errlen, "%s is not set; add '%s = VALUE' under [%.*s] or pass --set %s=VALUE",
                 key, dot ? dot + 1 : key, sec, key, key);
     }
     return v;
@@ -293,7 +286,7 @@ int sbo_config_double(const sbo_config *c, const char *key, double *out, char *e
     errno = 0;
     double d = strtod(v, &end);
     if (end == v || *end != '\0') {
-        set_err(err, errlen, "%s = '%s' is not a number%s; write e.g. 0.01 or 1e-3", key, v, comment_hint(v));
+        sbo_errf(err, errlen, "%s = '%s' is not a number%s; write e.g. 0.01 or 1e-3", key, v, comment_hint(v));
         return -1;
     }
     /* strtod accepts "nan" and "inf" and overflows to inf: none is a usable setting. */
@@ -302,7 +295,7 @@ int sbo_config_double(const sbo_config *c, const char *key, double *out, char *e
             *out = d;
             return 0;
         }
-        set_err(err, errlen, "%s = '%s' is not a finite number; write a finite decimal, e.g. 0.01", key, v);
+        sbo_errf(err, errlen, "%s = '%s' is not a finite number; write a finite decimal, e.g. 0.01", key, v);
         return -1;
     }
     *out = d;
@@ -317,7 +310,7 @@ int sbo_config_long(const sbo_config *c, const char *key, long *out, char *err, 
     long x = strtol(v, &end, 10);
     if (end != v && *end == '\0') {
         if (errno == ERANGE) {
-            set_err(err, errlen, "%s = '%s' is out of range for an integer", key, v);
+            sbo_errf(err, errlen, "%s = '%s' is out of range for an integer", key, v);
             return -1;
         }
         *out = x;
@@ -330,7 +323,7 @@ int sbo_config_long(const sbo_config *c, const char *key, long *out, char *err, 
         *out = (long)d;
         return 0;
     }
-    set_err(err, errlen, "%s = '%s' is not an integer%s; write e.g. 1000 or 1e5", key, v, comment_hint(v));
+    sbo_errf(err, errlen, "%s = '%s' is not an integer%s; write e.g. 1000 or 1e5", key, v, comment_hint(v));
     return -1;
 }
 
@@ -349,7 +342,7 @@ int sbo_config_choice(const sbo_config *c, const char *key, const char *choices,
         if (!bar) break;
         p = bar + 1;
     }
-    set_err(err, errlen, "%s = '%s' is not one of %s", key, v, choices);
+    sbo_errf(err, errlen, "%s = '%s' is not one of %s", key, v, choices);
     return -1;
 }
 

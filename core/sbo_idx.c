@@ -6,6 +6,7 @@
  * IDX layout (big-endian): bytes 0,0, element type (0x08 = unsigned byte), ndim; then ndim 32-bit dims; then
  * exactly prod(dims) bytes of data, row-major. Anything after the data is an error, as is a short file. */
 #include "core/sbo_idx.h"   /* the interface */
+#include "core/sbo_log.h"   /* sbo_errf */
 
 #include "core/sbo_rng.h"   /* sbo_stream, SBO_RNG_DATA_SPLIT */
 
@@ -26,15 +27,6 @@
 #define IDX_HOW_TO_GET "get the data with `sudo apt-get install dataset-fashion-mnist` (Fashion-MNIST) or " \
                        "`data_fetch/fetch_mnist.sh` (MNIST), or point --data-dir (or SBO_DATA_DIR) at its directory"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* After a failed gzread: a system error (unreadable file, a directory) or corrupt compressed data. */
 static void gz_failed(const char *path, gzFile gz, char *err, size_t errlen) {
     int saved = errno, errnum = Z_OK;
@@ -43,9 +35,9 @@ static void gz_failed(const char *path, gzFile gz, char *err, size_t errlen) {
     if (msg && strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
         msg += plen + 2;   /* zlib prefixes the path; ours is already in the message */
     if (errnum == Z_ERRNO)
-        set_err(err, errlen, "cannot read '%s': %s; %s", path, strerror(saved), IDX_HOW_TO_GET);
+        sbo_errf(err, errlen, "cannot read '%s': %s; %s", path, strerror(saved), IDX_HOW_TO_GET);
     else
-        set_err(err, errlen, "'%s': corrupt gzip data (%s); replace the file (re-run data_fetch/fetch_mnist.sh, "
+        sbo_errf(err, errlen, "'%s': corrupt gzip data (%s); replace the file (re-run data_fetch/fetch_mnist.sh, "
                 "or `sudo apt-get install --reinstall dataset-fashion-mnist`)",
                 path, msg && msg[0] ? msg : "zlib error");
 }
@@ -79,7 +71,7 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz) {
-        set_err(err, errlen, "cannot open '%s': %s; %s", path, errno ? strerror(errno) : "out of memory",
+        sbo_errf(err, errlen, "cannot open '%s': %s; %s", path, errno ? strerror(errno) : "out of memory",
                 IDX_HOW_TO_GET);
         return -1;
     }
@@ -91,29 +83,29 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
 
     if (gz_read_full(gz, head, 4, &got)) { gz_failed(path, gz, err, errlen); goto done; }
     if (got < 4) {
-        set_err(err, errlen, "'%s' is too short for an IDX header (%ld bytes); the file is truncated or not IDX",
+        sbo_errf(err, errlen, "'%s' is too short for an IDX header (%ld bytes); the file is truncated or not IDX",
                 path, got);
         goto done;
     }
     if (head[0] != 0 || head[1] != 0) {
-        set_err(err, errlen, "'%s' is not an IDX file: magic bytes %02x %02x %02x %02x, expected 00 00 08 <ndim 1..3>",
+        sbo_errf(err, errlen, "'%s' is not an IDX file: magic bytes %02x %02x %02x %02x, expected 00 00 08 <ndim 1..3>",
                 path, head[0], head[1], head[2], head[3]);
         goto done;
     }
     if (head[2] != 0x08) {
-        set_err(err, errlen, "'%s': IDX element type 0x%02x is not supported, only unsigned bytes (0x08)",
+        sbo_errf(err, errlen, "'%s': IDX element type 0x%02x is not supported, only unsigned bytes (0x08)",
                 path, head[2]);
         goto done;
     }
     int ndim = head[3];
     if (ndim < 1 || ndim > 3) {
-        set_err(err, errlen, "'%s': the IDX header declares %d dimensions, expected 1 (labels) to 3 (images)",
+        sbo_errf(err, errlen, "'%s': the IDX header declares %d dimensions, expected 1 (labels) to 3 (images)",
                 path, ndim);
         goto done;
     }
     if (gz_read_full(gz, head + 4, 4L * ndim, &got)) { gz_failed(path, gz, err, errlen); goto done; }
     if (got < 4L * ndim) {
-        set_err(err, errlen, "'%s': truncated IDX header: expected %d bytes of dimensions, got %ld",
+        sbo_errf(err, errlen, "'%s': truncated IDX header: expected %d bytes of dimensions, got %ld",
                 path, 4 * ndim, got);
         goto done;
     }
@@ -124,13 +116,13 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
         size_t used = strlen(dimtext);
         snprintf(dimtext + used, sizeof dimtext - used, "%s%lu", d ? " x " : "", (unsigned long)v);
         if (v == 0) {
-            set_err(err, errlen, "'%s': dimension %d of the IDX header is 0; the file is empty or corrupt", path, d);
+            sbo_errf(err, errlen, "'%s': dimension %d of the IDX header is 0; the file is empty or corrupt", path, d);
             goto done;
         }
         /* count < 2^31 and v < 2^32 before each product, so p < 2^63: no overflow in 64 bits. */
         uint64_t p = (uint64_t)count * v;
         if (v > (uint32_t)INT_MAX || p > (uint64_t)IDX_MAX_BYTES) {
-            set_err(err, errlen, "'%s': IDX dims %s%s declare more than 2^31-1 bytes; the header is corrupt",
+            sbo_errf(err, errlen, "'%s': IDX dims %s%s declare more than 2^31-1 bytes; the header is corrupt",
                     path, dimtext, d + 1 < ndim ? " x ..." : "");
             goto done;
         }
@@ -139,14 +131,14 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
     }
     data = malloc((size_t)count);
     if (!data) {
-        set_err(err, errlen, "out of memory reading '%s' (%ld bytes of data)", path, count);
+        sbo_errf(err, errlen, "out of memory reading '%s' (%ld bytes of data)", path, count);
         goto done;
     }
     if (gz_read_full(gz, data, count, &got)) { gz_failed(path, gz, err, errlen); goto done; }
     if (got < count) {
         int errnum = Z_OK;
         gzerror(gz, &errnum);
-        set_err(err, errlen, "'%s' is truncated: expected %ld bytes of data, got %ld (dims %s)%s; replace the file",
+        sbo_errf(err, errlen, "'%s' is truncated: expected %ld bytes of data, got %ld (dims %s)%s; replace the file",
                 path, count, got, dimtext, errnum == Z_BUF_ERROR ? " (the gzip stream ends early)" : "");
         goto done;
     }
@@ -160,7 +152,7 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
         extra += r;
     }
     if (extra > 0) {
-        set_err(err, errlen, "'%s': %ld bytes of trailing data after the %ld bytes the IDX header declares (dims %s); "
+        sbo_errf(err, errlen, "'%s': %ld bytes of trailing data after the %ld bytes the IDX header declares (dims %s); "
                 "the file is corrupt or not one IDX array", path, extra, count, dimtext);
         goto done;
     }
@@ -197,14 +189,14 @@ static int find_file(const known_set *ks, const char *dir, const char *base, cha
     struct stat st;
     int n = snprintf(path, pathlen, "%s/%s.gz", dir, base);
     if (n < 0 || (size_t)n >= pathlen) {
-        set_err(err, errlen, "%s: data directory path '%.200s...' is too long; use a shorter --data-dir",
+        sbo_errf(err, errlen, "%s: data directory path '%.200s...' is too long; use a shorter --data-dir",
                 ks->name, dir);
         return -1;
     }
     if (stat(path, &st) == 0) return 0;
     n = snprintf(path, pathlen, "%s/%s", dir, base);
     if (n >= 0 && (size_t)n < pathlen && stat(path, &st) == 0) return 0;
-    set_err(err, errlen, "%s: missing '%s/%s.gz' (nor found without .gz); %s, or pass --data-dir (or set "
+    sbo_errf(err, errlen, "%s: missing '%s/%s.gz' (nor found without .gz); %s, or pass --data-dir (or set "
             "SBO_DATA_DIR) to the directory holding {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz",
             ks->name, dir, base, ks->how);
     return -1;
@@ -230,22 +222,22 @@ static int load_split(const known_set *ks, const char *dir, const char *prefix, 
     if (sbo_idx_read(lpath, &lb, err, errlen)) { sbo_idx_free(&im); return -1; }
     int rc = -1;
     if (im.ndim != 3) {
-        set_err(err, errlen, "'%s': images must be a 3-d IDX array (n x rows x cols), this one is %d-d",
+        sbo_errf(err, errlen, "'%s': images must be a 3-d IDX array (n x rows x cols), this one is %d-d",
                 ipath, im.ndim);
         goto done;
     }
     if (lb.ndim != 1) {
-        set_err(err, errlen, "'%s': labels must be a 1-d IDX array (n), this one is %d-d", lpath, lb.ndim);
+        sbo_errf(err, errlen, "'%s': labels must be a 1-d IDX array (n), this one is %d-d", lpath, lb.ndim);
         goto done;
     }
     if (lb.dims[0] != im.dims[0]) {
-        set_err(err, errlen, "'%s' holds %d labels but '%s' holds %d images; the two files do not belong together",
+        sbo_errf(err, errlen, "'%s' holds %d labels but '%s' holds %d images; the two files do not belong together",
                 lpath, lb.dims[0], ipath, im.dims[0]);
         goto done;
     }
     for (long i = 0; i < lb.count; i++)
         if (lb.data[i] >= IDX_N_CLASSES) {
-            set_err(err, errlen, "'%s': label %u at index %ld is not a class 0..%d; the file is corrupt or not %s",
+            sbo_errf(err, errlen, "'%s': label %u at index %ld is not a class 0..%d; the file is corrupt or not %s",
                     lpath, lb.data[i], i, IDX_N_CLASSES - 1, ks->name);
             goto done;
         }
@@ -275,14 +267,14 @@ int sbo_image_set_load(const char *dataset, const char *data_dir, sbo_image_set 
     for (size_t i = 0; i < N_KNOWN_SETS; i++)
         if (dataset && strcmp(dataset, k_sets[i].name) == 0) ks = &k_sets[i];
     if (!ks) {
-        set_err(err, errlen, "unknown image data set '%s'; known: fashion_mnist, mnist", dataset ? dataset : "(null)");
+        sbo_errf(err, errlen, "unknown image data set '%s'; known: fashion_mnist, mnist", dataset ? dataset : "(null)");
         return -1;
     }
     const char *dir = data_dir;
     if (!dir || !dir[0]) dir = getenv("SBO_DATA_DIR");
     if (!dir || !dir[0]) dir = ks->default_dir;
     if (strlen(dir) >= sizeof out->dir) {
-        set_err(err, errlen, "%s: data directory path '%.200s...' is longer than %zu characters; use a shorter one",
+        sbo_errf(err, errlen, "%s: data directory path '%.200s...' is longer than %zu characters; use a shorter one",
                 ks->name, dir, sizeof out->dir - 1);
         return -1;
     }
@@ -295,7 +287,7 @@ int sbo_image_set_load(const char *dataset, const char *data_dir, sbo_image_set 
         return -1;
     }
     if (out->train.rows != out->test.rows || out->train.cols != out->test.cols) {
-        set_err(err, errlen, "%s in '%s': train images are %d x %d but test images are %d x %d; the files do not "
+        sbo_errf(err, errlen, "%s in '%s': train images are %d x %d but test images are %d x %d; the files do not "
                 "belong together", ks->name, dir, out->train.rows, out->train.cols, out->test.rows, out->test.cols);
         sbo_image_set_free(out);
         return -1;

@@ -17,3 +17,11 @@ void sbo_log_appendf(char *buf, size_t len, const char *fmt, ...) {
         buf[used + 1] = 0;
     }
 }
+
+void sbo_errf(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

@@ -1,5 +1,6 @@
 /* core/sbo_log.h: the creation logs of tasks and algorithms (what was decided and checked, one item per line)
- * are fixed-size text buffers; this appends one formatted line to such a buffer, truncating safely.
+ * are fixed-size text buffers; this appends one formatted line to such a buffer, truncating safely. Also the
+ * writer of the one-line error messages (err, errlen) that library calls return.
  * Exercised by: tests/test_matrix.c (log contents), `sbo run` (prints the logs). */
 #ifndef SBO_LOG_H
 #define SBO_LOG_H
@@ -8,4 +9,7 @@
 /* Appends printf-style text to the NUL-terminated buf (capacity len) and ends it with a newline. Text that does
  * not fit is cut; buf stays NUL-terminated. */
 void sbo_log_appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes a one-line error message into err (capacity errlen; nothing when err is NULL or errlen is 0). */
+void sbo_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif
