@@ -160,6 +160,18 @@ static void nn_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
     }
 }
 
+/* Where position p of level's split lives: the image set it comes from, its row there, and the label the network is
+ * trained or scored against (the noisy one for the training split, the true one otherwise). */
+static const sbo_image_split *split_set(const sbo_neural *nn, int level) {
+    return level == SBO_LEVEL_TEST ? &nn->set.test : &nn->set.train;
+}
+static int split_row(const sbo_neural *nn, int level, int p) {
+    return level == SBO_LEVEL_LOWER ? nn->train_rows[p] : level == SBO_LEVEL_UPPER ? nn->val_rows[p] : p;
+}
+static int split_label(const sbo_neural *nn, int level, int p) {
+    return level == SBO_LEVEL_LOWER ? nn->train_labels[p] : split_set(nn, level)->labels[split_row(nn, level, p)];
+}
+
 /* Loads positions pos[0..b) of a split into the executor of its level: input rows, labels, sample ids. The same
  * minibatch as the executor's previous fill is not reloaded (the lower one serves every call of an iteration), so
  * the engine can keep P^T a of the data as well. */
@@ -172,21 +184,11 @@ static void fill(sbo_neural *nn, int level, const int *pos, int b) {
     nn->last_b[k] = b;
     memcpy(nn->last_pos[k], pos, sizeof(int) * (size_t)b);
     int in = level == SBO_LEVEL_LOWER ? nn->in_lower : nn->in_upper;
-    const unsigned char *pix = level == SBO_LEVEL_TEST ? nn->set.test.pixels : nn->set.train.pixels;
     for (int i = 0; i < b; i++) {
-        int p = pos[i];
-        if (level == SBO_LEVEL_LOWER) {
-            nn->ids[i] = nn->train_rows[p];
-            nn->labels[i] = nn->train_labels[p];
-        } else if (level == SBO_LEVEL_UPPER) {
-            nn->ids[i] = nn->val_rows[p];
-            nn->labels[i] = nn->set.train.labels[nn->val_rows[p]];
-        } else {
-            nn->ids[i] = p;
-            nn->labels[i] = nn->set.test.labels[p];
-        }
+        nn->ids[i] = split_row(nn, level, pos[i]);
+        nn->labels[i] = split_label(nn, level, pos[i]);
     }
-    sbo_nn_set_input_u8(e, in, pix, nn->ids, b, 1.0 / 255.0, 0.0);
+    sbo_nn_set_input_u8(e, in, split_set(nn, level)->pixels, nn->ids, b, 1.0 / 255.0, 0.0);
     sbo_nn_set_labels(e, nn->labels, b);
     for (int i = 0; i < b; i++) nn->ids[i] = pos[i];   /* SIGMOID_GATHER indexes x by training position */
     sbo_nn_set_ids(e, nn->ids, b);
@@ -311,9 +313,8 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
             const double *z = nn->logits + (long)i * C;
             int am = 0;
             for (int k = 1; k < C; k++) if (z[k] > z[am]) am = k;
-            int p = s0 + i, truth = level == SBO_LEVEL_TEST ? nn->set.test.labels[p]
-                                                             : nn->set.train.labels[nn->val_rows[p]];
-            correct += am == truth;   /* from the split itself: nn->labels is scratch shared by both executors */
+            /* from the split itself: nn->labels is scratch shared by both executors */
+            correct += am == split_label(nn, level, s0 + i);
         }
     }
     free(p);
@@ -334,10 +335,9 @@ void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *
     sbo_neural *nn = t->ctx;
     int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
     for (int i = 0; i < b; i++) {
-        int p = (int)batch[i];
-        int row = level == SBO_LEVEL_LOWER ? nn->train_rows[p] : level == SBO_LEVEL_UPPER ? nn->val_rows[p] : p;
-        const sbo_image_split *sp = level == SBO_LEVEL_TEST ? &nn->set.test : &nn->set.train;
-        labels[i] = level == SBO_LEVEL_LOWER ? nn->train_labels[p] : sp->labels[row];
+        int p = (int)batch[i], row = split_row(nn, level, p);
+        const sbo_image_split *sp = split_set(nn, level);
+        labels[i] = split_label(nn, level, p);
         ids[i] = p;
         for (int j = 0; j < nn->pixels; j++)
             inputs[(long)i * nn->pixels + j] = sp->pixels[(long)row * nn->pixels + j] / 255.0;
