@@ -172,17 +172,19 @@ void sbo_algo_draw_batches(sbo_algo *a, long k, double *batch_lower, double *bat
     sbo_task_sample(a->task, 1, &s, batch_upper);
 }
 
-/* D_Y = grad_Y g(phi), D_Z = H_phi[Z] - grad_Y f(psi), D_x = grad_x f(psi) - J_phi[Z], all at (x_k, Y_k, Z_k). */
+/* D_Y = grad_Y g(phi), D_Z = H_phi[Z] - grad_Y f(psi), D_x = grad_x f(psi) - J_phi[Z], all at (x_k, Y_k, Z_k),
+ * from the fused oracles: one linearization of g with one tangent sweep along Z_k (H[Z] and J[Z] together), and one
+ * pass of f for both of its gradients. */
 void sbo_full_space_directions(sbo_algo *a, long k, sbo_full_space_work *w) {
     sbo_task *t = a->task;
     long D = sbo_layout_total(&t->lower);
     sbo_algo_draw_batches(a, k, w->batch_lower, w->batch_upper);
-    sbo_task_grad_lower(t, a->x, a->Y, w->batch_lower, w->DY);
-    sbo_task_hvp(t, a->x, a->Y, w->batch_lower, a->Z, w->DZ);
-    sbo_task_grad_upper_Y(t, a->x, a->Y, w->batch_upper, w->gf);
+    sbo_task_lower_at(t, a->x, a->Y, w->batch_lower, NULL);
+    sbo_task_lower_grad(t, w->DY);
+    sbo_tangent along_Z = {.V = a->Z, .hvp = w->DZ, .cross = w->JZ};
+    sbo_task_lower_tangent(t, a->x, a->Y, &along_Z);
+    sbo_task_upper(t, a->x, a->Y, w->batch_upper, NULL, w->gf, w->Dx);
     sbo_vec_axpy(D, -1.0, w->gf, w->DZ);
-    sbo_task_grad_upper_x(t, a->x, a->Y, w->batch_upper, w->Dx);
-    sbo_task_cross(t, a->x, a->Y, w->batch_lower, a->Z, w->JZ);
     sbo_vec_axpy(t->d, -1.0, w->JZ, w->Dx);
 }
 

@@ -151,10 +151,12 @@ typedef struct {
     const sbo_subspace *S;
 } hvp_ctx;
 
-/* The production hvp callback of zdir: X -> P^T H_phi[P X] at (x_k, Y_k). */
+/* The production hvp callback of zdir: X -> P^T H_phi[P X] at (x_k, Y_k), one tangent sweep at the iteration's
+ * linearization of g. */
 static void task_reduced_hvp(void *vctx, const double *X_red, double *out_red) {
     hvp_ctx *c = vctx;
-    sbo_task_reduced_hvp(c->t, c->x, c->Y, c->batch, c->S, X_red, out_red);
+    sbo_tangent tan = {.V = X_red, .hvp = out_red};
+    sbo_task_lower_tangent(c->t, c->x, c->Y, &tan);
 }
 
 sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task *t, const sbo_config *cfg,
@@ -273,25 +275,28 @@ int sbo_projected_step(sbo_algo *a, long k) {
     sbo_zdir_draw(p, a->seed, k, &im->S, im->P_buf, &im->pr, im->probe_buf, im->haar_work);
     sbo_algo_draw_batches(a, k, im->batch_lower, im->batch_upper);
 
-    /* every oracle at the old iterate (x_k, Y_k, Z_k): Jacobi updates (§1) */
-    sbo_task_reduced_grad_upper_Y(t, a->x, a->Y, im->batch_upper, &im->S, im->F_red);
+    /* every oracle at the old iterate (x_k, Y_k, Z_k): Jacobi updates (§1). One pass of f gives F and grad_x f;
+     * one linearization of g in the subspace serves zdir's reduced HVPs, G and the cross term (tangent sweeps). */
+    sbo_task_upper(t, a->x, a->Y, im->batch_upper, &im->S, im->F_red, im->Dx);
+    sbo_task_lower_at(t, a->x, a->Y, im->batch_lower, &im->S);
     hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S};
     /* every Z_k-dependent quantity (B = P^T Z_k, u = Z_k omega) is cached here, before Z is updated in place */
     sbo_zdir_pieces pc;
     sbo_zdir_reduced(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, &pc);
     double *G_red = pc.scratch ? pc.scratch : im->G_own;       /* zdir's HVP input is free now */
-    sbo_task_reduced_grad_lower(t, a->x, a->Y, im->batch_lower, &im->S, G_red);
+    sbo_task_lower_grad(t, G_red);
 
-    sbo_task_grad_upper_x(t, a->x, a->Y, im->batch_upper, im->Dx);
+    sbo_tangent cross = {.V = a->Z, .V_full = 1, .cross = im->JZ};          /* J_phi[Z_k], full Z_k */
     if (a->cross_term == SBO_CROSS_FULL) {
-        sbo_task_cross(t, a->x, a->Y, im->batch_lower, a->Z, im->JZ);           /* J_phi[Z_k], full Z_k */
+        sbo_task_lower_tangent(t, a->x, a->Y, &cross);
     } else {
         /* J_phi[((m_l/r_l) P_l B_l)_l]: unbiased since E[(m/r) Q] = I (§7) */
         double sc[SBO_MAX_BLOCKS];
         for (int l = 0; l < lay->L; l++) sc[l] = (double)lay->block[l].m / p->rank[l];
         sbo_vec_zero(D, im->Zq);
         sbo_zdir_lift_B(p, &im->S, &pc, sc, im->Zq);      /* pc.B = P^T Z_k, zdir's cache (Z_k^l on a full block) */
-        sbo_task_cross(t, a->x, a->Y, im->batch_lower, im->Zq, im->JZ);
+        cross.V = im->Zq;
+        sbo_task_lower_tangent(t, a->x, a->Y, &cross);
     }
     sbo_vec_axpy(t->d, -1.0, im->JZ, im->Dx);
 

@@ -25,7 +25,7 @@
 #include "core/sbo_blas.h"          /* vendor, core name, OPENBLAS_CORETYPE as read */
 #include "core/sbo_rng.h"           /* sbo_stream for the oracle minibatch and the tangent */
 #include "core/sbo_haar.h"          /* sbo_haar_sample: wrapped, to time the subspace frames P */
-#include "core/sbo_nn.h"            /* sbo_nn_set_input_u8: wrapped, to time the minibatch's pixel conversion */
+#include "core/nn/nn.h"            /* sbo_nn_set_input_u8: wrapped, to time the minibatch's pixel conversion */
 
 #if defined(SBO_BLAS_BLIS)
 #include <blis.h>                   /* bli_thread_get_num_threads */

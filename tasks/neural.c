@@ -132,6 +132,8 @@ void sbo_neural_free(sbo_neural *nn) {
     sbo_nn_exec_destroy(nn->lower);
     sbo_nn_exec_destroy(nn->upper);
     nn->lower = nn->upper = NULL;
+    sbo_nn_graph_free(&nn->g_lower);
+    sbo_nn_graph_free(&nn->g_upper);
     free(nn->train_rows); free(nn->val_rows); free(nn->train_labels); free(nn->corrupted); free(nn->lower_pool);
     nn->train_rows = nn->val_rows = nn->train_labels = nn->corrupted = nn->lower_pool = NULL;
     sbo_image_set_free(&nn->set);
@@ -290,6 +292,52 @@ static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const 
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
 
+/* --- fused oracles: one linearization of g per iteration, tangent sweeps at it, one pass of f ------------------ */
+/* The minibatch of level into its executor (a fused oracle always has one: exact oracles use the calls above). */
+static int fill_batch(sbo_task *t, int level, const double *batch) {
+    sbo_neural *nn = t->ctx;
+    if (!batch) {
+        fprintf(stderr, "sbo: internal error: a fused image-task oracle needs a minibatch (exact oracles: the "
+                "separate calls)\n");
+        abort();
+    }
+    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+    int *p = malloc(sizeof(int) * (size_t)b);
+    if (!p) { fprintf(stderr, "sbo: out of memory\n"); exit(1); }
+    for (int i = 0; i < b; i++) p[i] = (int)batch[i];
+    fill(nn, level, p, b);
+    free(p);
+    return b;
+}
+
+static void subspace_ranks(const sbo_task *t, const sbo_subspace *S, int *rank) {
+    for (int l = 0; l < t->lower.L; l++) rank[l] = S ? S->red.block[l].m : t->lower.block[l].m;
+}
+
+static void nn_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S) {
+    sbo_neural *nn = t->ctx;
+    int rank[SBO_MAX_BLOCKS];
+    subspace_ranks(t, S, rank);
+    /* both adjoint paths (H[V] needs the lower one, J[V] the upper one); the lower gradient kept for lower_grad */
+    sbo_nn_lin c = {.b = fill_batch(t, SBO_LEVEL_LOWER, batch), .P = S ? S->P : NULL, .rank = rank,
+                    .want_lower = 1, .want_upper = 1, .keep_grad_Y = 1};
+    sbo_nn_linearize(nn->lower, x, Y, &c);
+}
+static void nn_lower_grad(sbo_task *t, double *out) { sbo_nn_gradient(((sbo_neural *)t->ctx)->lower, NULL, out); }
+static void nn_lower_tangent(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan) {
+    sbo_nn_tan c = {.dY = tan->V, .dY_full = tan->V_full, .hess_Y = tan->hvp, .hess_x = tan->cross};
+    sbo_nn_tangent(((sbo_neural *)t->ctx)->lower, x, Y, &c);
+}
+static void nn_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+                     double *gY, double *gx) {
+    sbo_neural *nn = t->ctx;
+    int rank[SBO_MAX_BLOCKS];
+    subspace_ranks(t, S, rank);
+    sbo_nn_lin c = {.b = fill_batch(t, SBO_LEVEL_UPPER, batch), .P = S ? S->P : NULL, .rank = rank,
+                    .want_lower = gY != NULL, .want_upper = gx != NULL, .grad_Y = gY, .grad_x = gx};
+    sbo_nn_linearize(nn->upper, x, Y, &c);
+}
+
 double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {
     sbo_neural *nn = t->ctx;
     int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
@@ -360,9 +408,9 @@ void sbo_neural_describe(const sbo_task *t, int level, char *buf, size_t buflen)
                                   v->cols, v->offset);
     }
     for (int k = 0; k < g->n_ops && u < buflen; k++) {
-        const sbo_nn_op *o = &g->op[k];
+        const sbo_nn_node *o = &g->op[k];
         u += (size_t)snprintf(buf + u, buflen - u, "%s %s <-", sbo_nn_kind_name(o->kind), g->v[o->out].name);
-        for (int j = 0; j < 3 && u < buflen; j++)
+        for (int j = 0; j < o->n_in && u < buflen; j++)
             if (o->in[j] >= 0) u += (size_t)snprintf(buf + u, buflen - u, "%s %s", j ? "," : "", g->v[o->in[j]].name);
         if (o->kind == SBO_NN_L2 && u < buflen) u += (size_t)snprintf(buf + u, buflen - u, " coef %g", o->coef);
         if (g->v[o->out].is_loss && u < buflen) u += (size_t)snprintf(buf + u, buflen - u, " (loss term)");
@@ -381,7 +429,8 @@ static sbo_task_ops neural_ops = {
     .sample = nn_sample, .grad_lower_Y = nn_grad_lower, .grad_upper_Y = nn_grad_upper_Y,
     .grad_upper_x = nn_grad_upper_x, .hvp = nn_hvp, .cross = nn_cross,
     .reduced_grad_lower = nn_reduced_grad_lower, .reduced_hvp = nn_reduced_hvp,
-    .reduced_grad_upper_Y = nn_reduced_grad_upper_Y, .destroy = nn_destroy};
+    .reduced_grad_upper_Y = nn_reduced_grad_upper_Y, .lower_at = nn_lower_at, .lower_grad = nn_lower_grad,
+    .lower_tangent = nn_lower_tangent, .upper = nn_upper, .destroy = nn_destroy};
 
 const sbo_task_ops *sbo_neural_ops(void) { return &neural_ops; }
 

@@ -1,5 +1,5 @@
 /* tasks/neural.h: what the image tasks share (data_cleaning.c, hyper_rep.c): the image set and its splits, label
- * noise, minibatches, and the oracle table implemented once on two network executors (core/sbo_nn.h):
+ * noise, minibatches, and the oracle table implemented once on two network executors (core/nn/nn.h):
  *   lower g(x, Y; phi) on training minibatches, upper f(x, Y; psi) on validation minibatches.
  * Every oracle is one engine pass: grad_Y g (reverse), H[V] and J[Z] (forward-over-reverse with tangent V or Z on Y),
  * and the native reduced oracles P^T grad_Y g, P^T H[P X] through P^T a (§3.1): no m x n gradient is formed.
@@ -8,7 +8,7 @@
 #ifndef SBO_NEURAL_H
 #define SBO_NEURAL_H
 #include "tasks/task.h"      /* the oracle table */
-#include "core/sbo_nn.h"     /* graphs and executors */
+#include "core/nn/nn.h"      /* graphs and executors */
 #include "core/sbo_idx.h"    /* the image set */
 
 enum { SBO_LEVEL_LOWER = 0, SBO_LEVEL_UPPER = 1, SBO_LEVEL_TEST = 2 };

@@ -2,6 +2,8 @@
  * subspace helpers P^T V and P X on block tuples (ALGORITHMS.md §3.1, §5.1 reduced form).
  * Exercised by: tests/test_tasks.c, every algorithm. */
 #include "tasks/task.h"         /* the oracle table */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/sbo_linalg.h"    /* sbo_dgemm for large blocks */
 
@@ -64,6 +66,87 @@ void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y
     }
     t->ops->grad_upper_Y(t, x, Y, batch, t->scratch_full_a);
     sbo_subspace_project(S, t->scratch_full_a, out_red);
+}
+
+/* --- fused oracles ------------------------------------------------------------------------------------------ */
+/* FNV-1a over the bytes of x and Y: the generic check that a second-order call is at the linearization's point */
+static uint64_t point_hash(const sbo_task *t, const double *x, const double *Y) {
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p[2] = {(const unsigned char *)x, (const unsigned char *)Y};
+    size_t n[2] = {sizeof(double) * (size_t)t->d, sizeof(double) * (size_t)sbo_layout_total(&t->lower)};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; p[k] && i < n[k]; i++) h = (h ^ p[k][i]) * 1099511628211ULL;
+    return h;
+}
+
+void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S) {
+    t->lin = (sbo_linearization){.x = x, .Y = Y, .batch = batch, .S = S, .valid = 1};
+    if (t->ops->lower_at) {
+        t->ops->lower_at(t, x, Y, batch, S);
+        return;
+    }
+    t->lin.hash = point_hash(t, x, Y);
+}
+
+static void check_point(const sbo_task *t, const double *x, const double *Y) {
+    if (!t->lin.valid) {
+        fprintf(stderr, "sbo: internal error: a lower oracle at a linearization before sbo_task_lower_at\n");
+        abort();
+    }
+    if (t->ops->lower_at) return;   /* a native implementation checks the point itself */
+    if (x != t->lin.x || Y != t->lin.Y || point_hash(t, x, Y) != t->lin.hash) {
+        fprintf(stderr, "sbo: internal error: a second-order oracle at a point other than the last linearization "
+                "(x or Y changed since sbo_task_lower_at)\n");
+        abort();
+    }
+}
+
+void sbo_task_lower_grad(sbo_task *t, double *out) {
+    const sbo_linearization *L = &t->lin;
+    check_point(t, L->x, L->Y);
+    if (t->ops->lower_at) {
+        t->counts.grad_lower++;
+        t->ops->lower_grad(t, out);
+    } else if (L->S) {
+        sbo_task_reduced_grad_lower(t, L->x, L->Y, L->batch, L->S, out);
+    } else {
+        sbo_task_grad_lower(t, L->x, L->Y, L->batch, out);
+    }
+}
+
+void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan) {
+    const sbo_linearization *L = &t->lin;
+    check_point(t, x, Y);
+    if (tan->hvp && tan->V_full && L->S) {
+        fprintf(stderr, "sbo: internal error: H[V] of a full direction in a reduced linearization\n");
+        abort();
+    }
+    if (tan->cross && !tan->V_full && L->S) {
+        fprintf(stderr, "sbo: internal error: the cross term takes a full direction (V_full = 1)\n");
+        abort();
+    }
+    if (t->ops->lower_at) {
+        if (tan->hvp) { if (L->S) t->counts.reduced_hvp++; else t->counts.hvp++; }
+        if (tan->cross) t->counts.cross++;
+        t->ops->lower_tangent(t, x, Y, tan);
+        return;
+    }
+    if (tan->hvp && L->S) sbo_task_reduced_hvp(t, x, Y, L->batch, L->S, tan->V, tan->hvp);
+    else if (tan->hvp) sbo_task_hvp(t, x, Y, L->batch, tan->V, tan->hvp);
+    if (tan->cross) sbo_task_cross(t, x, Y, L->batch, tan->V, tan->cross);
+}
+
+void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+                    double *grad_Y_out, double *grad_x_out) {
+    if (t->ops->upper) {
+        if (grad_Y_out) t->counts.grad_upper_Y++;
+        if (grad_x_out) t->counts.grad_upper_x++;
+        t->ops->upper(t, x, Y, batch, S, grad_Y_out, grad_x_out);
+        return;
+    }
+    if (grad_Y_out && S) sbo_task_reduced_grad_upper_Y(t, x, Y, batch, S, grad_Y_out);
+    else if (grad_Y_out) sbo_task_grad_upper_Y(t, x, Y, batch, grad_Y_out);
+    if (grad_x_out) sbo_task_grad_upper_x(t, x, Y, batch, grad_x_out);
 }
 
 sbo_task *sbo_task_create(const sbo_task_type *type, const sbo_config *cfg, char *err, size_t errlen) {

@@ -38,6 +38,24 @@ typedef struct {
 
 typedef struct sbo_task sbo_task;
 
+/* One tangent sweep of the fused lower oracle (sbo_task_lower_tangent): a direction and what to return along it.
+ * V is a reduced tuple on the linearization's projected blocks (Y' = P X; a full tuple when it had no subspace),
+ * or a full tuple when V_full = 1 (the full cross term J[Z_k] of the projected methods, §7). */
+typedef struct {
+    const double *V;
+    int V_full;
+    double *hvp;      /* H[V], or P^T H[P X] (r_l x n_l blocks) with a subspace; NULL: not wanted (needs !V_full) */
+    double *cross;    /* J[V] = grad_x <grad_Y g, V> (d); NULL: not wanted */
+} sbo_tangent;
+
+/* The point of the last fused linearization (generic implementation: the wrappers keep it, and check it). */
+typedef struct {
+    const double *x, *Y, *batch;
+    const sbo_subspace *S;
+    uint64_t hash;      /* of x and Y: a second-order call must be at this point (STYLE.md pattern 3) */
+    int valid;
+} sbo_linearization;
+
 typedef struct {
     /* x0 (d) and Y0 (lower tuple) from the init stream. */
     void (*init)(sbo_task *t, sbo_stream *s, double *x0, double *Y0);
@@ -60,6 +78,16 @@ typedef struct {
      * and projects (a transient m x n per block). */
     void (*reduced_grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const double *batch,
                                  const sbo_subspace *S, double *out_red);
+    /* Optional fused oracles (NULL: the wrappers compose the oracles above, with the same results). One
+     * linearization of g at (x, Y; phi) [reduced through S], then any number of tangent sweeps at that point and
+     * the gradient whenever asked; one pass of f for grad_Y f [P^T grad_Y f] and grad_x f together. A native
+     * implementation does one primal forward and reverse pass per linearization and one tangent forward and reverse
+     * per sweep, and refuses (aborts) a sweep at another point. */
+    void (*lower_at)(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S);
+    void (*lower_grad)(sbo_task *t, double *out);
+    void (*lower_tangent)(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan);
+    void (*upper)(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+                  double *grad_Y_out, double *grad_x_out);
     /* Metrics at the iterate, NAN where unknown. Names in task->metric_names. */
     void (*metrics)(sbo_task *t, const double *x, const double *Y, const double *Z, double *out);
     void (*destroy)(sbo_task *t);
@@ -87,6 +115,7 @@ struct sbo_task {
     int has_x_star;                 /* 1 when dist_x_star is exact */
     const char *reduced_impl;       /* "native (through P^T a)" or "generic (forms P X and projects, +2mn transient)" */
     sbo_oracle_counts counts;
+    sbo_linearization lin;          /* the last fused linearization (sbo_task_lower_at) */
     void *ctx;                      /* the task's own state */
     sbo_arena arena;                /* the task's buffers (data, instance, scratch), one flat allocation */
     /* scratch for the generic reduced oracles: two full tuples, declared in arena by sbo_task_declare_scratch */
@@ -114,6 +143,19 @@ void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const d
 /* P^T grad_Y f (reduced tuple); counted as one grad_upper_Y call. */
 void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
                                    const sbo_subspace *S, double *out_red);
+/* --- fused oracles (every algorithm uses these; tasks/task.c). Counting: each output counts as the separate
+ * oracle it replaces (grad_lower, hvp or reduced_hvp, cross, grad_upper_Y, grad_upper_x), so the counters keep
+ * counting what the paper counts however many passes a task needs (docs/SCHEMA.md). ------------------------- */
+/* Linearize g at (x, Y; batch), reduced through S (NULL: full space). Counts nothing. */
+void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S);
+/* grad_Y g (P^T grad_Y g with a subspace) at the linearization. One grad_lower. */
+void sbo_task_lower_grad(sbo_task *t, double *out);
+/* H[V] and/or J[V] at the linearization, which must be at (x, Y): one hvp (reduced_hvp with a subspace) and/or one
+ * cross. Aborts with a message when (x, Y) is not the linearization's point. */
+void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan);
+/* grad_Y f (P^T grad_Y f through S) and grad_x f from one pass; either output may be NULL. */
+void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+                    double *grad_Y_out, double *grad_x_out);
 void sbo_task_destroy(sbo_task *t);
 
 /* --- subspace helpers (pure linear algebra on tuples) --------------------- */

@@ -1,6 +1,6 @@
 /* tests/test_cuda.c: the CUDA seam (core/sbo_cuda.h, core/sbo_kernels.h; for the network ops core/sbo_nn_cuda.h,
- * core/sbo_nn_kernels.h). The kernels' per-thread bodies run here on the host over an emulated grid and must
- * equal the CPU references bit for bit (for the network ops: the float32 executor of core/sbo_nn.h); the Philox
+ * core/nn/kernels_act.h, core/nn/kernels_xent.h). The kernels' per-thread bodies run here on the host over an emulated grid and must
+ * equal the CPU references bit for bit (for the network ops: the float32 executor of core/nn/nn.h); the Philox
  * body must reproduce the Random123 known answer. The device tests run only where a GPU exists and otherwise skip
  * with the reason (no GPU on the project machines).
  * Run: ctest -R test_cuda, or build-core/test_cuda --verbose. */
@@ -12,9 +12,10 @@
 #include <string.h>
 #include "core/sbo_cuda.h"        /* launchers and availability */
 #include "core/sbo_kernels.h"     /* the per-thread bodies */
-#include "core/sbo_nn.h"          /* the network executor: the CPU reference of the network ops */
+#include "core/nn/nn.h"          /* the network executor: the CPU reference of the network ops */
 #include "core/sbo_nn_cuda.h"     /* the network-op launchers */
-#include "core/sbo_nn_kernels.h"  /* the network-op bodies (_f32 instance) */
+#include "core/nn/kernels_act.h"   /* the activation bodies (_f32 instance) */
+#include "core/nn/kernels_xent.h"  /* the cross-entropy bodies (_f32 instance) */
 #include "core/sbo_rng.h"         /* sbo_philox_uniform, streams: the CPU reference */
 #include "core/sbo_tuple.h"       /* sbo_vec_axpy: the CPU reference */
 
@@ -95,7 +96,7 @@ typedef struct {
 } nn_case;
 
 /* Random U (every 13th entry exactly 0: RELU's kink), tangents, weights and labels; l_bar, l_bar' by the
- * executor's WMEAN expressions (core/sbo_nn_exec.h): L_bar = 1 / b, L_bar' = 0 / b, accumulated into zeros. */
+ * WMEAN expressions of core/nn/op_loss.c: L_bar = 1 / b, L_bar' = 0 / b, accumulated into zeros. */
 static void nn_case_init(nn_case *k, uint64_t seed) {
     memset(k, 0, sizeof *k);
     sbo_stream s;
@@ -116,19 +117,29 @@ static void nn_case_init(nn_case *k, uint64_t seed) {
     }
 }
 
+/* The activation bodies by op kind (the launchers of core/cuda/sbo_nn_cuda.cu index the same way). */
+typedef void (*act_fwd_fn)(long, long, const float *, const float *, float *, float *);
+typedef void (*act_bwd_fn)(long, long, const float *, const float *, const float *, const float *, float *, float *);
+static const act_fwd_fn act_fwd[SBO_NN_N_KINDS] = {[SBO_NN_RELU] = sbo_nn_relu_forward_thread_f32,
+                                                   [SBO_NN_TANH] = sbo_nn_tanh_forward_thread_f32,
+                                                   [SBO_NN_GELU] = sbo_nn_gelu_forward_thread_f32};
+static const act_bwd_fn act_bwd[SBO_NN_N_KINDS] = {[SBO_NN_RELU] = sbo_nn_relu_backward_thread_f32,
+                                                   [SBO_NN_TANH] = sbo_nn_tanh_backward_thread_f32,
+                                                   [SBO_NN_GELU] = sbo_nn_gelu_backward_thread_f32};
+
 /* The chain on the host: the launchers' calls (core/cuda/sbo_nn_cuda.cu), each body over an emulated grid. */
 static void nn_chain_emulated(int kind, const int *labels, nn_chain *c) {
     const long n = NN_N, blk = 64, grid = (n + blk - 1) / blk, rblk = 16, rgrid = (NN_B + rblk - 1) / rblk;
-    EMULATE_GRID(grid, blk, t, sbo_nn_act_forward_thread_f32(t, n, kind, c->U, NULL, c->A, NULL));
-    EMULATE_GRID(grid, blk, t, sbo_nn_act_forward_thread_f32(t, n, kind, c->U, c->Ud, NULL, c->Ad));
+    EMULATE_GRID(grid, blk, t, act_fwd[kind](t, n, c->U, NULL, c->A, NULL));
+    EMULATE_GRID(grid, blk, t, act_fwd[kind](t, n, c->U, c->Ud, NULL, c->Ad));
     EMULATE_GRID(rgrid, rblk, s, sbo_nn_xent_forward_row_f32(s, NN_B, NN_C, c->A, labels, NULL, c->l, NULL, NULL));
     EMULATE_GRID(rgrid, rblk, s, sbo_nn_xent_forward_row_f32(s, NN_B, NN_C, c->A, labels, c->Ad, NULL, c->ld, NULL));
     EMULATE_GRID(rgrid, rblk, s,
                  sbo_nn_xent_backward_row_f32(s, NN_B, NN_C, c->A, labels, NULL, c->lbar, NULL, c->Abar, NULL, NULL));
     EMULATE_GRID(rgrid, rblk, s,
                  sbo_nn_xent_backward_row_f32(s, NN_B, NN_C, c->A, labels, c->Ad, c->lbar, c->lbd, NULL, c->Abd, NULL));
-    EMULATE_GRID(grid, blk, t, sbo_nn_act_backward_thread_f32(t, n, kind, c->U, NULL, c->Abar, NULL, c->Ubar, NULL));
-    EMULATE_GRID(grid, blk, t, sbo_nn_act_backward_thread_f32(t, n, kind, c->U, c->Ud, c->Abar, c->Abd, NULL, c->Ubd));
+    EMULATE_GRID(grid, blk, t, act_bwd[kind](t, n, c->U, NULL, c->Abar, NULL, c->Ubar, NULL));
+    EMULATE_GRID(grid, blk, t, act_bwd[kind](t, n, c->U, c->Ud, c->Abar, c->Abd, NULL, c->Ubd));
 }
 
 /* Index of the first entry whose float bits differ from the executor's (float-valued) double, or -1. */
@@ -196,6 +207,7 @@ Test(kernels, nn_act_xent_bodies_on_emulated_grid_equal_executor) {
         cr_log_info("%s: forward, jvp, vjp, tvjp of act and xent on emulated grids equal the float32 executor "
                     "bit for bit (%d x %d)", sbo_nn_kind_name(kind), NN_B, NN_C);
         sbo_nn_exec_destroy(e);
+        sbo_nn_graph_free(&g);
     }
 }
 
@@ -247,7 +259,7 @@ Test(device, philox_uniform_matches_cpu) {
 }
 
 /* The network-op launchers against the bodies on the host (= the executor, test above). Not bit for bit: the
- * device's float32 instance uses tanhf and expf and contracts to FMA (core/sbo_nn_kernels.h), each within a few
+ * device's float32 instance uses tanhf and expf and contracts to FMA (core/nn/kernels_act.h, core/nn/kernels_xent.h), each within a few
  * float ulps; over the chain (act, xent, their vjps and tvjps) we allow 1e-5 of each array's inf-norm (about
  * 80 ulps of float at that scale). */
 #define NN_DEVICE_TOL 1e-5

@@ -1,4 +1,4 @@
-/* tests/test_nn.c: the network engine of core/sbo_nn.h against central differences in double, op by op and on
+/* tests/test_nn.c: the network engine of core/nn/nn.h against central differences in double, op by op and on
  * whole networks (loss gradient, H[V], J[V], and the tangents along x), in float64. Then reduced mode
  * (ALGORITHMS.md §3.1) equal to P^T of full mode with Haar P, float32 against float64, the row symmetry of a
  * first-layer Hessian block (§5.2) with a power check, the graph checker's messages, and the lazy allocation of
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/sbo_haar.h"   /* Haar P for reduced mode */
-#include "core/sbo_nn.h"     /* the code under test */
+#include "core/nn/nn.h"      /* the code under test */
 #include "core/sbo_rng.h"    /* fixed-seed data */
 
 #define B_MAX 6        /* graph max_batch; the runs use b = 5 < B_MAX so per-batch sizes are exercised */
@@ -34,11 +34,30 @@ typedef struct {
     int has_labels, has_ids;
 } net;
 
+/* Every net a test builds, so that its graph is freed on re-init and when the test ends (the nets are static
+ * locals: each test runs in its own process). */
+static net *live_nets[8];
+static int n_live_nets;
+
 static void net_init(net *N, int b) {
+    for (int i = 0; i < n_live_nets; i++)
+        if (live_nets[i] == N) {
+            sbo_nn_graph_free(&N->g);
+            live_nets[i] = live_nets[--n_live_nets];
+            break;
+        }
     memset(N, 0, sizeof *N);
     sbo_nn_graph_init(&N->g, B_MAX);
     N->b = b;
+    cr_assert(n_live_nets < 8);
+    live_nets[n_live_nets++] = N;
 }
+
+static void free_nets(void) {
+    for (int i = 0; i < n_live_nets; i++) sbo_nn_graph_free(&live_nets[i]->g);
+    n_live_nets = 0;
+}
+TestSuite(nn, .fini = free_nets);
 
 static int lower_param(net *N, const char *name, int m, int n) {
     int l = N->lower.L++;
@@ -275,7 +294,7 @@ static void build_linear(net *N, sbo_stream *s, int *W, int *bW, int *U) {
 }
 
 Test(nn, linear_op_matches_differences) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     int W, bW, U;
     sbo_stream_init(&s, 11, SBO_RNG_TEST, 0, 0);
@@ -286,7 +305,7 @@ Test(nn, linear_op_matches_differences) {
 /* RELU / TANH / GELU: in (4) -> fc0 (upper 4x5) -> act -> fc1 (lower 5x4 + lower bias) -> act -> fc2 (upper 4x3)
  * -> xent -> mean. Each activation appears after an upper and after a lower parameter. */
 static void act_test(int kind, const char *label, uint64_t data_seed, uint64_t seed) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     sbo_stream_init(&s, data_seed, SBO_RNG_TEST, 0, 0);
     net_init(&N, 5);
@@ -312,7 +331,7 @@ Test(nn, gelu_op_matches_differences) { act_test(SBO_NN_GELU, "gelu", 23, 203); 
 
 /* XENT: in (4) -> fc0 (upper 4x4) -> fc1 (lower 4x3 + lower bias) -> xent (labels) -> mean. */
 Test(nn, xent_op_matches_differences) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     sbo_stream_init(&s, 31, SBO_RNG_TEST, 0, 0);
     net_init(&N, 5);
@@ -329,7 +348,7 @@ Test(nn, xent_op_matches_differences) {
 
 /* SIGMOID_GATHER + weighted WMEAN: x = (U 4x4, s 1x6); weights sigmoid(s[id]) with repeated ids. */
 Test(nn, sigmoid_gather_op_matches_differences) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     sbo_stream_init(&s, 41, SBO_RNG_TEST, 0, 0);
     net_init(&N, 5);
@@ -352,7 +371,7 @@ Test(nn, sigmoid_gather_op_matches_differences) {
 /* WMEAN: l = fc_l(tanh(in W1)) with an upper head V (3x1), w = in W2 + c (lower), loss = mean w_s l_s: the
  * weights carry a tangent from Y and the per-sample loss one from x and Y. And the plain mean of l. */
 static void wmean_test(int weighted, const char *label, uint64_t seed) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     sbo_stream_init(&s, 51, SBO_RNG_TEST, 0, 0);
     net_init(&N, 5);
@@ -376,7 +395,7 @@ Test(nn, wmean_plain_matches_differences) { wmean_test(0, "wmean plain", 502); }
 /* L2 on lower and upper parameters added to the LINEAR graph (several loss values are summed); and alone, where
  * the result is known exactly: grad = coef theta, H[V] = coef V, J = 0. */
 Test(nn, l2_op_matches_differences) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     int W, bW, U;
     sbo_stream_init(&s, 61, SBO_RNG_TEST, 0, 0);
@@ -386,7 +405,7 @@ Test(nn, l2_op_matches_differences) {
     sbo_nn_mark_loss(&N.g, sbo_nn_l2(&N.g, "l2_U", U, 0.2));
     fd_test(&N, "linear + l2", 601, 0.5, NULL, 0, 0);
 
-    net M;
+    static net M;   /* static: freed by the suite's fini (free_nets) */
     net_init(&M, 5);
     int Wl = lower_param(&M, "W", 3, 2), Uu = upper_param(&M, "U", 2, 2);
     sbo_nn_mark_loss(&M.g, sbo_nn_l2(&M.g, "l2_W", Wl, 0.3));
@@ -453,19 +472,19 @@ static void build_whole(net *N, int act, int upper_first, uint64_t seed) {
 }
 
 Test(nn, whole_network_tanh_lower_first_layer) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     build_whole(&N, SBO_NN_TANH, 0, 71);
     fd_test(&N, "whole tanh, W1 lower", 701, 0.4, NULL, 0, 0);
 }
 
 Test(nn, whole_network_gelu_lower_first_layer) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     build_whole(&N, SBO_NN_GELU, 0, 72);
     fd_test(&N, "whole gelu, W1 lower", 702, 0.4, NULL, 0, 0);
 }
 
 Test(nn, whole_network_hyper_representation) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     build_whole(&N, SBO_NN_GELU, 1, 73);
     fd_test(&N, "hyper-representation gelu, W1 upper", 703, 0.4, NULL, 0, 0);
     build_whole(&N, SBO_NN_TANH, 1, 74);
@@ -621,7 +640,7 @@ static void reduced_test(const net *N, const int *rank, const char *label, uint6
 }
 
 Test(nn, reduced_mode_is_projected_full_mode) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     build_whole(&N, SBO_NN_TANH, 0, 81);
     int rank_a[4] = {4, 0, 5, 0};   /* W1 12x8 -> r 4, W2 8x3 -> r 5, biases full (P = NULL) */
     reduced_test(&N, rank_a, "W1 lower, P on W1 and W2", 801);
@@ -724,7 +743,7 @@ static void row_symmetry_test(const net *N, int l, const char *label, uint64_t s
 }
 
 Test(nn, first_layer_block_is_row_symmetric) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     build_whole(&N, SBO_NN_TANH, 0, 91);
     row_symmetry_test(&N, 0, "W1 block, tanh network", 901);
     build_whole(&N, SBO_NN_GELU, 0, 92);
@@ -737,7 +756,7 @@ Test(nn, first_layer_block_is_row_symmetric) {
 /* 5: the graph checker                                                                                   */
 
 Test(nn, graph_check_rejects_shape_mismatch_and_missing_loss) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     sbo_stream s;
     char err[256] = "";
     sbo_stream_init(&s, 3, SBO_RNG_TEST, 0, 0);
@@ -775,7 +794,7 @@ Test(nn, graph_check_rejects_shape_mismatch_and_missing_loss) {
 /* 6: the full m x n derivative buffers are allocated only when a call uses full mode                      */
 
 static void arena_test(int precision) {
-    net N;
+    static net N;   /* static: freed by the suite's fini (free_nets) */
     build_whole(&N, SBO_NN_TANH, 0, 95);
     sbo_stream s;
     sbo_stream_init(&s, 905, SBO_RNG_SUBSPACE, 0, 0);

@@ -1,0 +1,78 @@
+/* core/nn/kernels_act.h: the per-element bodies of the elementwise activations (ReLU, tanh, GELU) as
+ * __host__ __device__ functions (STYLE.md pattern 6): the CPU ops of core/nn/op_act.c run them through the
+ * backend, core/cuda/sbo_nn_cuda.cu launches them one thread per element, and tests/test_cuda.c runs them over an
+ * emulated grid on the host and holds them to the CPU executor bit for bit.
+ *
+ * Each activation is one eval function giving f(u), f'(u), f''(u); SBO_NN_ACT_BODIES stamps its two bodies,
+ * sbo_nn_<act>_forward_thread (forward and jvp) and sbo_nn_<act>_backward_thread (vjp and tvjp). Every body
+ * comes in two precisions, name_f32 and name_f64 (core/nn/kernels_template.h instantiates the section below for float, then double).
+ * A thread body takes its index t and the count n and does nothing outside [0, n), so a grid rounded up to whole
+ * blocks is safe. Arguments: u input, y output, *dot the forward tangent ', *bar the adjoint, *bd = bar'.
+ *
+ * Numerics. On the host tanh and exp are evaluated in double and rounded, GELU in double. The device's float32
+ * instance uses tanhf for tanh (the GPU's double rate is 1/2 to 1/64 of its float rate) and keeps double for GELU
+ * (its d1 = Phi + u phi cancels for u < 0); so device results agree with the CPU to a few float ulps.
+ * Exercised by: build/tests/test_cuda (emulated grid = executor), build/tests/test_nn. */
+#ifndef SBO_NN_KERNELS_TEMPLATE
+#ifndef SBO_NN_KERNELS_ACT_H
+#define SBO_NN_KERNELS_ACT_H
+#include <math.h>
+#include "core/sbo_rng.h"              /* SBO_HD */
+#define SBO_NN_KERNELS_FILE "core/nn/kernels_act.h"
+#include "core/nn/kernels_template.h"  /* the _f32 and _f64 instances of the section below */
+#endif /* SBO_NN_KERNELS_ACT_H */
+
+#else
+/* --- the template: one instance per (nnk_real, NNK) -------------------------------------------------------- */
+
+static inline SBO_HD nnk_real NNK(sbo_nn_tanh1)(nnk_real x) {
+#if defined(__CUDA_ARCH__) && NNK_IS_FLOAT
+    return tanhf(x);
+#else
+    return (nnk_real)tanh((double)x);
+#endif
+}
+
+/* f(u), f'(u), f''(u) of each activation. */
+static inline SBO_HD void NNK(sbo_nn_relu_eval)(nnk_real u, nnk_real *y, nnk_real *d1, nnk_real *d2) {
+    *y = u > 0 ? u : 0; *d1 = u > 0 ? 1 : 0; *d2 = 0;
+}
+static inline SBO_HD void NNK(sbo_nn_tanh_eval)(nnk_real u, nnk_real *y, nnk_real *d1, nnk_real *d2) {
+    nnk_real t = NNK(sbo_nn_tanh1)(u);
+    *y = t; *d1 = 1 - t * t; *d2 = -2 * t * (1 - t * t);
+}
+/* exact GELU u Phi(u): Phi' = phi, phi' = -u phi; in double on host and device alike */
+static inline SBO_HD void NNK(sbo_nn_gelu_eval)(nnk_real u, nnk_real *y, nnk_real *d1, nnk_real *d2) {
+    double ud = u, Phi = 0.5 * erfc(-ud / sqrt(2.0)), phi = exp(-0.5 * ud * ud) * 0.3989422804014327 /* 1/sqrt(2 pi) */;
+    *y = (nnk_real)(ud * Phi); *d1 = (nnk_real)(Phi + ud * phi); *d2 = (nnk_real)(phi * (2 - ud * ud));
+}
+
+/* Forward and jvp, element t of n:  y[t] = f(u[t]);  ydot[t] = f'(u[t]) udot[t]  (0 when udot is NULL).
+ * y or ydot may be NULL (not computed).
+ * vjp and tvjp (accumulating):  ubar[t] += f'(u) ybar[t];  ubd[t] += f'(u) ybd[t] + f''(u) udot[t] ybar[t]
+ * (last term only with udot). ubar or ubd may be NULL; the tvjp reads ybar as well as ybd. */
+#define SBO_NN_ACT_BODIES(act)                                                                                   \
+    static inline SBO_HD void NNK(sbo_nn_##act##_forward_thread)(long t, long n, const nnk_real *u,              \
+                                                                 const nnk_real *udot, nnk_real *y,              \
+                                                                 nnk_real *ydot) {                               \
+        if (t < 0 || t >= n) return;                                                                             \
+        nnk_real yv, d1, d2;                                                                                     \
+        NNK(sbo_nn_##act##_eval)(u[t], &yv, &d1, &d2);                                                           \
+        if (y) y[t] = yv;                                                                                        \
+        if (ydot) ydot[t] = udot ? d1 * udot[t] : 0;                                                             \
+    }                                                                                                            \
+    static inline SBO_HD void NNK(sbo_nn_##act##_backward_thread)(long t, long n, const nnk_real *u,             \
+                                                                  const nnk_real *udot, const nnk_real *ybar,    \
+                                                                  const nnk_real *ybd, nnk_real *ubar,           \
+                                                                  nnk_real *ubd) {                               \
+        if (t < 0 || t >= n) return;                                                                             \
+        nnk_real yv, d1, d2;                                                                                     \
+        NNK(sbo_nn_##act##_eval)(u[t], &yv, &d1, &d2);                                                           \
+        if (ubar) ubar[t] += d1 * ybar[t];                                                                       \
+        if (ubd) ubd[t] += d1 * ybd[t] + (udot ? d2 * udot[t] * ybar[t] : 0);                                    \
+    }
+SBO_NN_ACT_BODIES(relu)
+SBO_NN_ACT_BODIES(tanh)
+SBO_NN_ACT_BODIES(gelu)
+#undef SBO_NN_ACT_BODIES
+#endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -1,0 +1,79 @@
+/* core/nn/op.h: the op descriptor (one per op kind, in the table of core/nn/op_table.c) and what an op function
+ * sees. Not a public header: core/nn/nn.h is.
+ *
+ * An op is one descriptor: its name, its arity, a shape function (checks the inputs, gives the output's shape),
+ * which inputs may be projected lower parameters (reduced mode, §3.1) or must be integer inputs, the size of its
+ * per-node scratch, and for each precision its forward, jvp, vjp and tvjp. The executor walks the nodes and calls
+ * these through the table; it never switches on the kind. Op functions do no element loops of their own: GEMMs
+ * and bodies over elements or rows go through the backend (core/nn/backend.h).
+ *
+ * Buffers (notation of every op: u input, theta parameter, y output; ' the forward tangent, _bar the adjoint):
+ *   val, dot (= '), bar, bd (= bar'), flat row-major; for a projected lower parameter also P (m x r), dot_red
+ *   (X, r x n: theta' = P X), bar_red, bd_red (P^T theta_bar, P^T theta_bar') and Ptheta (P^T theta).
+ * The tvjp is the derivative of the vjp along the tangents: it reads y_bar, y_bar', u, u', theta'. */
+#ifndef SBO_NN_OP_H
+#define SBO_NN_OP_H
+#include "core/nn/nn.h"        /* graphs, values, nodes */
+#include "core/nn/backend.h"   /* GEMM, bodies over elements/rows, reductions */
+
+/* The typed buffers and call context, once per precision (SFX = _f32, _f64). */
+#define SBO_NN_DECLARE_TYPES(real, SFX)                                                                           \
+    typedef struct {                                                                                              \
+        real *val, *dot, *bar, *bd;       /* rows x cols (activations: max_batch rows) or the parameter's shape */ \
+        int *ival;                        /* INPUT_INT values */                                                  \
+        real *P, *dot_red, *bar_red, *bd_red, *Ptheta;  /* projected lower parameter (reduced mode)            */ \
+        int r;                            /* rank in this linearization; 0 = full mode                          */ \
+        int P_changed;                    /* this linearization's P differs from the previous one's             */ \
+        long version;                     /* inputs: bumped by every load                                       */ \
+    } SFX(sbo_nn_buf);                                                                                            \
+    typedef struct {                                                                                              \
+        real *s[4];                       /* the node's scratch pieces (op-defined), NULL when unused           */ \
+        long cache_version;               /* op-defined cache stamp (linear: the data version a P came from)    */ \
+        int cache_b;                                                                                              \
+    } SFX(sbo_nn_nodebuf);                                                                                        \
+    typedef struct {                                                                                              \
+        const sbo_nn_graph *g;                                                                                    \
+        const sbo_nn_node *node;                                                                                  \
+        const sbo_nn_backend *be;                                                                                 \
+        SFX(sbo_nn_buf) *in[SBO_NN_MAX_IN];   /* NULL for an absent optional input */                             \
+        SFX(sbo_nn_buf) *out;                                                                                     \
+        SFX(sbo_nn_nodebuf) *nb;                                                                                  \
+        int b;                            /* batch rows of this call */                                           \
+        int in_dot[SBO_NN_MAX_IN];        /* input j carries a tangent in this sweep                            */ \
+        int in_bar[SBO_NN_MAX_IN];        /* input j needs adjoints                                             */ \
+        int out_dot;                      /* the output carries a tangent in this sweep                         */ \
+        int in_dot_full[SBO_NN_MAX_IN];   /* projected parameter j carries a FULL tangent (dot, m x n)          */ \
+    } SFX(sbo_nn_ctx);                                                                                            \
+    typedef void (*SFX(sbo_nn_fn))(const SFX(sbo_nn_ctx) *c);                                                     \
+    typedef struct {                                                                                              \
+        SFX(sbo_nn_fn) forward, jvp, vjp, tvjp;                                                                   \
+    } SFX(sbo_nn_fns);
+
+#define SBO_NN_F32(n) n##_f32
+#define SBO_NN_F64(n) n##_f64
+SBO_NN_DECLARE_TYPES(float, SBO_NN_F32)
+SBO_NN_DECLARE_TYPES(double, SBO_NN_F64)
+
+typedef struct {
+    const char *name;
+    int n_in_min, n_in_max;
+    unsigned projectable;       /* bit j: input j may be a projected lower parameter */
+    unsigned int_inputs;        /* bit j: input j must be an INPUT_INT value */
+    unsigned param_inputs;      /* bit j: input j must be a parameter */
+    /* Checks the inputs' shapes and fills the output's ndim and dims (batched or not). 0 or -1 with a message. */
+    int (*shape)(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen);
+    /* Scratch elements per piece (up to 4) for a node at batch B with the given rank of its projected input
+     * (0: full mode; rank is -1 when the op has no projectable input); NULL: none. */
+    void (*scratch)(const sbo_nn_graph *g, const sbo_nn_node *n, int B, int rank, long sizes[4]);
+    sbo_nn_fns_f32 f32;
+    sbo_nn_fns_f64 f64;
+} sbo_nn_op_desc;
+
+/* The table, indexed by enum sbo_nn_kind. */
+extern const sbo_nn_op_desc *const sbo_nn_op_table[SBO_NN_N_KINDS];
+
+/* Elements of value v at batch b (batched values: b rows; others: their full size). */
+static inline long sbo_nn_numel(const sbo_nn_value *v, int b) {
+    return (long)(v->batched ? b : v->rows) * v->cols;
+}
+#endif

@@ -1,0 +1,124 @@
+/* core/nn/op_act.c: the elementwise ops: ReLU, tanh, GELU (bodies in core/nn/kernels_act.h, shared with CUDA)
+ * and the residual sum u + v. Exercised by: tests/test_nn.c (each op against central differences in double). */
+#ifndef SBO_NN_TEMPLATE
+#include "core/nn/op.h"             /* the descriptor */
+#include "core/nn/kernels_act.h"    /* sbo_nn_<act>_{forward,backward}_thread */
+#include <stdio.h>
+#include <string.h>
+
+/* output shape = input shape (activations); add: both inputs the same shape */
+static int same_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen) {
+    const sbo_nn_value *u = &g->v[n->in[0]];
+    for (int j = 1; j < n->n_in; j++) {
+        const sbo_nn_value *v = &g->v[n->in[j]];
+        if (v->ndim != u->ndim || v->batched != u->batched || memcmp(v->dim, u->dim, sizeof u->dim) != 0) {
+            snprintf(err, errlen, "sbo_nn: %s: inputs '%s' and '%s' differ in shape", out->name, u->name, v->name);
+            return -1;
+        }
+    }
+    out->ndim = u->ndim;
+    memcpy(out->dim, u->dim, sizeof u->dim);
+    out->batched = u->batched;
+    return 0;
+}
+
+#define SBO_NN_TEMPLATE_FILE "core/nn/op_act.c"
+#include "core/nn/template.h"
+
+#define ACT_DESC(act)                                                                                            \
+    const sbo_nn_op_desc sbo_nn_op_##act = {                                                                     \
+        .name = #act, .n_in_min = 1, .n_in_max = 1, .shape = same_shape,                                        \
+        .f32 = {act##_forward_f32, act##_jvp_f32, act##_vjp_f32, act##_tvjp_f32},                               \
+        .f64 = {act##_forward_f64, act##_jvp_f64, act##_vjp_f64, act##_tvjp_f64}};
+ACT_DESC(relu)
+ACT_DESC(tanh)
+ACT_DESC(gelu)
+ACT_DESC(add)
+
+#else /* --- typed part (real, SFX) ----------------------------------------------------------------------------- */
+#include "core/nn/typed.h"
+
+typedef struct {
+    long n;
+    const real *u, *ud, *ybar, *ybd;
+    real *y, *yd, *ubar, *ubd;
+} SFX(act_arg);
+
+/* The four functions of one activation: forward (y), jvp (y'), vjp (u_bar), tvjp (u_bar'), each one body run
+ * over the b x cols elements. */
+#define ACT_FNS(act)                                                                                             \
+    static void SFX(act##_fwd_body)(long i, const void *p) {                                                     \
+        const SFX(act_arg) *a = p;                                                                               \
+        SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, a->ud, a->y, a->yd);                                  \
+    }                                                                                                            \
+    static void SFX(act##_bwd_body)(long i, const void *p) {                                                     \
+        const SFX(act_arg) *a = p;                                                                               \
+        SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, a->ud, a->ybar, a->ybd, a->ubar, a->ubd);            \
+    }                                                                                                            \
+    static void SFX(act##_forward)(const SFX(sbo_nn_ctx) *c) {                                                   \
+        SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val, .y = c->out->val}; \
+        c->be->run(a.n, 1, SFX(act##_fwd_body), &a);                                                             \
+    }                                                                                                            \
+    static void SFX(act##_jvp)(const SFX(sbo_nn_ctx) *c) {                                                       \
+        SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val,                  \
+                          .ud = c->in_dot[0] ? c->in[0]->dot : NULL, .yd = c->out->dot};                         \
+        c->be->run(a.n, 1, SFX(act##_fwd_body), &a);                                                             \
+    }                                                                                                            \
+    static void SFX(act##_vjp)(const SFX(sbo_nn_ctx) *c) {                                                       \
+        if (!c->in_bar[0]) return;                                                                               \
+        SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val,                  \
+                          .ybar = c->out->bar, .ubar = c->in[0]->bar};                                           \
+        c->be->run(a.n, 1, SFX(act##_bwd_body), &a);                                                             \
+    }                                                                                                            \
+    static void SFX(act##_tvjp)(const SFX(sbo_nn_ctx) *c) {                                                      \
+        if (!c->in_bar[0]) return;                                                                               \
+        SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val,                  \
+                          .ud = c->in_dot[0] ? c->in[0]->dot : NULL, .ybar = c->out->bar, .ybd = c->out->bd,    \
+                          .ubd = c->in[0]->bd};                                                                  \
+        c->be->run(a.n, 1, SFX(act##_bwd_body), &a);                                                             \
+    }
+ACT_FNS(relu)
+ACT_FNS(tanh)
+ACT_FNS(gelu)
+#undef ACT_FNS
+
+/* --- add: y = u + v ---------------------------------------------------------------------------------------- */
+typedef struct {
+    const real *a, *b;
+    real *y;
+} SFX(add_arg);
+
+static void SFX(add_body)(long i, const void *p) {         /* y = a + b, a or b may be NULL (0) */
+    const SFX(add_arg) *a = p;
+    a->y[i] = (a->a ? a->a[i] : 0) + (a->b ? a->b[i] : 0);
+}
+static void SFX(acc_body)(long i, const void *p) {         /* y += a */
+    const SFX(add_arg) *a = p;
+    a->y[i] += a->a[i];
+}
+
+static void SFX(add_forward)(const SFX(sbo_nn_ctx) *c) {
+    SFX(add_arg) a = {c->in[0]->val, c->in[1]->val, c->out->val};
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, SFX(add_body), &a);
+}
+static void SFX(add_jvp)(const SFX(sbo_nn_ctx) *c) {
+    SFX(add_arg) a = {c->in_dot[0] ? c->in[0]->dot : NULL, c->in_dot[1] ? c->in[1]->dot : NULL, c->out->dot};
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, SFX(add_body), &a);
+}
+static void SFX(add_vjp)(const SFX(sbo_nn_ctx) *c) {
+    long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
+    for (int j = 0; j < 2; j++) {
+        if (!c->in_bar[j]) continue;
+        SFX(add_arg) a = {c->out->bar, NULL, c->in[j]->bar};
+        c->be->run(n, 1, SFX(acc_body), &a);
+    }
+}
+static void SFX(add_tvjp)(const SFX(sbo_nn_ctx) *c) {
+    long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
+    for (int j = 0; j < 2; j++) {
+        if (!c->in_bar[j]) continue;
+        SFX(add_arg) a = {c->out->bd, NULL, c->in[j]->bd};
+        c->be->run(n, 1, SFX(acc_body), &a);
+    }
+}
+#endif
