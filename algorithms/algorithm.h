@@ -64,6 +64,7 @@ struct sbo_algo {
 /* --- registry ---------------------------------------------------------------- */
 const sbo_algo_type *const *sbo_algo_types(void);       /* NULL-terminated */
 const sbo_algo_type *sbo_algo_find(const char *name);
+void sbo_algo_names(char *buf, size_t n);               /* "soba, ma_soba, ..." (for error messages) */
 
 /* --- shared pieces (algorithms/common.c) -------------------------------------- */
 extern const sbo_option sbo_algo_common_options[];       /* algo.alpha, ... */

@@ -43,15 +43,6 @@ static void task_names(char *buf, size_t n) {
     }
 }
 
-static void algo_names(char *buf, size_t n) {
-    buf[0] = '\0';
-    const sbo_algo_type *const *at = sbo_algo_types();
-    for (int i = 0; at[i]; i++) {
-        size_t u = strlen(buf);
-        snprintf(buf + u, n - u, "%s%s", i ? ", " : "", at[i]->name);
-    }
-}
-
 static const sbo_task_type *find_task(const char *name) {
     char names[512];
     if (!name) {
@@ -70,13 +61,13 @@ static const sbo_task_type *find_task(const char *name) {
 static const sbo_algo_type *find_algo(const char *name) {
     char names[512];
     if (!name) {
-        algo_names(names, sizeof names);
+        sbo_algo_names(names, sizeof names);
         usage_error("missing --algo; pass one of: %s", names);
         return NULL;
     }
     const sbo_algo_type *a = sbo_algo_find(name);
     if (!a) {
-        algo_names(names, sizeof names);
+        sbo_algo_names(names, sizeof names);
         usage_error("unknown algorithm '%s'; valid algorithms: %s (see 'sbo list')", name, names);
     }
     return a;
@@ -571,7 +562,7 @@ static int parse_algos(const char *list, const sbo_algo_type **out, int max) {
         return n;
     }
     char names[512];
-    algo_names(names, sizeof names);
+    sbo_algo_names(names, sizeof names);
     const char *p = list;
     for (;;) {
         const char *c = strchr(p, ',');
