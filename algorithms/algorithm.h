@@ -64,6 +64,7 @@ struct sbo_algo {
 /* --- registry ---------------------------------------------------------------- */
 const sbo_algo_type *const *sbo_algo_types(void);       /* NULL-terminated */
 const sbo_algo_type *sbo_algo_find(const char *name);
+void sbo_algo_names(char *buf, size_t n);               /* "soba, ma_soba, ..." (for error messages) */
 
 /* --- shared pieces (algorithms/common.c) -------------------------------------- */
 extern const sbo_option sbo_algo_common_options[];       /* algo.alpha, ... */
@@ -94,7 +95,24 @@ sbo_algo *sbo_full_space_create(const sbo_algo_type *type, int momentum, sbo_tas
                                 uint64_t seed, char *err, size_t errlen);
 void sbo_full_space_destroy(sbo_algo *a);
 
-/* §9 analytic memory model (algorithms/memory_model.c). method: "soba", "ma_soba", "naive_projected", "bros". */
-int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_config *cfg, sbo_memory_model *out,
-                             char *err, size_t errlen);
+/* --- §9 analytic memory model (algorithms/memory_model.c) ------------------------ */
+/* What the bi-probe correction (§6) adds to the model; algorithms/bros.c supplies it. */
+typedef struct {
+    /* scalars of block l's probes: xi (r), omega (n) and, on a general block, eta and omega3 (n each) */
+    double (*probe_work)(int general_block, double r, double n);
+    /* the method's name in the note, for the zdir variant that sbo_projected_resolve chose (SBO_ZDIR_*) */
+    const char *(*label)(int variant);
+} sbo_bi_probe_memory;
+
+/* What sets a method apart in the model; each method's file fills one and passes it to
+ * sbo_memory_model_compute, which reads these fields and never the method's name. */
+typedef struct {
+    const char *label;                      /* the method's name in the note (bi_probe->label replaces it) */
+    int momentum;                           /* stores h (MA-SOBA skeleton, §2.2); SOBA moves x along D_x */
+    int projected;                          /* Y, Z in random subspaces (§5.1): P, the zdir plan, reduced oracles */
+    const sbo_bi_probe_memory *bi_probe;    /* the bi-probe correction (BROS); NULL: none */
+} sbo_memory_traits;
+
+int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t, const sbo_config *cfg,
+                             sbo_memory_model *out, char *err, size_t errlen);
 #endif

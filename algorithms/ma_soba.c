@@ -22,8 +22,10 @@ static int ma_soba_step(sbo_algo *a, long k) {
     return sbo_algo_state_finite(a) ? 0 : 1;
 }
 
+static const sbo_memory_traits ma_soba_memory_traits = {.label = "ma_soba", .momentum = 1, .projected = 0};
+
 static int ma_soba_memory(const sbo_task *t, const sbo_config *cfg, sbo_memory_model *out, char *err, size_t errlen) {
-    return sbo_memory_model_compute("ma_soba", t, cfg, out, err, errlen);
+    return sbo_memory_model_compute(&ma_soba_memory_traits, t, cfg, out, err, errlen);
 }
 
 const sbo_algo_type sbo_algo_ma_soba = {

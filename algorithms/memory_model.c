@@ -14,27 +14,28 @@
  * lifted (m/r) P B, full because the cross oracle takes a full tuple). Plus the Haar QR workspace (max over
  * blocks). Upper: x, D_x (SOBA) and h (the others). Persistent = Y, Z, x, h; work = the rest. Not modelled:
  * the minibatches and J[Z] (d).
+ * What distinguishes one method from another (projected, momentum, the bi-probe correction's probes and name)
+ * comes from its own file as an sbo_memory_traits (algorithm.h); nothing here looks at a method's name.
  * Exercised by: `sbo memory`, tests/test_matrix.c (model against the arenas). */
 #include "algorithms/projected.h"   /* rank resolution, variants, zdir plan */
 #include <stdio.h>
 #include <string.h>
 
-int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_config *cfg, sbo_memory_model *o,
-                             char *err, size_t errlen) {
+int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t, const sbo_config *cfg,
+                             sbo_memory_model *o, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
     const sbo_layout *lay = &t->lower;
-    int projected = strcmp(method, "naive_projected") == 0 || strcmp(method, "bros") == 0;
-    int is_bros = strcmp(method, "bros") == 0;
+    int projected = method->projected;
+    const sbo_bi_probe_memory *bi_probe = projected ? method->bi_probe : NULL;
     sbo_projected_setup ps;
     memset(&ps, 0, sizeof ps);
     sbo_zdir_plan plan;
     memset(&plan, 0, sizeof plan);
-    if (projected && (sbo_projected_resolve(t, cfg, is_bros, &ps, NULL, 0, err, errlen) ||
+    if (projected && (sbo_projected_resolve(t, cfg, bi_probe != NULL, &ps, NULL, 0, err, errlen) ||
                       sbo_zdir_plan_init(&plan, ps.variant, lay, ps.rank, err, errlen)))
         return -1;
     const char *ct = sbo_config_get(cfg, "algo.cross_term");
     int cross_projected = projected && ct && strcmp(ct, "projected") == 0;
-    int corrected = projected && ps.variant != SBO_ZDIR_NAIVE;
     int native_hvp = t->ops->reduced_hvp != NULL;
     int native_grads = t->ops->reduced_grad_lower != NULL && t->ops->reduced_grad_upper_Y != NULL;
     int L = lay->L;
@@ -51,7 +52,7 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
                    + r * n                             /* F = P^T grad_Y f (reduced) */
                    + (plan.in_doubles ? 0 : r * n);    /* G's own buffer when every block is full (no HVP input) */
             if (!full) work += m * r;                  /* P */
-            if (corrected) work += r + n + (plan.general[l] ? 2 * n : 0);   /* probes xi, omega, [eta, omega3] */
+            if (bi_probe) work += bi_probe->probe_work(plan.general[l], r, n);   /* the probes (bros.c) */
             if (cross_projected) work += m * n;        /* lifted (m/r) P B: the cross oracle's full input */
             if (!full) work += !native_hvp ? 2 * m * n    /* generic HVP: transient P X in, H[P X] out (§9) */
                              : !native_grads ? m * n : 0; /* generic reduced gradient: transient full gradient */
@@ -61,20 +62,19 @@ int sbo_memory_model_compute(const char *method, const sbo_task *t, const sbo_co
         o->work += work;
     }
     if (projected) o->work += plan.haar_work_doubles;                          /* Haar QR workspace */
-    double upper_persist = strcmp(method, "soba") == 0 ? t->d : 2.0 * t->d;   /* x (+ h) */
+    double upper_persist = method->momentum ? 2.0 * t->d : t->d;              /* x (+ h) */
     o->persistent += upper_persist;
     o->work += t->d;                                                           /* D_x */
     if (!projected) {
         snprintf(o->note, sizeof o->note, "%s; reduced oracles: full-space HVPs; cross_term = n/a (full-space "
-                 "method: J[Z_k]); the measured arena also holds the minibatches and grad_Y f", method);
+                 "method: J[Z_k]); the measured arena also holds the minibatches and grad_Y f", method->label);
         return 0;
     }
     snprintf(o->note, sizeof o->note,
              "%s%s; reduced oracles: %s; grad_Y f: %s; cross_term = %s; work = the buffers as allocated (Z -= gamma d in "
              "place, no full d or grad_Y f; one shared HVP output; G in the HVP input): §9 per projected block (F "
              "counted)%s%s; minibatches and J[Z] not modelled",
-             is_bros ? (ps.variant == SBO_ZDIR_GENERAL ? "BROS-general"
-                        : ps.variant == SBO_ZDIR_AUTO ? "BROS per-block basic/general" : "BROS-basic") : "naive",
+             bi_probe ? bi_probe->label(ps.variant) : method->label,
              ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
              t->reduced_impl ? t->reduced_impl : "?",
              t->ops->reduced_grad_upper_Y ? "fused/reduced (native P^T oracle)" : "generic: +mn transient",

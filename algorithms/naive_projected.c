@@ -10,8 +10,11 @@ static sbo_algo *naive_create(sbo_task *t, const sbo_config *cfg, uint64_t seed,
     return sbo_projected_create(&sbo_algo_naive_projected, 0, t, cfg, seed, err, errlen);
 }
 
+/* No correction: no probes (bi_probe = NULL). */
+static const sbo_memory_traits naive_memory_traits = {.label = "naive", .momentum = 1, .projected = 1};
+
 static int naive_memory(const sbo_task *t, const sbo_config *cfg, sbo_memory_model *out, char *err, size_t errlen) {
-    return sbo_memory_model_compute("naive_projected", t, cfg, out, err, errlen);
+    return sbo_memory_model_compute(&naive_memory_traits, t, cfg, out, err, errlen);
 }
 
 const sbo_algo_type sbo_algo_naive_projected = {

@@ -21,8 +21,10 @@ static int soba_step(sbo_algo *a, long k) {
     return sbo_algo_state_finite(a) ? 0 : 1;
 }
 
+static const sbo_memory_traits soba_memory_traits = {.label = "soba", .momentum = 0, .projected = 0};
+
 static int soba_memory(const sbo_task *t, const sbo_config *cfg, sbo_memory_model *out, char *err, size_t errlen) {
-    return sbo_memory_model_compute("soba", t, cfg, out, err, errlen);
+    return sbo_memory_model_compute(&soba_memory_traits, t, cfg, out, err, errlen);
 }
 
 const sbo_algo_type sbo_algo_soba = {

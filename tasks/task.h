@@ -13,16 +13,9 @@
 #include "core/sbo_config.h"  /* sbo_config, sbo_option */
 #include "core/sbo_rng.h"     /* sbo_stream */
 #include "core/sbo_arena.h"   /* sbo_arena: the task's own buffers */
+#include "core/sbo_subspace.h" /* sbo_subspace, P^T V and P X on block tuples */
 
 #define SBO_MAX_METRICS 12
-
-/* The subspace of one iteration: P[l] is m_l x r_l row-major with orthonormal columns, or NULL for a
- * full block (r_l = m_l, P = I, §3.1). red is the reduced layout (r_l rows). */
-typedef struct {
-    const sbo_layout *full;
-    sbo_layout red;
-    const double *P[SBO_MAX_BLOCKS];
-} sbo_subspace;
 
 /* Oracle-call counters, written into the results. One HVP call = one H[.] over all blocks at once. */
 typedef struct {
@@ -157,12 +150,6 @@ void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const
 void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
                     double *grad_Y_out, double *grad_x_out);
 void sbo_task_destroy(sbo_task *t);
-
-/* --- subspace helpers (pure linear algebra on tuples) --------------------- */
-/* out_red^l = P_l^T V^l (full blocks copy). */
-void sbo_subspace_project(const sbo_subspace *S, const double *V_full, double *out_red);
-/* out_full^l += scale_l * P_l X^l, with scale_l = scale[l] (NULL: 1). */
-void sbo_subspace_lift_add(const sbo_subspace *S, const double *X_red, const double *scale, double *out_full);
 
 /* Task construction: after filling d, lower (with sbo_layout_finish), and declaring its own buffers in
  * t->arena, call sbo_task_declare_scratch then sbo_arena_commit(&t->arena). */

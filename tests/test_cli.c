@@ -1,4 +1,5 @@
-/* tests/test_cli.c: the `sbo` command end to end (runners/main.c, runners/sbo_run.c, docs/SCHEMA.md).
+/* tests/test_cli.c: the `sbo` command end to end (runners/main.c, runners/sbo_run.c, runners/memory_report.c,
+ * docs/SCHEMA.md).
  * Spawns SBO_BIN_DIR/sbo and checks: every bad input exits 2 with exactly one stderr line "sbo: error: ..."
  * and leaves no file behind; a completed run has status "done" and the schema's attributes and columns;
  * same seed gives bit-identical curves (except step_time_s); a SIGKILLed run leaves a readable file;
