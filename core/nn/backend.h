@@ -9,7 +9,9 @@
 #define SBO_NN_BACKEND_H
 #include <stddef.h>
 
-typedef void (*sbo_nn_body_fn)(long i, const void *arg);
+/* A body does the work of indices [begin, end) of a range, each index independently of the others (so any split
+ * of the range gives the same numbers). */
+typedef void (*sbo_nn_body_fn)(long begin, long end, const void *arg);
 
 typedef struct sbo_nn_backend {
     const char *name;
@@ -24,7 +26,8 @@ typedef struct sbo_nn_backend {
     void (*dgemm_batched)(int tA, int tB, int M, int N, int K, double alpha, const double *A, int lda, long strideA,
                           const double *B, int ldb, long strideB, double beta, double *C, int ldc, long strideC,
                           int count);
-    /* body(i, arg) for i in [0, n); work = elements touched per index (decides whether to use threads). */
+    /* The range [0, n) through body, split over threads or not; work = elements touched per index (decides
+     * whether to use threads). */
     void (*run)(long n, long work, sbo_nn_body_fn body, const void *arg);
     /* sum_i a_i b_i (b NULL: sum_i a_i), accumulated in double in index order (deterministic). */
     double (*sdot)(long n, const float *a, const float *b);
@@ -35,6 +38,8 @@ typedef struct sbo_nn_backend {
     void (*copy)(void *dst, const void *src, size_t bytes);
     int (*to_f32)(float *dst, const double *src, long n);
     int (*to_f64)(double *dst, const double *src, long n);
+    void (*put_f32)(float *dst, const double *src, long n);     /* the same without the comparison */
+    void (*put_f64)(double *dst, const double *src, long n);
     void (*from_f32)(double *dst, const float *src, long n);
     void (*from_f64)(double *dst, const double *src, long n);
     /* 1 when (real)src[i] == dst[i] for every i: the engine's copy of a point equals this point as it rounds it. */

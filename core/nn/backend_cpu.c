@@ -3,6 +3,7 @@
  * Exercised by: tests/test_nn.c, every image task. */
 #include "core/nn/backend.h"   /* the interface */
 #include <string.h>
+#include <omp.h>
 #if defined(SBO_BLAS_BLIS)
 #include <blis.h>
 #else
@@ -49,9 +50,16 @@ static void cpu_dgemm_batched(int tA, int tB, int M, int N, int K, double alpha,
 }
 
 static void cpu_run(long n, long work, sbo_nn_body_fn body, const void *arg) {
-    (void)work;
-#pragma omp parallel for if (n * (work > 0 ? work : 1) > SBO_NN_PAR_WORK) schedule(static)
-    for (long i = 0; i < n; i++) body(i, arg);
+    if (n <= 0) return;
+    if (n * (work > 0 ? work : 1) <= SBO_NN_PAR_WORK || n < 2 || omp_get_max_threads() < 2) {
+        body(0, n, arg);
+        return;
+    }
+#pragma omp parallel
+    {   /* one contiguous chunk per thread */
+        long T = omp_get_num_threads(), t = omp_get_thread_num();
+        body(n * t / T, n * (t + 1) / T, arg);
+    }
 }
 
 static double cpu_sdot(long n, const float *a, const float *b) {
@@ -88,6 +96,8 @@ static int cpu_to_f64(double *dst, const double *src, long n) {
     }
     return changed;
 }
+static void cpu_put_f32(float *dst, const double *src, long n) { for (long i = 0; i < n; i++) dst[i] = (float)src[i]; }
+static void cpu_put_f64(double *dst, const double *src, long n) { if (n) memcpy(dst, src, sizeof(double) * (size_t)n); }
 static void cpu_from_f32(double *dst, const float *src, long n) { for (long i = 0; i < n; i++) dst[i] = src[i]; }
 static void cpu_from_f64(double *dst, const double *src, long n) { if (n) memcpy(dst, src, sizeof(double) * (size_t)n); }
 static int cpu_same_f32(const float *dst, const double *src, long n) {
@@ -103,7 +113,7 @@ static const sbo_nn_backend cpu_backend = {
     .name = "cpu (CBLAS + OpenMP)",
     .sgemm = cpu_sgemm, .dgemm = cpu_dgemm, .sgemm_batched = cpu_sgemm_batched, .dgemm_batched = cpu_dgemm_batched,
     .run = cpu_run, .sdot = cpu_sdot, .ddot = cpu_ddot, .zero = cpu_zero, .copy = cpu_copy,
-    .to_f32 = cpu_to_f32, .to_f64 = cpu_to_f64, .from_f32 = cpu_from_f32, .from_f64 = cpu_from_f64,
+    .to_f32 = cpu_to_f32, .to_f64 = cpu_to_f64, .put_f32 = cpu_put_f32, .put_f64 = cpu_put_f64, .from_f32 = cpu_from_f32, .from_f64 = cpu_from_f64,
     .same_f32 = cpu_same_f32, .same_f64 = cpu_same_f64};
 
 const sbo_nn_backend *sbo_nn_backend_cpu(void) { return &cpu_backend; }

@@ -111,6 +111,7 @@ typedef struct {
      * NULL through it when freed, so it must outlive the arena). [0..2] base, [3] lower_full[0], [4..5] reduced. */
     real *arena_view[7];                  /* [6]: lower_full[1] */
     int lin_valid, lin_b, lin_lower, lin_upper, lin_P;
+    int covers_Y;                         /* every lower block is a parameter: outputs on Y need no zeroing */
     long n_lin, n_sweeps;
 } SFX(exec);
 
@@ -222,6 +223,12 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
         }
     }
     for (int k = 0; k < no; k++) e->nb[k].cache_version = -1;
+    e->covers_Y = 1;
+    for (int l = 0; l < e->lower.L; l++) {
+        int found = 0;
+        for (int i = 0; i < nv; i++) found |= SFX(is_lower)(&g->v[i]) && g->v[i].block == l;
+        e->covers_Y &= found;
+    }
     return e;
 }
 
@@ -438,11 +445,11 @@ static void SFX(linearize)(void *ve, const double *x, const double *Y, const sbo
         if (v->role != SBO_NN_PARAM) continue;
         long n = (long)v->rows * v->cols;
         if (v->group == SBO_NN_UPPER) {
-            SFX(nn_to_real)(be, bf->val, x + v->offset, n);
+            SFX(nn_put_real)(be, bf->val, x + v->offset, n);
             e->needs_bar[i] = c->want_upper;
             e->grad_on[i] = c->want_upper && c->grad_x;
         } else {
-            SFX(nn_to_real)(be, bf->val, Y + e->lower.offset[v->block], n);
+            SFX(nn_put_real)(be, bf->val, Y + e->lower.offset[v->block], n);
             e->needs_bar[i] = c->want_lower;
             e->grad_on[i] = c->want_lower && (c->grad_Y || c->keep_grad_Y);
             bf->r = rb[v->block];
@@ -505,7 +512,7 @@ static void SFX(gradient)(const void *ve, double *grad_x, double *grad_Y) {
     long off[SBO_MAX_BLOCKS + 1];
     SFX(offsets)(e, e->lin_P, off);
     if (grad_x) memset(grad_x, 0, sizeof(double) * (size_t)e->d_upper);
-    if (grad_Y) memset(grad_Y, 0, sizeof(double) * (size_t)off[e->lower.L]);
+    if (grad_Y && !e->covers_Y) memset(grad_Y, 0, sizeof(double) * (size_t)off[e->lower.L]);
     for (int i = 0; i < g->n_values; i++) {
         const sbo_nn_value *v = &g->v[i];
         const SFX(sbo_nn_buf) *bf = &e->v[i];
@@ -571,9 +578,9 @@ static void SFX(tangent)(void *ve, const double *x, const double *Y, const sbo_n
         SFX(sbo_nn_buf) *bf = &e->v[i];
         if (!e->has_dot[i]) continue;
         long n = (long)v->rows * v->cols;
-        if (v->group == SBO_NN_UPPER) SFX(nn_to_real)(be, bf->dot, t->dx + v->offset, n);
-        else if (bf->r && !t->dY_full) SFX(nn_to_real)(be, bf->dot_red, t->dY + off_t[v->block], (long)bf->r * v->cols);
-        else SFX(nn_to_real)(be, bf->dot, t->dY + off_t[v->block], n);
+        if (v->group == SBO_NN_UPPER) SFX(nn_put_real)(be, bf->dot, t->dx + v->offset, n);
+        else if (bf->r && !t->dY_full) SFX(nn_put_real)(be, bf->dot_red, t->dY + off_t[v->block], (long)bf->r * v->cols);
+        else SFX(nn_put_real)(be, bf->dot, t->dY + off_t[v->block], n);
     }
     SFX(propagate)(e, e->has_dot);
     SFX(sbo_nn_ctx) ctx;
@@ -605,7 +612,7 @@ static void SFX(tangent)(void *ve, const double *x, const double *Y, const sbo_n
     }
     e->n_sweeps++;
     if (t->hess_x) memset(t->hess_x, 0, sizeof(double) * (size_t)e->d_upper);
-    if (t->hess_Y) memset(t->hess_Y, 0, sizeof(double) * (size_t)off_o[e->lower.L]);
+    if (t->hess_Y && !e->covers_Y) memset(t->hess_Y, 0, sizeof(double) * (size_t)off_o[e->lower.L]);
     for (int i = 0; i < nv; i++) {
         const sbo_nn_value *v = &g->v[i];
         const SFX(sbo_nn_buf) *bf = &e->v[i];
@@ -637,7 +644,7 @@ static void SFX(set_input_u8)(void *ve, int input, const unsigned char *base, co
 static void SFX(set_input)(void *ve, int input, const double *rows, int b) {
     SFX(exec) *e = ve;
     e->v[input].version++;
-    SFX(nn_to_real)(e->be, e->v[input].val, rows, (long)b * e->g.v[input].cols);
+    SFX(nn_put_real)(e->be, e->v[input].val, rows, (long)b * e->g.v[input].cols);
 }
 
 static void SFX(set_input_int)(void *ve, int input, const int *vals, int b) {

@@ -47,13 +47,27 @@ typedef struct {
 /* The four functions of one activation: forward (y), jvp (y'), vjp (u_bar), tvjp (u_bar'), each one body run
  * over the b x cols elements. */
 #define ACT_FNS(act)                                                                                             \
-    static void SFX(act##_fwd_body)(long i, const void *p) {                                                     \
+    /* the bodies' optional outputs are loop-invariant: one loop per case, so each can vectorize */            \
+    static void SFX(act##_fwd_body)(long i0, long i1, const void *p) {                                           \
         const SFX(act_arg) *a = p;                                                                               \
-        SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, a->ud, a->y, a->yd);                                  \
+        if (a->y)                                                                                                \
+            for (long i = i0; i < i1; i++) SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, NULL, a->y, NULL);   \
+        if (a->yd && a->ud)                                                                                      \
+            for (long i = i0; i < i1; i++) SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, a->ud, NULL, a->yd); \
+        else if (a->yd)                                                                                          \
+            for (long i = i0; i < i1; i++) SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, NULL, NULL, a->yd); \
     }                                                                                                            \
-    static void SFX(act##_bwd_body)(long i, const void *p) {                                                     \
+    static void SFX(act##_bwd_body)(long i0, long i1, const void *p) {                                           \
         const SFX(act_arg) *a = p;                                                                               \
-        SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, a->ud, a->ybar, a->ybd, a->ubar, a->ubd);            \
+        if (a->ubar)                                                                                             \
+            for (long i = i0; i < i1; i++)                                                                       \
+                SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, NULL, a->ybar, NULL, a->ubar, NULL);         \
+        if (a->ubd && a->ud)                                                                                     \
+            for (long i = i0; i < i1; i++)                                                                       \
+                SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, a->ud, a->ybar, a->ybd, NULL, a->ubd);       \
+        else if (a->ubd)                                                                                         \
+            for (long i = i0; i < i1; i++)                                                                       \
+                SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, NULL, a->ybar, a->ybd, NULL, a->ubd);        \
     }                                                                                                            \
     static void SFX(act##_forward)(const SFX(sbo_nn_ctx) *c) {                                                   \
         SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val, .y = c->out->val}; \
@@ -88,13 +102,13 @@ typedef struct {
     real *y;
 } SFX(add_arg);
 
-static void SFX(add_body)(long i, const void *p) {         /* y = a + b, a or b may be NULL (0) */
+static void SFX(add_body)(long i0, long i1, const void *p) {   /* y = a + b, a or b may be NULL (0) */
     const SFX(add_arg) *a = p;
-    a->y[i] = (a->a ? a->a[i] : 0) + (a->b ? a->b[i] : 0);
+    for (long i = i0; i < i1; i++) a->y[i] = (a->a ? a->a[i] : 0) + (a->b ? a->b[i] : 0);
 }
-static void SFX(acc_body)(long i, const void *p) {         /* y += a */
+static void SFX(acc_body)(long i0, long i1, const void *p) {   /* y += a */
     const SFX(add_arg) *a = p;
-    a->y[i] += a->a[i];
+    for (long i = i0; i < i1; i++) a->y[i] += a->a[i];
 }
 
 static void SFX(add_forward)(const SFX(sbo_nn_ctx) *c) {

@@ -102,10 +102,12 @@ typedef struct {
     real *dst;
 } SFX(bias_arg);
 
-static void SFX(bias_rows_body)(long s, const void *p) {     /* row s of y += bias */
+static void SFX(bias_rows_body)(long s0, long s1, const void *p) {   /* rows s of y += bias */
     const SFX(bias_arg) *a = p;
-    real *y = a->dst + s * a->n;
-    for (int j = 0; j < a->n; j++) y[j] += a->src[j];
+    for (long s = s0; s < s1; s++) {
+        real *y = a->dst + s * a->n;
+        for (int j = 0; j < a->n; j++) y[j] += a->src[j];
+    }
 }
 
 typedef struct {
@@ -114,9 +116,12 @@ typedef struct {
     real *dst;
 } SFX(colsum_arg);
 
-static void SFX(colsum_body)(long j, const void *p) {        /* dst[j] += sum_s src[s, j], in s order */
+static void SFX(colsum_body)(long j0, long j1, const void *p) {   /* dst[j] += sum_s src[s, j], in s order */
     const SFX(colsum_arg) *a = p;
-    for (int s = 0; s < a->b; s++) a->dst[j] += a->src[(long)s * a->n + j];
+    for (int s = 0; s < a->b; s++) {
+        const real *row = a->src + (long)s * a->n;
+        for (long j = j0; j < j1; j++) a->dst[j] += row[j];
+    }
 }
 
 /* the parts of a linear node: a (b x m), weight (m x n), optional bias */
@@ -146,16 +151,18 @@ static void SFX(linear_forward)(const SFX(sbo_nn_ctx) *c) {
 
 static void SFX(linear_jvp)(const SFX(sbo_nn_ctx) *c) {
     LINEAR_PARTS;
-    real *yd = c->out->dot;
-    SFX(nn_zero)(c->be, yd, (long)b * n);
+    real *yd = c->out->dot, beta = 0;   /* the first term overwrites y' */
     if (c->in_dot[0]) {
-        SFX(nn_gemm)(c->be, 0, 0, b, n, m, 1, u->dot, w->val, 1, yd);                      /* a' Y */
+        SFX(nn_gemm)(c->be, 0, 0, b, n, m, 1, u->dot, w->val, beta, yd);                   /* a' Y */
         if (r) SFX(nn_gemm)(c->be, 0, 0, b, r, m, 1, u->dot, w->P, 0, nb->s[1]);          /* a' P */
+        beta = 1;
     }
     if (c->in_dot[1]) {
-        if (r && !c->in_dot_full[1]) SFX(nn_gemm)(c->be, 0, 0, b, n, r, 1, nb->s[0], w->dot_red, 1, yd);   /* a P X */
-        else SFX(nn_gemm)(c->be, 0, 0, b, n, m, 1, u->val, w->dot, 1, yd);                                  /* a Y' */
+        if (r && !c->in_dot_full[1]) SFX(nn_gemm)(c->be, 0, 0, b, n, r, 1, nb->s[0], w->dot_red, beta, yd); /* a P X */
+        else SFX(nn_gemm)(c->be, 0, 0, b, n, m, 1, u->val, w->dot, beta, yd);                                /* a Y' */
+        beta = 1;
     }
+    if (beta == 0) SFX(nn_zero)(c->be, yd, (long)b * n);
     if (bias && c->in_dot[2]) {
         SFX(bias_arg) a = {n, bias->dot, yd};
         c->be->run(b, n, SFX(bias_rows_body), &a);

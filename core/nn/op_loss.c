@@ -80,15 +80,16 @@ typedef struct {
     real *y, *yd, *zbar, *zbd;
 } SFX(xent_arg);
 
-static void SFX(xent_fwd_body)(long s, const void *p) {
+static void SFX(xent_fwd_body)(long s0, long s1, const void *p) {
     const SFX(xent_arg) *a = p;
     real q[SBO_NN_MAX_CLASSES];
-    SFX(sbo_nn_xent_forward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->y, a->yd, q);
+    for (long s = s0; s < s1; s++) SFX(sbo_nn_xent_forward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->y, a->yd, q);
 }
-static void SFX(xent_bwd_body)(long s, const void *p) {
+static void SFX(xent_bwd_body)(long s0, long s1, const void *p) {
     const SFX(xent_arg) *a = p;
     real q[SBO_NN_MAX_CLASSES];
-    SFX(sbo_nn_xent_backward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->ybar, a->ybd, a->zbar, a->zbd, q);
+    for (long s = s0; s < s1; s++)
+        SFX(sbo_nn_xent_backward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->ybar, a->ybd, a->zbar, a->zbd, q);
 }
 
 static SFX(xent_arg) SFX(xent_args)(const SFX(sbo_nn_ctx) *c) {
@@ -141,14 +142,16 @@ typedef struct {
     real *y, *yd, *xbar, *xbd;
 } SFX(gather_arg);
 
-static void SFX(gather_fwd_body)(long s, const void *p) {
+static void SFX(gather_fwd_body)(long s0, long s1, const void *p) {
     const SFX(gather_arg) *a = p;
-    real w = SFX(sigmoid)(a->x[a->ids[s]]);
-    if (a->y) a->y[s] = w;
-    if (a->yd) a->yd[s] = a->xd ? w * (1 - w) * a->xd[a->ids[s]] : 0;
+    for (long s = s0; s < s1; s++) {
+        real w = SFX(sigmoid)(a->x[a->ids[s]]);
+        if (a->y) a->y[s] = w;
+        if (a->yd) a->yd[s] = a->xd ? w * (1 - w) * a->xd[a->ids[s]] : 0;
+    }
 }
-static void SFX(gather_bwd_body)(long unused, const void *p) {
-    (void)unused;
+static void SFX(gather_bwd_body)(long i0, long i1, const void *p) {   /* the whole batch in sample order: [0, 1) */
+    (void)i0; (void)i1;
     const SFX(gather_arg) *a = p;
     for (int s = 0; s < a->b; s++) {
         int i = a->ids[s];
@@ -205,8 +208,8 @@ typedef struct {
     real *lbar, *lbd, *wbar, *wbd;
 } SFX(wmean_arg);
 
-static void SFX(wmean_tan_body)(long unused, const void *p) {   /* sum_s w_s l'_s + w'_s l_s in one pass, double */
-    (void)unused;
+static void SFX(wmean_tan_body)(long i0, long i1, const void *p) {   /* sum_s w_s l'_s + w'_s l_s, one pass, double */
+    (void)i0; (void)i1;
     const SFX(wmean_arg) *a = p;
     double Ld = 0;
     for (int s = 0; s < a->b; s++) {
@@ -215,17 +218,21 @@ static void SFX(wmean_tan_body)(long unused, const void *p) {   /* sum_s w_s l'_
     }
     *a->out = Ld;
 }
-static void SFX(wmean_bwd_body)(long s, const void *p) {
+static void SFX(wmean_bwd_body)(long s0, long s1, const void *p) {
     const SFX(wmean_arg) *a = p;
-    real ws = a->w ? a->w[s] : 1;
-    if (a->lbar) a->lbar[s] += a->Lb * ws;
-    if (a->wbar) a->wbar[s] += a->Lb * a->l[s];
+    for (long s = s0; s < s1; s++) {
+        real ws = a->w ? a->w[s] : 1;
+        if (a->lbar) a->lbar[s] += a->Lb * ws;
+        if (a->wbar) a->wbar[s] += a->Lb * a->l[s];
+    }
 }
-static void SFX(wmean_tbwd_body)(long s, const void *p) {
+static void SFX(wmean_tbwd_body)(long s0, long s1, const void *p) {
     const SFX(wmean_arg) *a = p;
-    real ws = a->w ? a->w[s] : 1;
-    if (a->lbd) a->lbd[s] += a->Lbd * ws + (a->wd ? a->Lb * a->wd[s] : 0);
-    if (a->wbd) a->wbd[s] += a->Lbd * a->l[s] + (a->ld ? a->Lb * a->ld[s] : 0);
+    for (long s = s0; s < s1; s++) {
+        real ws = a->w ? a->w[s] : 1;
+        if (a->lbd) a->lbd[s] += a->Lbd * ws + (a->wd ? a->Lb * a->wd[s] : 0);
+        if (a->wbd) a->wbd[s] += a->Lbd * a->l[s] + (a->ld ? a->Lb * a->ld[s] : 0);
+    }
 }
 
 static void SFX(wmean_forward)(const SFX(sbo_nn_ctx) *c) {

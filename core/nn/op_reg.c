@@ -31,9 +31,10 @@ typedef struct {
     real *dst;
 } SFX(l2_arg);
 
-static void SFX(l2_acc_body)(long i, const void *p) {   /* dst += c1 x1 (+ c2 x2) */
+static void SFX(l2_acc_body)(long i0, long i1, const void *p) {   /* dst += c1 x1 (+ c2 x2) */
     const SFX(l2_arg) *a = p;
-    a->dst[i] += a->c1 * a->x1[i] + (a->x2 ? a->c2 * a->x2[i] : 0);
+    if (a->x2) for (long i = i0; i < i1; i++) a->dst[i] += a->c1 * a->x1[i] + a->c2 * a->x2[i];
+    else for (long i = i0; i < i1; i++) a->dst[i] += a->c1 * a->x1[i] + 0;
 }
 
 static void SFX(l2_forward)(const SFX(sbo_nn_ctx) *c) {

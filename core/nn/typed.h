@@ -35,6 +35,14 @@ static inline int SFX(nn_to_real)(const sbo_nn_backend *be, real *dst, const dou
 #endif
 }
 
+static inline void SFX(nn_put_real)(const sbo_nn_backend *be, real *dst, const double *src, long n) {
+#if SBO_NN_IS_F32
+    be->put_f32(dst, src, n);
+#else
+    be->put_f64(dst, src, n);
+#endif
+}
+
 static inline void SFX(nn_from_real)(const sbo_nn_backend *be, double *dst, const real *src, long n) {
 #if SBO_NN_IS_F32
     be->from_f32(dst, src, n);
