@@ -637,6 +637,122 @@ static void reduced_suite(const char *precision, double tol) {
 Test(neural_reduced, native_reduced_oracles_equal_projected_full_float64) { reduced_suite("float64", 1e-10); }
 Test(neural_reduced, native_reduced_oracles_equal_projected_full_float32) { reduced_suite("float32", 1e-4); }
 
+/* --- fused oracles: one linearization + tangent sweeps equal the separate oracles bit for bit ---------------- */
+
+/* The task's separate oracles (each its own engine pass) against the fused ones, in full space and in a subspace
+ * (naive/BROS's calls: reduced HVPs, the full cross term, G after the sweeps), in float32 (the default): the same
+ * arithmetic, so equal bits; then the engine's pass counts. */
+static void fused_check(sbo_task *t, const int *ranks, const char *label) {
+    point p;
+    point_init(&p, t, 71, strcmp(t->type->name, "data_cleaning") ? 0.02 : 1.0, 0.05);
+    const sbo_layout *lay = &t->lower;
+    long D = p.D;
+    int d = p.d;
+    sbo_subspace S;
+    memset(&S, 0, sizeof S);
+    S.full = lay;
+    S.red = *lay;
+    int rows[SBO_MAX_BLOCKS];
+    double *Pm[SBO_MAX_BLOCKS] = {0};
+    sbo_stream s;
+    sbo_stream_init(&s, 72, SBO_RNG_SUBSPACE, 0, 0);
+    for (int l = 0; l < lay->L; l++) {
+        int m = lay->block[l].m;
+        rows[l] = ranks[l] ? ranks[l] : m;
+        if (!ranks[l]) continue;
+        Pm[l] = dalloc((long)m * ranks[l]);
+        double *work = dalloc(sbo_haar_work_size(m, ranks[l]));
+        sbo_haar_sample(&s, m, ranks[l], Pm[l], work);
+        free(work);
+        S.P[l] = Pm[l];
+    }
+    sbo_layout_finish(&S.red, rows);
+    long R = sbo_layout_total(&S.red);
+    double *batch = dalloc(t->lower_batch_doubles), *ubatch = dalloc(t->upper_batch_doubles);
+    sbo_stream_init(&s, 73, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
+    sbo_stream_init(&s, 73, SBO_RNG_UPPER_BATCH, 0, 0);
+    sbo_task_sample(t, SBO_LEVEL_UPPER, &s, ubatch);
+    double *Z = dalloc(D), *X1 = dalloc(R), *X2 = dalloc(R);
+    sbo_stream_init(&s, 74, SBO_RNG_TEST, 0, 0);
+    gauss(&s, D, 0.3, Z);
+    gauss(&s, R, 1.0, X1);
+    gauss(&s, R, 1.0, X2);
+    /* separate: full space */
+    double *g = dalloc(D), *hz = dalloc(D), *jz = dalloc(d), *gf = dalloc(D), *gx = dalloc(d);
+    sbo_task_grad_lower(t, p.x, p.Y, batch, g);
+    sbo_task_hvp(t, p.x, p.Y, batch, Z, hz);
+    sbo_task_cross(t, p.x, p.Y, batch, Z, jz);
+    sbo_task_grad_upper_Y(t, p.x, p.Y, ubatch, gf);
+    sbo_task_grad_upper_x(t, p.x, p.Y, ubatch, gx);
+    /* separate: in the subspace */
+    double *rg = dalloc(R), *rh1 = dalloc(R), *rh2 = dalloc(R), *rf = dalloc(R);
+    sbo_task_reduced_grad_lower(t, p.x, p.Y, batch, &S, rg);
+    sbo_task_reduced_hvp(t, p.x, p.Y, batch, &S, X1, rh1);
+    sbo_task_reduced_hvp(t, p.x, p.Y, batch, &S, X2, rh2);
+    sbo_task_reduced_grad_upper_Y(t, p.x, p.Y, ubatch, &S, rf);
+    /* fused */
+    double *fg = dalloc(D), *fhz = dalloc(D), *fjz = dalloc(d), *fgf = dalloc(D), *fgx = dalloc(d);
+    double *frg = dalloc(R), *frh1 = dalloc(R), *frh2 = dalloc(R), *frf = dalloc(R), *fjz2 = dalloc(d), *fgx2 = dalloc(d);
+    sbo_neural *nn = t->ctx;
+    long lin0, sw0, ulin0;
+    sbo_nn_exec_passes(nn->lower, &lin0, &sw0);
+    sbo_nn_exec_passes(nn->upper, &ulin0, NULL);
+    sbo_task_lower_at(t, p.x, p.Y, batch, NULL);
+    sbo_task_lower_grad(t, fg);
+    sbo_tangent tz = {.V = Z, .hvp = fhz, .cross = fjz};
+    sbo_task_lower_tangent(t, p.x, p.Y, &tz);
+    sbo_task_upper(t, p.x, p.Y, ubatch, NULL, fgf, fgx);
+    sbo_task_upper(t, p.x, p.Y, ubatch, &S, frf, fgx2);
+    sbo_task_lower_at(t, p.x, p.Y, batch, &S);
+    sbo_tangent t1 = {.V = X1, .hvp = frh1}, t2 = {.V = X2, .hvp = frh2}, tc = {.V = Z, .V_full = 1, .cross = fjz2};
+    sbo_task_lower_tangent(t, p.x, p.Y, &t1);
+    sbo_task_lower_tangent(t, p.x, p.Y, &t2);
+    sbo_task_lower_grad(t, frg);   /* G after the sweeps, as the projected loop reads it */
+    sbo_task_lower_tangent(t, p.x, p.Y, &tc);
+    long lin1, sw1, ulin1;
+    sbo_nn_exec_passes(nn->lower, &lin1, &sw1);
+    sbo_nn_exec_passes(nn->upper, &ulin1, NULL);
+    struct { const char *what; long n; const double *a, *b; } cmp[] = {
+        {"grad_Y g", D, fg, g}, {"H[Z]", D, fhz, hz}, {"J[Z]", d, fjz, jz}, {"grad_Y f", D, fgf, gf},
+        {"grad_x f", d, fgx, gx}, {"P^T grad_Y g", R, frg, rg}, {"P^T H[P X1]", R, frh1, rh1},
+        {"P^T H[P X2]", R, frh2, rh2}, {"P^T grad_Y f", R, frf, rf}, {"J[Z] (reduced linearization)", d, fjz2, jz},
+        {"grad_x f (with P^T grad_Y f)", d, fgx2, gx}};
+    for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++) {
+        cr_expect(memcmp(cmp[i].a, cmp[i].b, sizeof(double) * (size_t)cmp[i].n) == 0,
+                  "%s: fused %s differs from the separate oracle (rel %.3g)", label, cmp[i].what,
+                  rel_diff(cmp[i].n, cmp[i].a, cmp[i].b));
+        cr_expect(max_abs(cmp[i].n, cmp[i].b) > 0 || strstr(cmp[i].what, "grad_x f"), "%s: %s is 0: vacuous", label,
+                  cmp[i].what);
+    }
+    cr_log_info("%s: 11 fused outputs equal the separate oracles bit for bit; lower executor: %ld linearizations and "
+                "%ld tangent sweeps for 2 fused calls with 4 sweeps; upper: %ld passes for 2 fused calls", label,
+                lin1 - lin0, sw1 - sw0, ulin1 - ulin0);
+    cr_expect(lin1 - lin0 == 2 && sw1 - sw0 == 4 && ulin1 - ulin0 == 2, "%s: passes %ld, %ld, %ld (2, 4, 2 expected)",
+              label, lin1 - lin0, sw1 - sw0, ulin1 - ulin0);
+    double *bufs[] = {batch, ubatch, Z, X1, X2, g, hz, jz, gf, gx, rg, rh1, rh2, rf, fg, fhz, fjz, fgf, fgx, frg, frh1,
+                      frh2, frf, fjz2, fgx2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    for (int l = 0; l < lay->L; l++) free(Pm[l]);
+    point_free(&p);
+}
+
+Test(neural_fused, fused_oracles_equal_separate_ones) {
+    struct {
+        const char *task, *label, *set[2];
+        int ranks[4];
+    } cases[] = {
+        {"data_cleaning", "data_cleaning linear", {"task.model=linear", NULL}, {7, 0}},
+        {"data_cleaning", "data_cleaning mlp", {"task.model=mlp", "task.activation=tanh"}, {5, 0, 3, 0}},
+        {"hyper_rep", "hyper_rep", {"task.activation=gelu", NULL}, {3, 0}},
+    };
+    for (int c = 0; c < 3; c++) {
+        sbo_task *t = make_task(cases[c].task, "task.precision=float32", cases[c].set[0], cases[c].set[1], NULL);
+        fused_check(t, cases[c].ranks, cases[c].label);
+        sbo_task_destroy(t);
+    }
+}
+
 /* --- 4. row-symmetry declarations (§5.2) --------------------------------------------------------------------- */
 
 /* For every declared row-symmetric block with m > 1: (H[E_jb])_{ia} = (H[E_ib])_{ja} (diagonal block), relative to

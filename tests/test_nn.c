@@ -9,6 +9,7 @@
  * are exact in arithmetic (reduced = P^T full, linearity in the tangent, row symmetry) are held to 1e-10 in float64;
  * float32 is held to 1e-4 of the float64 result. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -834,4 +835,111 @@ static void arena_test(int precision) {
 Test(nn, full_mode_buffers_are_allocated_lazily) {
     arena_test(64);
     arena_test(32);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* 6: a 4-D product of two activations and a tied parameter; the linearization contract                   */
+
+/* q = X W + bq (W lower 12 x 12, bq upper), seen as (b, 2 heads, 3 tokens, 2 channels): Q = q, K = tanh(q);
+ * S = 0.5 Q K^T (b, 2, 3, 3), A = tanh(S), O = A Q (b, 2, 3, 2), both products of activations; then z = O W
+ * with the SAME W (tied: its derivatives accumulate from both uses), 12 classes, cross-entropy, mean, L2 on W. */
+static void build_attention(net *N, uint64_t seed) {
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    net_init(N, 5);
+    int in = add_input(N, "tokens", 12, &s, 1.0);
+    int W = lower_param(N, "W", 12, 12);
+    int bq = upper_param(N, "bq", 1, 12);
+    int dims[3] = {2, 3, 2};
+    int q = sbo_nn_linear(&N->g, "q", in, W, bq);
+    int Q = sbo_nn_reshape(&N->g, "Q", q, 3, dims);
+    int K = sbo_nn_activation(&N->g, "K", SBO_NN_TANH, Q);
+    int S = sbo_nn_matmul(&N->g, "scores", Q, K, 0, 1, 0.5);
+    int A = sbo_nn_activation(&N->g, "weights", SBO_NN_TANH, S);
+    int O = sbo_nn_matmul(&N->g, "mixed", A, Q, 0, 0, 1.0);
+    int z = sbo_nn_linear(&N->g, "head", O, W, -1);   /* O flattened per sample: 12 = 2 x 3 x 2 */
+    sbo_nn_mark_loss(&N->g, sbo_nn_wmean(&N->g, "data_loss", sbo_nn_xent(&N->g, "xent", z), -1));
+    sbo_nn_mark_loss(&N->g, sbo_nn_l2(&N->g, "l2_W", W, 0.05));
+    set_labels(N, 12, &s);
+    cr_assert_eq(N->g.v[S].ndim, 4, "the scores are 4-D");
+    cr_assert_eq(N->g.v[S].dim[3], 3);
+}
+
+Test(nn, four_d_activation_product_and_tied_weight_match_differences) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    build_attention(&N, 61);
+    fd_test(&N, "4-D Q K^T, A V and a tied W", 601, 0.5, NULL, 0, 0);
+    int rank[1] = {5};   /* the tied W projected: both of its linear ops keep a P, their P^T derivatives add up */
+    reduced_test(&N, rank, "4-D attention, tied W projected at r = 5", 602);
+}
+
+/* A tangent sweep at a point other than the linearization's must abort (STYLE.md pattern 3). */
+static void contract_setup(sbo_nn_exec **e, net *N, double *x, double *Y, double *V) {
+    build_whole(N, SBO_NN_TANH, 0, 97);
+    sbo_stream s;
+    sbo_stream_init(&s, 907, SBO_RNG_TEST, 0, 0);
+    gaussian_fill(&s, 0.4, N->d, x);
+    gaussian_fill(&s, 0.4, ydim(N), Y);
+    gaussian_fill(&s, 1.0, ydim(N), V);
+    *e = net_exec(N, 32);
+    sbo_nn_lin l = {.b = N->b, .want_lower = 1, .want_upper = 1};
+    sbo_nn_linearize(*e, x, Y, &l);
+}
+
+Test(nn, tangent_at_the_linearization_point_runs) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    static double x[MAXD], Y[MAXD], V[MAXD], h1[MAXD], h2[MAXD], g1[MAXD], g2[MAXD];
+    sbo_nn_exec *e;
+    contract_setup(&e, &N, x, Y, V);
+    sbo_nn_tan t = {.dY = V, .hess_Y = h1};
+    sbo_nn_tangent(e, x, Y, &t);
+    /* the same point in a different array, and a change below float32's resolution, are the same point */
+    static double Yc[MAXD];
+    memcpy(Yc, Y, sizeof(double) * (size_t)ydim(&N));
+    Yc[0] = Y[0] * (1 + 1e-12);
+    t.hess_Y = h2;
+    sbo_nn_tangent(e, x, Yc, &t);
+    cr_expect(memcmp(h1, h2, sizeof(double) * (size_t)ydim(&N)) == 0, "two sweeps at one point differ");
+    /* the gradient read after the sweeps equals the one a linearization returns */
+    sbo_nn_lin l = {.b = N.b, .want_lower = 1, .keep_grad_Y = 1, .grad_Y = g1};
+    sbo_nn_linearize(e, x, Y, &l);
+    sbo_nn_tangent(e, x, Y, &t);
+    sbo_nn_gradient(e, NULL, g2);
+    cr_expect(memcmp(g1, g2, sizeof(double) * (size_t)ydim(&N)) == 0, "a sweep changed the stored gradient");
+    long nl, ns;
+    sbo_nn_exec_passes(e, &nl, &ns);
+    cr_expect(nl == 2 && ns == 3, "passes counted: %ld linearizations, %ld sweeps (2, 3 expected)", nl, ns);
+    sbo_nn_exec_destroy(e);
+}
+
+Test(nn, tangent_at_another_point_aborts, .signal = SIGABRT) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    static double x[MAXD], Y[MAXD], V[MAXD], h[MAXD];
+    sbo_nn_exec *e;
+    contract_setup(&e, &N, x, Y, V);
+    Y[3] += 0.01;   /* the caller moved Y after the forward pass */
+    sbo_nn_tan t = {.dY = V, .hess_Y = h};
+    sbo_nn_tangent(e, x, Y, &t);
+    cr_log_error("a tangent sweep ran at a point other than the linearization's");
+}
+
+Test(nn, tangent_after_a_new_batch_aborts, .signal = SIGABRT) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    static double x[MAXD], Y[MAXD], V[MAXD], h[MAXD];
+    sbo_nn_exec *e;
+    contract_setup(&e, &N, x, Y, V);
+    sbo_nn_set_labels(e, N.labels, N.b);   /* a new minibatch (the same values: the version is what counts) */
+    sbo_nn_tan t = {.dY = V, .hess_Y = h};
+    sbo_nn_tangent(e, x, Y, &t);
+    cr_log_error("a tangent sweep ran after the batch changed");
+}
+
+Test(nn, tangent_before_any_linearization_aborts, .signal = SIGABRT) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    static double x[MAXD], Y[MAXD], V[MAXD], h[MAXD];
+    build_whole(&N, SBO_NN_TANH, 0, 98);
+    sbo_nn_exec *e = net_exec(&N, 32);
+    sbo_nn_tan t = {.dY = V, .hess_Y = h};
+    sbo_nn_tangent(e, x, Y, &t);
+    cr_log_error("a tangent sweep ran before any forward pass");
 }

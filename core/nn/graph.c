@@ -70,7 +70,7 @@ static int add_value(sbo_nn_graph *g, const char *name, int role, int ndim, cons
 
 /* Adds a node of `kind`; the output value's shape comes from the op's shape function. */
 static int add_node(sbo_nn_graph *g, int kind, const char *name, int n_in, const int *in, double coef, int ia0,
-                    int ia1) {
+                    int ia1, const int *shape) {
     const sbo_nn_op_desc *d = sbo_nn_op_table[kind];
     char err[256];
     if (n_in < d->n_in_min || n_in > d->n_in_max) {
@@ -110,6 +110,7 @@ static int add_node(sbo_nn_graph *g, int kind, const char *name, int n_in, const
     o->coef = coef;
     o->iarg[0] = ia0;
     o->iarg[1] = ia1;
+    for (int d = 0; shape && d < ia0 && d < SBO_NN_MAX_DIMS; d++) o->shape[d] = shape[d];
     sbo_nn_value *v = &g->v[out];
     if (d->shape(g, o, v, err, sizeof err)) {   /* keep the first error; the node gets a 1-element output */
         if (!g->err[0]) snprintf(g->err, sizeof g->err, "%s", err);
@@ -157,27 +158,33 @@ int sbo_nn_param_lower(sbo_nn_graph *g, const char *name, int rows, int cols, in
 
 int sbo_nn_linear(sbo_nn_graph *g, const char *name, int in, int weight, int bias) {
     int ins[3] = {in, weight, bias};
-    return add_node(g, SBO_NN_LINEAR, name, 3, ins, 0, 0, 0);
+    return add_node(g, SBO_NN_LINEAR, name, 3, ins, 0, 0, 0, NULL);
 }
 
 int sbo_nn_matmul(sbo_nn_graph *g, const char *name, int a, int b, int trans_a, int trans_b, double alpha) {
     int ins[2] = {a, b};
-    return add_node(g, SBO_NN_MATMUL, name, 2, ins, alpha, trans_a, trans_b);
+    return add_node(g, SBO_NN_MATMUL, name, 2, ins, alpha, trans_a, trans_b, NULL);
 }
 
 int sbo_nn_activation(sbo_nn_graph *g, const char *name, int kind, int in) {
     if (kind != SBO_NN_RELU && kind != SBO_NN_TANH && kind != SBO_NN_GELU) die("sbo_nn: not an activation kind");
-    return add_node(g, kind, name, 1, &in, 0, 0, 0);
+    return add_node(g, kind, name, 1, &in, 0, 0, 0, NULL);
 }
 
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v) {
     int ins[2] = {u, v};
-    return add_node(g, SBO_NN_ADD, name, 2, ins, 0, 0, 0);
+    return add_node(g, SBO_NN_ADD, name, 2, ins, 0, 0, 0, NULL);
+}
+
+int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const int *dims) {
+    if (ndim < 1 || ndim > SBO_NN_MAX_DIMS - 1) die("sbo_nn: reshape takes 1 to 3 trailing dims");
+    int ins[1] = {in};
+    return add_node(g, SBO_NN_RESHAPE, name, 1, ins, 0, ndim, 0, dims);
 }
 
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels) {
     int ins[2] = {logits, labels};
-    return add_node(g, SBO_NN_XENT, name, 2, ins, 0, 0, 0);
+    return add_node(g, SBO_NN_XENT, name, 2, ins, 0, 0, 0, NULL);
 }
 
 int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits) {
@@ -188,16 +195,16 @@ int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits) {
 int sbo_nn_sigmoid_gather(sbo_nn_graph *g, const char *name, int x_param) {
     if (g->ids_in < 0) g->ids_in = sbo_nn_input_int(g, "sample ids", 1);
     int ins[2] = {x_param, g->ids_in};
-    return add_node(g, SBO_NN_SIGMOID_GATHER, name, 2, ins, 0, 0, 0);
+    return add_node(g, SBO_NN_SIGMOID_GATHER, name, 2, ins, 0, 0, 0, NULL);
 }
 
 int sbo_nn_wmean(sbo_nn_graph *g, const char *name, int per_sample, int weights) {
     int ins[2] = {per_sample, weights};
-    return add_node(g, SBO_NN_WMEAN, name, 2, ins, 0, 0, 0);
+    return add_node(g, SBO_NN_WMEAN, name, 2, ins, 0, 0, 0, NULL);
 }
 
 int sbo_nn_l2(sbo_nn_graph *g, const char *name, int param, double coef) {
-    return add_node(g, SBO_NN_L2, name, 1, &param, coef, 0, 0);
+    return add_node(g, SBO_NN_L2, name, 1, &param, coef, 0, 0, NULL);
 }
 
 void sbo_nn_mark_loss(sbo_nn_graph *g, int value) { g->v[value].is_loss = 1; }

@@ -54,6 +54,7 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
     X(TANH, tanh)                     /* elementwise tanh                                                      */  \
     X(GELU, gelu)                     /* elementwise u Phi(u) (exact, erf form)                                */  \
     X(ADD, add)                       /* elementwise u + v (residual)                                          */  \
+    X(RESHAPE, reshape)               /* the same elements per sample with other trailing dims (a copy)        */  \
     X(XENT, xent)                     /* per-row softmax cross-entropy: out (b x 1) = lse(z_s) - z_s[label_s]  */  \
     X(SIGMOID_GATHER, sigmoid_gather) /* per-sample weights: out (b x 1) = sigmoid(x[id_s]), x a 1 x N param   */  \
     X(WMEAN, wmean)                   /* weighted mean: out (1) = (1/b) sum_s w_s l_s (w = 1 without weights)  */  \
@@ -81,7 +82,8 @@ typedef struct {
     int in[SBO_NN_MAX_IN];  /* value ids, -1 when an optional input is absent */
     int out;
     double coef;            /* L2: the coefficient; MATMUL: the scale alpha */
-    int iarg[2];            /* MATMUL: transpose A, transpose B */
+    int iarg[2];            /* MATMUL: transpose A, transpose B; RESHAPE: the number of trailing dims */
+    int shape[SBO_NN_MAX_DIMS];  /* RESHAPE: the trailing dims */
 } sbo_nn_node;
 
 typedef struct {
@@ -106,11 +108,14 @@ int sbo_nn_input_nd(sbo_nn_graph *g, const char *name, int ndim, const int *dims
 int sbo_nn_input_int(sbo_nn_graph *g, const char *name, int cols);                   /* b x cols integers */
 int sbo_nn_param_upper(sbo_nn_graph *g, const char *name, int rows, int cols, long offset_in_x);
 int sbo_nn_param_lower(sbo_nn_graph *g, const char *name, int rows, int cols, int block);
+/* in: b x m, or b x (dims whose product is m): a linear op sees each sample flattened */
 int sbo_nn_linear(sbo_nn_graph *g, const char *name, int in, int weight, int bias /* -1: none */);
 /* out = alpha op(A) op(B) over the last two dims, batched over the others (equal leading dims). */
 int sbo_nn_matmul(sbo_nn_graph *g, const char *name, int a, int b, int trans_a, int trans_b, double alpha);
 int sbo_nn_activation(sbo_nn_graph *g, const char *name, int kind /* SBO_NN_RELU, TANH, GELU */, int in);
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v);
+/* The same per-sample elements seen as b x dims[0] x ... (ndim <= 3 trailing dims, same product). */
+int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const int *dims);
 int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits);                       /* labels: the default input */
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels /* an integer input */);
 int sbo_nn_sigmoid_gather(sbo_nn_graph *g, const char *name, int x_param);            /* ids: the default input */

@@ -22,6 +22,23 @@ static int same_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value 
     return 0;
 }
 
+/* reshape: the trailing dims of the node, the same number of elements per sample */
+static int reshape_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen) {
+    const sbo_nn_value *u = &g->v[n->in[0]];
+    long per = 1;
+    for (int d = 0; d < n->iarg[0]; d++) per *= n->shape[d];
+    if (!u->batched || per != u->cols) {
+        snprintf(err, errlen, "sbo_nn: reshape '%s': '%s' has %d elements per sample, the new shape %ld (and the "
+                 "input must be batched)", out->name, u->name, u->cols, per);
+        return -1;
+    }
+    out->ndim = n->iarg[0] + 1;
+    out->dim[0] = u->dim[0];
+    for (int d = 0; d < n->iarg[0]; d++) out->dim[d + 1] = n->shape[d];
+    out->batched = 1;
+    return 0;
+}
+
 #define SBO_NN_TEMPLATE_FILE "core/nn/op_act.c"
 #include "core/nn/template.h"
 
@@ -34,6 +51,10 @@ ACT_DESC(relu)
 ACT_DESC(tanh)
 ACT_DESC(gelu)
 ACT_DESC(add)
+const sbo_nn_op_desc sbo_nn_op_reshape = {
+    .name = "reshape", .n_in_min = 1, .n_in_max = 1, .shape = reshape_shape,
+    .f32 = {reshape_forward_f32, reshape_jvp_f32, reshape_vjp_f32, reshape_tvjp_f32},
+    .f64 = {reshape_forward_f64, reshape_jvp_f64, reshape_vjp_f64, reshape_tvjp_f64}};
 
 #else /* --- typed part (real, SFX) ----------------------------------------------------------------------------- */
 #include "core/nn/typed.h"
@@ -111,17 +132,19 @@ static void SFX(acc_body)(long i0, long i1, const void *p) {   /* y += a */
     for (long i = i0; i < i1; i++) a->y[i] += a->a[i];
 }
 
+/* the four functions of add (two inputs) and reshape (one: y = u, a copy) */
 static void SFX(add_forward)(const SFX(sbo_nn_ctx) *c) {
-    SFX(add_arg) a = {c->in[0]->val, c->in[1]->val, c->out->val};
+    SFX(add_arg) a = {c->in[0]->val, c->in[1] ? c->in[1]->val : NULL, c->out->val};
     c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, SFX(add_body), &a);
 }
 static void SFX(add_jvp)(const SFX(sbo_nn_ctx) *c) {
-    SFX(add_arg) a = {c->in_dot[0] ? c->in[0]->dot : NULL, c->in_dot[1] ? c->in[1]->dot : NULL, c->out->dot};
+    SFX(add_arg) a = {c->in_dot[0] ? c->in[0]->dot : NULL, c->in[1] && c->in_dot[1] ? c->in[1]->dot : NULL,
+                      c->out->dot};
     c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, SFX(add_body), &a);
 }
 static void SFX(add_vjp)(const SFX(sbo_nn_ctx) *c) {
     long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < c->node->n_in; j++) {
         if (!c->in_bar[j]) continue;
         SFX(add_arg) a = {c->out->bar, NULL, c->in[j]->bar};
         c->be->run(n, 1, SFX(acc_body), &a);
@@ -129,10 +152,14 @@ static void SFX(add_vjp)(const SFX(sbo_nn_ctx) *c) {
 }
 static void SFX(add_tvjp)(const SFX(sbo_nn_ctx) *c) {
     long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < c->node->n_in; j++) {
         if (!c->in_bar[j]) continue;
         SFX(add_arg) a = {c->out->bd, NULL, c->in[j]->bd};
         c->be->run(n, 1, SFX(acc_body), &a);
     }
 }
+static void SFX(reshape_forward)(const SFX(sbo_nn_ctx) *c) { SFX(add_forward)(c); }
+static void SFX(reshape_jvp)(const SFX(sbo_nn_ctx) *c) { SFX(add_jvp)(c); }
+static void SFX(reshape_vjp)(const SFX(sbo_nn_ctx) *c) { SFX(add_vjp)(c); }
+static void SFX(reshape_tvjp)(const SFX(sbo_nn_ctx) *c) { SFX(add_tvjp)(c); }
 #endif

@@ -13,9 +13,9 @@
 
 static int linear_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen) {
     const sbo_nn_value *a = &g->v[n->in[0]], *w = &g->v[n->in[1]];
-    if (w->role != SBO_NN_PARAM || w->ndim != 2 || w->rows != a->cols || a->ndim != 2) {
+    if (w->role != SBO_NN_PARAM || w->ndim != 2 || w->rows != a->cols) {
         snprintf(err, errlen, "sbo_nn: linear '%s': weight '%s' is %d x %d but the input '%s' has %d columns (Y = W^T "
-                 "is fan-in x fan-out, §3.1; the input must be b x m)", out->name, w->name, w->rows, w->cols, a->name,
+                 "is fan-in x fan-out, §3.1)", out->name, w->name, w->rows, w->cols, a->name,
                  a->cols);
         return -1;
     }
