@@ -49,6 +49,22 @@ typedef struct {
 static counter g_sgemm, g_dgemm, g_haar, g_input;
 static int g_in_haar;   /* a GEMM inside the Haar draw counts as the draw's (LAPACK's own dgemm_ is not wrapped) */
 
+static double median(double *v, int n);
+static void die(const char *what, const char *err);
+
+/* The GEMM shapes of one step, recorded to be replayed alone: the GEMM bound of that step at this machine's rate. */
+typedef struct {
+    int dbl, ta, tb, M, N, K, lda, ldb, ldc;
+} gemm_call;
+#define MAX_RECORDED 8192
+static gemm_call g_rec[MAX_RECORDED];
+static int g_n_rec, g_recording;
+
+static void record(int dbl, int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc) {
+    if (!g_recording || g_n_rec >= MAX_RECORDED) return;
+    g_rec[g_n_rec++] = (gemm_call){dbl, ta, tb, M, N, K, lda, ldb, ldc};
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -81,6 +97,7 @@ void __wrap_cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float al
     double t0 = now_s();
     __real_cblas_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (g_in_haar) return;
+    record(0, ta, tb, M, N, K, lda, ldb, ldc);
     g_sgemm.time_s += now_s() - t0;
     g_sgemm.flops += 2.0 * M * N * K;
     g_sgemm.calls++;
@@ -90,6 +107,7 @@ void __wrap_cblas_dgemm(int order, int ta, int tb, int M, int N, int K, double a
     double t0 = now_s();
     __real_cblas_dgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (g_in_haar) return;
+    record(1, ta, tb, M, N, K, lda, ldb, ldc);
     g_dgemm.time_s += now_s() - t0;
     g_dgemm.flops += 2.0 * M * N * K;
     g_dgemm.calls++;
@@ -115,6 +133,44 @@ static void counters_reset(void) {
     memset(&g_dgemm, 0, sizeof g_dgemm);
     memset(&g_haar, 0, sizeof g_haar);
     memset(&g_input, 0, sizeof g_input);
+}
+
+/* Replays the recorded GEMMs alone (same shapes, transposes and leading dimensions, on scratch operands), `reps`
+ * times; returns the median seconds of one replay of the whole list and its GFLOP/s. This is the GEMM bound of
+ * the recorded step: the time its matrix products take at this machine's rate for exactly those shapes. */
+static double replay_gemms(int reps, double *gflops) {
+    size_t na = 1, nb = 1, nc = 1;
+    double flops = 0;
+    for (int i = 0; i < g_n_rec; i++) {
+        const gemm_call *c = &g_rec[i];
+        size_t a = (size_t)(c->ta ? c->K : c->M) * c->lda, b = (size_t)(c->tb ? c->N : c->K) * c->ldb,
+               cc = (size_t)c->M * c->ldc;
+        na = a > na ? a : na, nb = b > nb ? b : nb, nc = cc > nc ? cc : nc;
+        flops += 2.0 * c->M * c->N * c->K;
+    }
+    double *A = calloc(na, sizeof(double)), *B = calloc(nb, sizeof(double)), *C = calloc(nc, sizeof(double));
+    if (!A || !B || !C) die("GEMM replay", "out of memory");
+    for (size_t i = 0; i < na; i++) A[i] = 1e-3 * (double)(i % 7);
+    for (size_t i = 0; i < nb; i++) B[i] = 1e-3 * (double)(i % 5);
+    double t[16];
+    reps = reps > 16 ? 16 : reps;
+    for (int r = 0; r <= reps; r++) {   /* r = 0: warm-up */
+        double t0 = now_s();
+        for (int i = 0; i < g_n_rec; i++) {
+            const gemm_call *c = &g_rec[i];
+            if (c->dbl)
+                __real_cblas_dgemm(101 /* CblasRowMajor */, c->ta, c->tb, c->M, c->N, c->K, 1.0, A, c->lda, B, c->ldb, 1.0, C,
+                                   c->ldc);
+            else
+                __real_cblas_sgemm(101 /* CblasRowMajor */, c->ta, c->tb, c->M, c->N, c->K, 1.0f, (const float *)A, c->lda,
+                                   (const float *)B, c->ldb, 1.0f, (float *)C, c->ldc);
+        }
+        if (r) t[r - 1] = now_s() - t0;
+    }
+    free(A), free(B), free(C);
+    double med = median(t, reps);
+    *gflops = med > 0 ? flops / med * 1e-9 : 0;
+    return med;
 }
 
 // --- small helpers ------------------------------------------------------------------------------------------
@@ -168,8 +224,12 @@ static const task_case TASKS[] = {
 
 // --- 1. oracle costs at one point on one minibatch ---------------------------------------------------------------
 
-enum { OR_GRAD, OR_HVP, OR_CROSS, OR_GUY, OR_GUX, N_OR };
-static const char *const OR_NAME[N_OR] = {"grad_Y g", "H[V]", "J[Z]", "grad_Y f", "grad_x f"};
+/* the separate oracles (each its own engine pass), then the fused ones the algorithms call: one linearization of g
+ * with its gradient, one tangent sweep at it giving H[V] and J[V] together, one pass of f for both gradients */
+enum { OR_GRAD, OR_HVP, OR_CROSS, OR_GUY, OR_GUX, OR_LIN, OR_SWEEP, OR_UPPER, N_OR };
+static const char *const OR_NAME[N_OR] = {"grad_Y g", "H[V]", "J[Z]", "grad_Y f", "grad_x f",
+                                          "fused: g linearized + grad_Y g", "fused: sweep H[V] + J[V]",
+                                          "fused: f pass, both gradients"};
 
 static void bench_oracles(sbo_task *t, const double *x, const double *Y, int quick) {
     long nY = sbo_layout_total(&t->lower);
@@ -187,12 +247,19 @@ static void bench_oracles(sbo_task *t, const double *x, const double *Y, int qui
     /* blocks of `per` calls of each oracle in turn, so that a load change hits all five alike */
     int blocks = quick ? 5 : 9, per = quick ? 3 : 5;
     double tm[N_OR][16], tc[N_OR][16], gshare_t[N_OR] = {0}, tot_t[N_OR] = {0};
+    double *out2 = malloc(sizeof(double) * (size_t)nY), *outx2 = malloc(sizeof(double) * (size_t)t->d);
+    if (!out2 || !outx2) die("oracles", "out of memory");
+    sbo_tangent along = {.V = V, .hvp = out2, .cross = outx2};
     for (int w = 0; w < 2; w++) {   /* warm-up: first-use allocations of the executors (full-mode buffers) */
         sbo_task_grad_lower(t, x, Y, bl, out);
         sbo_task_hvp(t, x, Y, bl, V, out);
         sbo_task_cross(t, x, Y, bl, V, outx);
         sbo_task_grad_upper_Y(t, x, Y, bu, out);
         sbo_task_grad_upper_x(t, x, Y, bu, outx);
+        sbo_task_lower_at(t, x, Y, bl, NULL);
+        sbo_task_lower_grad(t, out);
+        sbo_task_lower_tangent(t, x, Y, &along);
+        sbo_task_upper(t, x, Y, bu, NULL, out, outx);
     }
     for (int k = 0; k < blocks; k++) {
         for (int o = 0; o < N_OR; o++) {
@@ -204,7 +271,10 @@ static void bench_oracles(sbo_task *t, const double *x, const double *Y, int qui
                 case OR_HVP: sbo_task_hvp(t, x, Y, bl, V, out); break;
                 case OR_CROSS: sbo_task_cross(t, x, Y, bl, V, outx); break;
                 case OR_GUY: sbo_task_grad_upper_Y(t, x, Y, bu, out); break;
-                default: sbo_task_grad_upper_x(t, x, Y, bu, outx); break;
+                case OR_GUX: sbo_task_grad_upper_x(t, x, Y, bu, outx); break;
+                case OR_LIN: sbo_task_lower_at(t, x, Y, bl, NULL); sbo_task_lower_grad(t, out); break;
+                case OR_SWEEP: sbo_task_lower_tangent(t, x, Y, &along); break;   /* at the OR_LIN linearization */
+                default: sbo_task_upper(t, x, Y, bu, NULL, out, outx); break;
                 }
             }
             double dt = now_s() - t0;
@@ -216,16 +286,21 @@ static void bench_oracles(sbo_task *t, const double *x, const double *Y, int qui
     }
     double med[N_OR], medc[N_OR];
     for (int o = 0; o < N_OR; o++) med[o] = median(tm[o], blocks), medc[o] = median(tc[o], blocks);
-    printf("  oracles at one point, one minibatch (median of %d blocks of %d calls, the five in turn; wall and\n"
+    printf("  oracles at one point, one minibatch (median of %d blocks of %d calls, the eight in turn; wall and\n"
            "  process CPU time; GEMM %% = share of wall time inside CBLAS GEMM):\n", blocks, per);
-    printf("    %-10s %9s %9s %10s %10s %8s\n", "oracle", "wall ms", "cpu ms", "/grad wall", "/grad cpu", "GEMM %");
+    printf("    %-31s %9s %9s %10s %10s %8s\n", "oracle", "wall ms", "cpu ms", "/grad wall", "/grad cpu", "GEMM %");
     for (int o = 0; o < N_OR; o++)
-        printf("    %-10s %9.3f %9.3f %10.2f %10.2f %7.0f%%\n", OR_NAME[o], 1e3 * med[o], 1e3 * medc[o],
+        printf("    %-31s %9.3f %9.3f %10.2f %10.2f %7.0f%%\n", OR_NAME[o], 1e3 * med[o], 1e3 * medc[o],
                med[o] / med[OR_GRAD], medc[o] / medc[OR_GRAD], 100 * gshare_t[o] / tot_t[o]);
-    printf("    HVP / gradient = %.2f (wall) %.2f (cpu), J / gradient = %.2f (wall) %.2f (cpu)\n",
+    printf("    separate calls: HVP / gradient = %.2f (wall) %.2f (cpu), J / gradient = %.2f (wall) %.2f (cpu)\n",
            med[OR_HVP] / med[OR_GRAD], medc[OR_HVP] / medc[OR_GRAD], med[OR_CROSS] / med[OR_GRAD],
            medc[OR_CROSS] / medc[OR_GRAD]);
-    free(bl), free(bu), free(V), free(out), free(outx);
+    printf("    fused: H[V] and J[V] together cost %.2f (wall) %.2f (cpu) of the linearization with its gradient;\n"
+           "    the lower oracles of one full-space iteration take %.2f ms fused against %.2f ms separately (%.2fx)\n",
+           med[OR_SWEEP] / med[OR_LIN], medc[OR_SWEEP] / medc[OR_LIN], 1e3 * (med[OR_LIN] + med[OR_SWEEP]),
+           1e3 * (med[OR_GRAD] + med[OR_HVP] + med[OR_CROSS]),
+           (med[OR_GRAD] + med[OR_HVP] + med[OR_CROSS]) / (med[OR_LIN] + med[OR_SWEEP]));
+    free(bl), free(bu), free(V), free(out), free(outx), free(out2), free(outx2);
 }
 
 // --- 2. time per iteration ---------------------------------------------------------------------------------------
@@ -337,9 +412,22 @@ static int bench_task(const task_case *tc, int steps, int repeats, int quick) {
            "of wall;\n  shares of all timed wall time: sgemm = the engine, dgemm = projections (CBLAS), GFLOP/s = their"
            " rate,\n  P draw = Haar frames incl. their QR, input = pixel conversion of minibatches, other = the rest):\n",
            warmup, repeats, steps);
-    printf("    %-16s %-18s %-16s %7s %7s %6s %6s %6s | %6s %6s %7s %6s %6s %6s\n", "algorithm", "setting",
-           "ranks m:r", "wall", "cpu", "/SOBA", "(cpu)", "spread", "sgemm", "dgemm", "GFLOP/s", "P draw", "input",
-           "other");
+    /* the GEMM bound of each algorithm's step: its GEMM calls recorded over one more step, replayed alone */
+    double bound[N_ALGOS], bound_rate[N_ALGOS], bound_mflop[N_ALGOS];
+    for (int ai = 0; ai < N_ALGOS; ai++) {
+        g_n_rec = 0;
+        g_recording = 1;
+        diverged[ai] |= types[ai]->step(algos[ai], k[ai]++);
+        g_recording = 0;
+        bound_mflop[ai] = 0;
+        for (int i = 0; i < g_n_rec; i++) bound_mflop[ai] += 2e-6 * g_rec[i].M * g_rec[i].N * g_rec[i].K;
+        bound[ai] = replay_gemms(quick ? 5 : 9, &bound_rate[ai]);
+    }
+    printf("  GEMM bound = the step's own GEMM calls (shapes recorded over one step) replayed alone, median of %d:\n"
+           "  MFLOP per step, their GFLOP/s alone, the bound in ms, and wall / bound.\n", quick ? 5 : 9);
+    printf("    %-16s %-18s %-16s %7s %7s %6s %6s %6s | %7s %7s %7s %6s | %6s %6s %7s %6s %6s %6s\n", "algorithm",
+           "setting", "ranks m:r", "wall", "cpu", "/SOBA", "(cpu)", "spread", "MFLOP", "GFLOP/s", "bound", "/bound",
+           "sgemm", "dgemm", "GFLOP/s", "P draw", "input", "other");
     double soba_med = 0, soba_medc = 0;
     for (int ai = 0; ai < N_ALGOS; ai++) {
         const algo_case *ac = &ALGOS[ai];
@@ -354,9 +442,10 @@ static int bench_task(const task_case *tc, int steps, int repeats, int quick) {
         rank_summary(algos[ai], t, ranks, sizeof ranks);
         double tot = total[ai], gt = acc[ai][0].time_s + acc[ai][1].time_s;
         double other = tot - gt - acc[ai][2].time_s - acc[ai][3].time_s;
-        printf("    %-16s %-18s %-16s %7.2f %7.2f %6.2f %6.2f %5.0f%% | %5.0f%% %5.0f%% %7.1f %5.0f%% %5.0f%% %5.0f%%%s\n",
+        printf("    %-16s %-18s %-16s %7.2f %7.2f %6.2f %6.2f %5.0f%% | %7.1f %7.1f %7.2f %6.2f | %5.0f%% %5.0f%% %7.1f "
+               "%5.0f%% %5.0f%% %5.0f%%%s\n",
                ac->algo, setting, ranks[0] ? ranks : "-", 1e3 * med, 1e3 * medc, med / soba_med, medc / soba_medc,
-               100 * (hi - lo) / med,
+               100 * (hi - lo) / med, bound_mflop[ai], bound_rate[ai], 1e3 * bound[ai], med / bound[ai],
                100 * acc[ai][0].time_s / tot, 100 * acc[ai][1].time_s / tot,
                gt > 0 ? (acc[ai][0].flops + acc[ai][1].flops) / gt * 1e-9 : 0, 100 * acc[ai][2].time_s / tot,
                100 * acc[ai][3].time_s / tot, 100 * other / tot,
