@@ -209,6 +209,10 @@ sbo_algo *sbo_full_space_create(const sbo_algo_type *type, int momentum, sbo_tas
         return NULL;
     }
     sbo_full_space_declare(a, w);
+    if (sbo_task_reserve(t, NULL, err, errlen)) {   /* the engine's buffers of full-space calls, before step 0 */
+        sbo_algo_free_common(a);
+        return NULL;
+    }
     if (sbo_arena_commit(&a->work)) {
         snprintf(err, errlen, "out of memory allocating %s work buffers", type->name);
         sbo_algo_free_common(a);

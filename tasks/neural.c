@@ -338,6 +338,19 @@ static void nn_upper(sbo_task *t, const double *x, const double *Y, const double
     sbo_nn_linearize(nn->upper, x, Y, &c);
 }
 
+/* The fused oracles' buffers for these ranks, now: the lower executor takes full tangents on every block (H[Z]
+ * in full space; the full cross term J[Z_k] of the projected methods) and full adjoints on the full blocks; the
+ * upper one full adjoints on the full blocks; both the reduced buffers of the projected blocks. */
+static int nn_reserve(sbo_task *t, const int *rank) {
+    sbo_neural *nn = t->ctx;
+    unsigned long long all = 0, full = 0;
+    for (int l = 0; l < t->lower.L; l++) {
+        all |= 1ULL << l;
+        if (!rank || rank[l] >= t->lower.block[l].m) full |= 1ULL << l;
+    }
+    return sbo_nn_exec_reserve(nn->lower, rank, all, full) || sbo_nn_exec_reserve(nn->upper, rank, 0, full) ? -1 : 0;
+}
+
 double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {
     sbo_neural *nn = t->ctx;
     int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
@@ -430,7 +443,7 @@ static sbo_task_ops neural_ops = {
     .grad_upper_x = nn_grad_upper_x, .hvp = nn_hvp, .cross = nn_cross,
     .reduced_grad_lower = nn_reduced_grad_lower, .reduced_hvp = nn_reduced_hvp,
     .reduced_grad_upper_Y = nn_reduced_grad_upper_Y, .lower_at = nn_lower_at, .lower_grad = nn_lower_grad,
-    .lower_tangent = nn_lower_tangent, .upper = nn_upper, .destroy = nn_destroy};
+    .lower_tangent = nn_lower_tangent, .upper = nn_upper, .reserve = nn_reserve, .destroy = nn_destroy};
 
 const sbo_task_ops *sbo_neural_ops(void) { return &neural_ops; }
 

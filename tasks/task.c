@@ -78,6 +78,12 @@ static uint64_t point_hash(const sbo_task *t, const double *x, const double *Y) 
     return h;
 }
 
+int sbo_task_reserve(sbo_task *t, const int *rank, char *err, size_t errlen) {
+    if (!t->ops->reserve || t->ops->reserve(t, rank) == 0) return 0;
+    snprintf(err, errlen, "out of memory allocating the %s task's derivative buffers", t->type ? t->type->name : "");
+    return -1;
+}
+
 void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S) {
     t->lin = (sbo_linearization){.x = x, .Y = Y, .batch = batch, .S = S, .valid = 1};
     if (t->ops->lower_at) {

@@ -236,7 +236,7 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
  * e.g. J[Z_k] with the full Z_k), the adjoints bar and bar' of those in grad (a full gradient or H[V]). A projected
  * block gets them only when some call uses it in full mode, so a reduced-only run never holds m x n derivatives. */
 static int SFX(ensure_lower_full)(SFX(exec) *e, const unsigned char *dot, const unsigned char *grad) {
-    int more = !e->lower_full[e->lf].committed;
+    int more = 0;
     for (int i = 0; i < e->g.n_values; i++) more |= (dot[i] && !e->alloc_dot[i]) || (grad[i] && !e->alloc_grad[i]);
     if (!more) return 0;
     /* grow: a new arena, the buffers already there copied over (a gradient of the last linearization survives),
