@@ -14,6 +14,29 @@ enum sbo_cross_term { SBO_CROSS_FULL = 0, SBO_CROSS_PROJECTED = 1 };          /*
 
 typedef struct sbo_algo sbo_algo;
 
+/* Every algo.* option, parsed and validated once by sbo_algo_options_parse (algorithms/options.c); nothing else reads
+ * an option string. */
+typedef struct {
+    double alpha, beta, gamma, theta;   /* theta clipped to 1 */
+    int schedule;                       /* enum sbo_schedule */
+    int cross_term;                     /* enum sbo_cross_term */
+    int R_auto;                         /* algo.R = auto (§2.2) */
+    double R, R_min;
+    /* projected methods */
+    int rank_half;                      /* algo.rank = half: ceil(m_l / 2) per block */
+    int rank;                           /* algo.rank as a number (rank_half = 0, n_ranks = 0) */
+    int n_ranks;                        /* algo.ranks given: its count (checked against the task's blocks) */
+    int ranks[SBO_MAX_BLOCKS];
+    char ranks_text[128];               /* algo.ranks as given, for messages */
+    int memory_rule;                    /* 0 off, 1 on (§9 rule) */
+    int variant;                        /* 0 auto, 1 basic, 2 general (BROS) */
+    int beta_scaling;                   /* 0 r_over_m, 1 none (§6.6) */
+    int gamma_scaling;                  /* 0 inv_1pV, 1 cubic, 2 none (§6.6) */
+    long subspace_period;               /* T_P >= 1 */
+} sbo_algo_options;
+/* 0, or -1 with a one-line message naming the option and the fix. */
+int sbo_algo_options_parse(const sbo_config *cfg, sbo_algo_options *o, char *err, size_t errlen);
+
 /* Analytic memory model of §9, in scalars (multiply by sizeof(double)). */
 typedef struct {
     double persistent;      /* Y, Z, x, h, D_x ... */
@@ -70,7 +93,7 @@ void sbo_algo_names(char *buf, size_t n);               /* "soba, ma_soba, ..." 
 extern const sbo_option sbo_algo_common_options[];       /* algo.alpha, ... */
 /* Parse the shared options, allocate x, h, Y, Z (state arena), draw x_0, Y_0 from the init stream,
  * Z_0 = 0, h_0 = 0, and resolve R (§2.2). Returns 0 or -1 with err. */
-int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sbo_config *cfg,
+int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sbo_algo_options *opt,
                    uint64_t seed, char *err, size_t errlen);
 /* Step sizes at iteration k. */
 double sbo_algo_step_factor(const sbo_algo *a, long k);

@@ -41,29 +41,17 @@ void sbo_algo_logf(sbo_algo *a, const char *fmt, ...) {
     sbo_log_appendf(a->log, sizeof a->log, "%s", line);
 }
 
-static int get_positive(const sbo_config *cfg, const char *key, double *out, int allow_zero, char *err, size_t errlen) {
-    if (sbo_config_double(cfg, key, out, err, errlen)) return -1;
-    if (*out < 0 || (!allow_zero && *out == 0)) {
-        snprintf(err, errlen, "%s = %g must be %s; set e.g. --set %s=0.01", key, *out,
-                 allow_zero ? "non-negative" : "positive", key);
-        return -1;
-    }
-    return 0;
-}
-
-int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sbo_config *cfg, uint64_t seed,
+int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sbo_algo_options *opt, uint64_t seed,
                    char *err, size_t errlen) {
     a->type = type;
     a->task = t;
     a->seed = seed;
-    if (get_positive(cfg, "algo.alpha", &a->alpha, 1, err, errlen) ||
-        get_positive(cfg, "algo.beta", &a->beta, 0, err, errlen) ||
-        get_positive(cfg, "algo.gamma", &a->gamma, 0, err, errlen) ||
-        get_positive(cfg, "algo.theta", &a->theta, 0, err, errlen))
-        return -1;
-    if (a->theta > 1) a->theta = 1;
-    if (sbo_config_choice(cfg, "algo.schedule", "constant|inv_sqrt", &a->schedule, err, errlen)) return -1;
-    if (sbo_config_choice(cfg, "algo.cross_term", "full|projected", &a->cross_term, err, errlen)) return -1;
+    a->alpha = opt->alpha;
+    a->beta = opt->beta;
+    a->gamma = opt->gamma;
+    a->theta = opt->theta;
+    a->schedule = opt->schedule;
+    a->cross_term = opt->cross_term;
     for (int l = 0; l < t->lower.L; l++) {
         a->beta_block[l] = a->beta;
         a->rank[l] = t->lower.block[l].m;
@@ -88,10 +76,8 @@ int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sb
     t->ops->init(t, &s, a->x, a->Y);        /* Z_0 = 0, h_0 = 0: the arena is zero-filled */
 
     if (a->uses_radius) {
-        const char *Rs = sbo_config_get(cfg, "algo.R");
-        double Rmin;
-        if (get_positive(cfg, "algo.R_min", &Rmin, 0, err, errlen)) return -1;
-        if (!Rs || strcmp(Rs, "auto") == 0) {
+        double Rmin = opt->R_min;
+        if (opt->R_auto) {
             /* §2.2 default: R = max(R_min, 2 ||grad_Y f(x0, Y0)|| / mu), exact oracle, not counted */
             double *g = t->scratch_full_a;
             t->ops->grad_upper_Y(t, a->x, a->Y, NULL, g);
@@ -105,7 +91,7 @@ int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sb
             sbo_algo_logf(a, "R = %g (auto: max(R_min = %g, 2 ||grad_Y f(x0,Y0)|| / mu = 2*%g/%g), §2.2)", a->R, Rmin,
                           gn, t->mu);
         } else {
-            if (get_positive(cfg, "algo.R", &a->R, 0, err, errlen)) return -1;
+            a->R = opt->R;
             sbo_algo_logf(a, "R = %g (configured)", a->R);
         }
     }
@@ -204,7 +190,8 @@ sbo_algo *sbo_full_space_create(const sbo_algo_type *type, int momentum, sbo_tas
     char name[48];
     snprintf(name, sizeof name, "%s.work", type->name);
     sbo_arena_init(&a->work, name);
-    if (sbo_algo_setup(a, type, t, cfg, seed, err, errlen)) {
+    sbo_algo_options opt;
+    if (sbo_algo_options_parse(cfg, &opt, err, errlen) || sbo_algo_setup(a, type, t, &opt, seed, err, errlen)) {
         sbo_algo_free_common(a);
         return NULL;
     }

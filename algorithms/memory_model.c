@@ -31,11 +31,12 @@ int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t,
     memset(&ps, 0, sizeof ps);
     sbo_zdir_plan plan;
     memset(&plan, 0, sizeof plan);
-    if (projected && (sbo_projected_resolve(t, cfg, bi_probe != NULL, &ps, NULL, 0, err, errlen) ||
+    sbo_algo_options opt;
+    if (sbo_algo_options_parse(cfg, &opt, err, errlen)) return -1;
+    if (projected && (sbo_projected_resolve(t, &opt, bi_probe != NULL, &ps, NULL, 0, err, errlen) ||
                       sbo_zdir_plan_init(&plan, ps.variant, lay, ps.rank, err, errlen)))
         return -1;
-    const char *ct = sbo_config_get(cfg, "algo.cross_term");
-    int cross_projected = projected && ct && strcmp(ct, "projected") == 0;
+    int cross_projected = projected && opt.cross_term == SBO_CROSS_PROJECTED;
     int native_hvp = t->ops->reduced_hvp != NULL;
     int native_grads = t->ops->reduced_grad_lower != NULL && t->ops->reduced_grad_upper_Y != NULL;
     int L = lay->L;
@@ -78,7 +79,7 @@ int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t,
              ps.n_projected == 0 ? " (every block full: equals MA-SOBA)" : "",
              t->reduced_impl ? t->reduced_impl : "?",
              t->ops->reduced_grad_upper_Y ? "fused/reduced (native P^T oracle)" : "generic: +mn transient",
-             ct ? ct : "full",
+             opt.cross_term == SBO_CROSS_PROJECTED ? "projected" : "full",
              cross_projected ? " + mn per block (lifted (m/r) P B: full cross-oracle input)" : "",
              ps.n_projected < L ? "; a full block: 3mn (G, F, HVP output) + probes, no zero-coefficient outputs" : "");
     return 0;

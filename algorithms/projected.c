@@ -28,54 +28,31 @@ typedef struct {
     double lift_scale[SBO_MAX_BLOCKS];
 } projected_impl;
 
-static int parse_rank_list(const char *s, int L, int *out, char *err, size_t errlen) {
-    int count = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 1000000000L || (*end && *end != ',')) {
-            snprintf(err, errlen, "algo.ranks = '%s' must be a comma-separated list of positive integers, one per block", s);
-            return -1;
-        }
-        if (count < SBO_MAX_BLOCKS) out[count] = (int)v;
-        count++;
-        if (*end == ',' && end[1] == 0) {
-            snprintf(err, errlen, "algo.ranks = '%s' ends with a comma; give one positive integer per block", s);
-            return -1;
-        }
-        p = *end ? end + 1 : end;
-    }
-    if (count != L) {
-        snprintf(err, errlen, "algo.ranks = '%s' lists %d ranks but the task has %d blocks; give one rank per block", s,
-                 count, L);
-        return -1;
-    }
-    return 0;
-}
-
-int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros, sbo_projected_setup *o,
+int sbo_projected_resolve(const sbo_task *t, const sbo_algo_options *opt, int is_bros, sbo_projected_setup *o,
                           char *log, size_t loglen, char *err, size_t errlen) {
     const sbo_layout *lay = &t->lower;
     memset(o, 0, sizeof *o);
     if (log && loglen) log[0] = 0;
     char dummy[8];
     if (!log) { log = dummy; loglen = sizeof dummy; log[0] = 0; }
-    const char *ranks = sbo_config_get(cfg, "algo.ranks");
-    const char *rank = sbo_config_get(cfg, "algo.rank");
-    if (ranks && *ranks) {
-        if (parse_rank_list(ranks, lay->L, o->rank, err, errlen)) return -1;
-        for (int l = 0; l < lay->L; l++)
+    if (opt->n_ranks) {
+        if (opt->n_ranks != lay->L) {
+            snprintf(err, errlen, "algo.ranks = '%s' lists %d ranks but the task has %d blocks; give one rank per block",
+                     opt->ranks_text, opt->n_ranks, lay->L);
+            return -1;
+        }
+        for (int l = 0; l < lay->L; l++) {
+            o->rank[l] = opt->ranks[l];
             if (o->rank[l] > lay->block[l].m) {
                 snprintf(err, errlen, "algo.ranks: rank %d for block '%s' exceeds its dimension m = %d; "
                          "choose 1 <= r <= %d", o->rank[l], lay->block[l].name, lay->block[l].m, lay->block[l].m);
                 return -1;
             }
-    } else if (!rank || strcmp(rank, "half") == 0) {
+        }
+    } else if (opt->rank_half) {
         for (int l = 0; l < lay->L; l++) o->rank[l] = (lay->block[l].m + 1) / 2;
     } else {
-        long r;
-        if (sbo_config_long(cfg, "algo.rank", &r, err, errlen)) return -1;
+        long r = opt->rank;
         int mmax = 0;
         for (int l = 0; l < lay->L; l++) if (lay->block[l].m > mmax) mmax = lay->block[l].m;
         if (r < 1 || r > mmax) {
@@ -85,8 +62,7 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
         }
         for (int l = 0; l < lay->L; l++) o->rank[l] = (int)r;
     }
-    int rule = 0;
-    if (sbo_config_choice(cfg, "algo.memory_rule", "off|on", &rule, err, errlen)) return -1;
+    int rule = opt->memory_rule;
     for (int l = 0; l < lay->L; l++) {
         const sbo_block *b = &lay->block[l];
         if (o->rank[l] >= b->m) {
@@ -114,8 +90,7 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros,
         }
     o->variant = SBO_ZDIR_NAIVE;
     if (is_bros) {
-        int v = 0;
-        if (sbo_config_choice(cfg, "algo.variant", "auto|basic|general", &v, err, errlen)) return -1;
+        int v = opt->variant;
         if (v == 1) o->variant = SBO_ZDIR_BASIC;
         else if (v == 2) o->variant = SBO_ZDIR_GENERAL;
         else if (n_rowsym == o->n_projected) o->variant = SBO_ZDIR_BASIC;      /* every projected block row-symmetric */
@@ -175,23 +150,15 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
     snprintf(name, sizeof name, "%s.work", type->name);
     sbo_arena_init(&a->work, name);
     sbo_projected_setup ps;
-    if (sbo_projected_resolve(t, cfg, is_bros, &ps, a->log, sizeof a->log, err, errlen) ||
-        sbo_algo_setup(a, type, t, cfg, seed, err, errlen) ||
+    sbo_algo_options opt;
+    if (sbo_algo_options_parse(cfg, &opt, err, errlen) ||
+        sbo_projected_resolve(t, &opt, is_bros, &ps, a->log, sizeof a->log, err, errlen) ||
+        sbo_algo_setup(a, type, t, &opt, seed, err, errlen) ||
         sbo_zdir_plan_init(&im->plan, ps.variant, &t->lower, ps.rank, err, errlen)) {
         sbo_projected_destroy(a);
         return NULL;
     }
-    long period = 1;
-    if (sbo_config_get(cfg, "algo.subspace_period") &&
-        sbo_config_long(cfg, "algo.subspace_period", &period, err, errlen)) {
-        sbo_projected_destroy(a);
-        return NULL;
-    }
-    if (period < 1) {
-        snprintf(err, errlen, "algo.subspace_period = %ld must be >= 1 (1 is the only value inside the theory)", period);
-        sbo_projected_destroy(a);
-        return NULL;
-    }
+    long period = opt.subspace_period;
     im->plan.subspace_period = period;
     if (period > 1)
         sbo_algo_logf(a, "WARNING: P frozen for T_P = %ld iterations: outside the theory (§3.2), BROS is biased", period);
@@ -201,12 +168,7 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
     for (int l = 0; l < t->lower.L; l++) a->rank[l] = im->plan.rank[l];
 
     /* §6.6 step scalings */
-    int bs = 0, gs = 0;
-    if (sbo_config_choice(cfg, "algo.beta_scaling", "r_over_m|none", &bs, err, errlen) ||
-        sbo_config_choice(cfg, "algo.gamma_scaling", "inv_1pV|cubic|none", &gs, err, errlen)) {
-        sbo_projected_destroy(a);
-        return NULL;
-    }
+    int bs = opt.beta_scaling, gs = opt.gamma_scaling;
     for (int l = 0; l < t->lower.L; l++)   /* full blocks keep beta exactly (a full-space run is MA-SOBA bit for bit) */
         a->beta_block[l] = bs == 0 && a->rank[l] < t->lower.block[l].m
                                ? a->beta * ((double)a->rank[l] / t->lower.block[l].m) : a->beta;

@@ -15,7 +15,7 @@ typedef struct {
     double V_max;               /* largest V_I (V_I^gen for general) over projected blocks (§6.6) */
     double min_q;               /* smallest r/m over projected blocks (1 if none) */
 } sbo_projected_setup;
-int sbo_projected_resolve(const sbo_task *t, const sbo_config *cfg, int is_bros, sbo_projected_setup *out,
+int sbo_projected_resolve(const sbo_task *t, const sbo_algo_options *opt, int is_bros, sbo_projected_setup *out,
                           char *log, size_t loglen, char *err, size_t errlen);
 
 sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task *t, const sbo_config *cfg,
