@@ -10,8 +10,8 @@
  * plus its probes xi, omega (m + n, BROS): its zero-coefficient outputs (rho = 0, 1 - 1/a = 0, A3 = 0) and its
  * B (= Z_k) are not stored (§9), and with every block full the probe calls are skipped.
  * Task-side transients (generic reduced oracles, in the task's scratch): + 2mn per projected block without a
- * native reduced HVP, else + mn without native reduced gradients. cross_term = projected: + mn per block (the
- * lifted (m/r) P B, full because the cross oracle takes a full tuple). Plus the Haar QR workspace (max over
+ * native reduced HVP, else + mn without native reduced gradients. cross_term = projected: + rn per block (the
+ * reduced direction (m/r) B of J[(m/r) P B]; mn on a full block, whose Z_k^l is copied). Plus the Haar QR workspace (max over
  * blocks). Upper: x, D_x (SOBA) and h (the others). Persistent = Y, Z, x, h; work = the rest. Not modelled:
  * the minibatches and J[Z] (d).
  * What distinguishes one method from another (projected, momentum, the bi-probe correction's probes and name)
@@ -54,7 +54,7 @@ int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t,
                    + (plan.in_doubles ? 0 : r * n);    /* G's own buffer when every block is full (no HVP input) */
             if (!full) work += m * r;                  /* P */
             if (bi_probe) work += bi_probe->probe_work(plan.general[l], r, n);   /* the probes (bros.c) */
-            if (cross_projected) work += m * n;        /* lifted (m/r) P B: the cross oracle's full input */
+            if (cross_projected) work += r * n;        /* (m/r) B: the reduced cross direction (m n on a full block) */
             if (!full) work += !native_hvp ? 2 * m * n    /* generic HVP: transient P X in, H[P X] out (§9) */
                              : !native_grads ? m * n : 0; /* generic reduced gradient: transient full gradient */
         }
@@ -80,7 +80,7 @@ int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t,
              t->reduced_impl ? t->reduced_impl : "?",
              t->ops->reduced_grad_upper_Y ? "fused/reduced (native P^T oracle)" : "generic: +mn transient",
              opt.cross_term == SBO_CROSS_PROJECTED ? "projected" : "full",
-             cross_projected ? " + mn per block (lifted (m/r) P B: full cross-oracle input)" : "",
+             cross_projected ? " + rn per block ((m/r) B: the reduced cross direction)" : "",
              ps.n_projected < L ? "; a full block: 3mn (G, F, HVP output) + probes, no zero-coefficient outputs" : "");
     return 0;
 }

@@ -7,8 +7,8 @@
  *   formed);  x -= alpha h_k;  h = (1-theta) h + theta D_x
  * Every oracle is evaluated at (x_k, Y_k, Z_k) with phi_k / psi_k and is a pure function of them, so their order
  * within the iteration is free; G is computed after zdir so that it can reuse zdir's HVP input buffer.
- * The work arena therefore holds no m x n tuple (§9), except the lifted (m/r) P B of cross_term = projected,
- * because the task's cross oracle takes a full tuple. A full block costs MA-SOBA's 3 mn of work (G, F and the
+ * The work arena therefore holds no m x n tuple (§9); cross_term = projected passes its direction (m/r) P B to the
+ * task in reduced form, (m/r) B (r x n per projected block; a full block's Z_k^l is copied, m x n). A full block costs MA-SOBA's 3 mn of work (G, F and the
  * HVP output; the HVP input shares G's buffer, or is Z_k itself when every block is full) plus its probes.
  * Exercised by: tests/test_matrix.c, theory_checks/tc6_counterexample.c, tc7_rate.c. */
 #include "algorithms/projected.h"   /* shared loop */
@@ -24,7 +24,7 @@ typedef struct {
     sbo_probes pr;
     double *P_buf, *probe_buf, *haar_work, *zwork;
     double *batch_lower, *batch_upper;
-    double *G_own, *F_red, *Zq, *Dx, *JZ;   /* G_own: only when every block is full (else G uses zdir's scratch) */
+    double *G_own, *F_red, *Bq, *Dx, *JZ;   /* G_own: only when every block is full (else G uses zdir's scratch) */
     double lift_scale[SBO_MAX_BLOCKS];
 } projected_impl;
 
@@ -183,7 +183,7 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
 
     /* work buffers (one flat allocation, §9 table) */
     const sbo_zdir_plan *p = &im->plan;
-    long D = sbo_layout_total(&t->lower), nred = sbo_layout_total(&p->red);
+    long nred = sbo_layout_total(&p->red);
     char sh[64];
     snprintf(sh, sizeof sh, "sum m_l r_l = %ld", p->P_doubles);
     sbo_arena_add(&a->work, "P (Haar frames)", sh, p->P_doubles, &im->P_buf);
@@ -210,9 +210,9 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
     sbo_arena_add(&a->work, t->ops->reduced_grad_upper_Y ? "F = P^T grad_Y f (native reduced)"
                                                          : "F = P^T grad_Y f (generic: +mn in task)", sh, nred, &im->F_red);
     if (a->cross_term == SBO_CROSS_PROJECTED) {
-        /* the cross oracle takes a full tuple: (m/r) P B is lifted (B is zdir's cache, no extra buffer) */
-        snprintf(sh, sizeof sh, "sum m_l n_l = %ld", D);
-        sbo_arena_add(&a->work, "(m/r) P B lifted: full, cross oracle input", sh, D, &im->Zq);
+        /* the cross direction (m/r) P B in reduced form: (m/r) B (B is zdir's cache; a full block's is Z_k^l) */
+        snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
+        sbo_arena_add(&a->work, "(m/r) B: reduced cross direction", sh, nred, &im->Bq);
     }
     snprintf(sh, sizeof sh, "d = %d", t->d);
     sbo_arena_add(&a->work, "D_x", sh, t->d, &im->Dx);
@@ -234,7 +234,6 @@ int sbo_projected_step(sbo_algo *a, long k) {
     sbo_task *t = a->task;
     const sbo_zdir_plan *p = &im->plan;
     const sbo_layout *lay = &t->lower;
-    long D = sbo_layout_total(lay);
     double f = sbo_algo_step_factor(a, k);
 
     /* §1 draw order: per block P_l, probes; then phi_k, psi_k */
@@ -256,12 +255,17 @@ int sbo_projected_step(sbo_algo *a, long k) {
     if (a->cross_term == SBO_CROSS_FULL) {
         sbo_task_lower_tangent(t, a->x, a->Y, &cross);
     } else {
-        /* J_phi[((m_l/r_l) P_l B_l)_l]: unbiased since E[(m/r) Q] = I (§7) */
-        double sc[SBO_MAX_BLOCKS];
-        for (int l = 0; l < lay->L; l++) sc[l] = (double)lay->block[l].m / p->rank[l];
-        sbo_vec_zero(D, im->Zq);
-        sbo_zdir_lift_B(p, &im->S, &pc, sc, im->Zq);      /* pc.B = P^T Z_k, zdir's cache (Z_k^l on a full block) */
-        cross.V = im->Zq;
+        /* J_phi[((m_l/r_l) P_l B_l)_l]: unbiased since E[(m/r) Q] = I (§7); the direction goes in reduced form,
+         * so the engine needs P^T a, not the layer input a (§9: the activation saving) */
+        for (int l = 0; l < lay->L; l++) {
+            const sbo_block *b = &lay->block[l];
+            double sc = (double)b->m / p->rank[l];   /* 1 exactly on a full block */
+            long len = (long)p->rank[l] * b->n;
+            double *dst = im->Bq + p->red.offset[l];
+            for (long i = 0; i < len; i++) dst[i] = sc * pc.B[l][i];   /* pc.B = P^T Z_k (Z_k^l on a full block) */
+        }
+        cross.V = im->Bq;
+        cross.V_full = 0;
         sbo_task_lower_tangent(t, a->x, a->Y, &cross);
     }
     sbo_vec_axpy(t->d, -1.0, im->JZ, im->Dx);

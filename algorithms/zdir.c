@@ -331,17 +331,6 @@ void sbo_zdir_apply(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdi
     }
 }
 
-void sbo_zdir_lift_B(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, const double *scale,
-                     double *out_full) {
-    for (int l = 0; l < p->full->L; l++) {
-        sbo_layout lf;
-        sbo_subspace S1;
-        one_block(p, S, l, &lf, &S1);
-        double s1 = scale ? scale[l] : 1.0;
-        sbo_subspace_lift_add(&S1, pc->B[l], &s1, out_full + p->full->offset[l]);
-    }
-}
-
 int sbo_zdir(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_probes *pr, const double *Z,
              const double *F_red, sbo_reduced_hvp_fn hvp, void *ctx, double *work, double *d) {
     sbo_zdir_pieces pc;

@@ -99,10 +99,6 @@ int sbo_zdir_reduced(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_pr
 void sbo_zdir_apply(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, double scale,
                     double *Z);
 
-/* out_full^l += scale_l P_l B_l for every block (B_l = Z_k^l on a full block): the lifted cache
- * ((m_l/r_l) P_l B_l)_l of cross_term = projected. Call before Z is updated. */
-void sbo_zdir_lift_B(const sbo_zdir_plan *p, const sbo_subspace *S, const sbo_zdir_pieces *pc, const double *scale,
-                     double *out_full);
 
 /* d (full tuple) = the bracket multiplying gamma in §7: sbo_zdir_reduced, then sbo_zdir_apply with scale 1
  * into a zeroed d (bit for bit the direction the theory checks TC-3, TC-3b, TC-4 average). Returns the

@@ -126,10 +126,6 @@ void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const
         fprintf(stderr, "sbo: internal error: H[V] of a full direction in a reduced linearization\n");
         abort();
     }
-    if (tan->cross && !tan->V_full && L->S) {
-        fprintf(stderr, "sbo: internal error: the cross term takes a full direction (V_full = 1)\n");
-        abort();
-    }
     if (t->ops->lower_at) {
         if (tan->hvp) { if (L->S) t->counts.reduced_hvp++; else t->counts.hvp++; }
         if (tan->cross) t->counts.cross++;
@@ -138,7 +134,13 @@ void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const
     }
     if (tan->hvp && L->S) sbo_task_reduced_hvp(t, x, Y, L->batch, L->S, tan->V, tan->hvp);
     else if (tan->hvp) sbo_task_hvp(t, x, Y, L->batch, tan->V, tan->hvp);
-    if (tan->cross) sbo_task_cross(t, x, Y, L->batch, tan->V, tan->cross);
+    if (tan->cross && L->S && !tan->V_full) {   /* a reduced direction: J[P X], P X formed in the task's scratch */
+        sbo_vec_zero(sbo_layout_total(&t->lower), t->scratch_full_a);
+        sbo_subspace_lift_add(L->S, tan->V, NULL, t->scratch_full_a);
+        sbo_task_cross(t, x, Y, L->batch, t->scratch_full_a, tan->cross);
+    } else if (tan->cross) {
+        sbo_task_cross(t, x, Y, L->batch, tan->V, tan->cross);
+    }
 }
 
 void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,

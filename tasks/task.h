@@ -32,8 +32,8 @@ typedef struct {
 typedef struct sbo_task sbo_task;
 
 /* One tangent sweep of the fused lower oracle (sbo_task_lower_tangent): a direction and what to return along it.
- * V is a reduced tuple on the linearization's projected blocks (Y' = P X; a full tuple when it had no subspace),
- * or a full tuple when V_full = 1 (the full cross term J[Z_k] of the projected methods, §7). */
+ * V is a reduced tuple on the linearization's projected blocks (Y' = P X; a full tuple when it had no subspace;
+ * cross_term = projected's J[(m/r) P B], §7), or a full tuple when V_full = 1 (the full cross term J[Z_k]). */
 typedef struct {
     const double *V;
     int V_full;

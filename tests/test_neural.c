@@ -713,6 +713,17 @@ static void fused_check(sbo_task *t, const int *ranks, const char *label) {
     long lin1, sw1, ulin1;
     sbo_nn_exec_passes(nn->lower, &lin1, &sw1);
     sbo_nn_exec_passes(nn->upper, &ulin1, NULL);
+    /* cross_term = projected: J[P X] from a reduced direction (through P^T a) against the full oracle at P X */
+    double *PX = dalloc(D), *jref = dalloc(d), *jred = dalloc(d);
+    sbo_subspace_lift_add(&S, X1, NULL, PX);
+    sbo_tangent tr = {.V = X1, .cross = jred};
+    sbo_task_lower_tangent(t, p.x, p.Y, &tr);
+    sbo_task_cross(t, p.x, p.Y, batch, PX, jref);
+    double ej = rel_diff(d, jred, jref);
+    cr_log_info("%s: J[P X] from the reduced direction vs the full oracle at P X: relative %.2e (float32, tolerance "
+                "1e-4)", label, ej);
+    cr_expect(ej < 1e-4 && max_abs(d, jref) > 0, "%s: reduced cross term off by %.3g", label, ej);
+    free(PX), free(jref), free(jred);
     struct { const char *what; long n; const double *a, *b; } cmp[] = {
         {"grad_Y g", D, fg, g}, {"H[Z]", D, fhz, hz}, {"J[Z]", d, fjz, jz}, {"grad_Y f", D, fgf, gf},
         {"grad_x f", d, fgx, gx}, {"P^T grad_Y g", R, frg, rg}, {"P^T H[P X1]", R, frh1, rh1},
