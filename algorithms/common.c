@@ -196,7 +196,7 @@ sbo_algo *sbo_full_space_create(const sbo_algo_type *type, int momentum, sbo_tas
         return NULL;
     }
     sbo_full_space_declare(a, w);
-    if (sbo_task_reserve(t, NULL, err, errlen)) {   /* the engine's buffers of full-space calls, before step 0 */
+    if (sbo_task_reserve(t, NULL, 1, err, errlen)) {   /* the engine's buffers of full-space calls, before step 0 */
         sbo_algo_free_common(a);
         return NULL;
     }

@@ -222,7 +222,7 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
         sbo_projected_destroy(a);
         return NULL;
     }
-    if (sbo_task_reserve(t, im->plan.rank, err, errlen)) {   /* the engine's buffers for these ranks, before step 0 */
+    if (sbo_task_reserve(t, im->plan.rank, a->cross_term == SBO_CROSS_FULL, err, errlen)) {   /* the engine's buffers for these ranks, before step 0 */
         sbo_projected_destroy(a);
         return NULL;
     }

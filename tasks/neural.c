@@ -338,17 +338,20 @@ static void nn_upper(sbo_task *t, const double *x, const double *Y, const double
     sbo_nn_linearize(nn->upper, x, Y, &c);
 }
 
-/* The fused oracles' buffers for these ranks, now: the lower executor takes full tangents on every block (H[Z]
- * in full space; the full cross term J[Z_k] of the projected methods) and full adjoints on the full blocks; the
- * upper one full adjoints on the full blocks; both the reduced buffers of the projected blocks. */
-static int nn_reserve(sbo_task *t, const int *rank) {
+/* The fused oracles' buffers for these ranks, now: the lower executor takes full tangents on the full blocks (and
+ * on every block for the full cross term J[Z_k] of the projected methods) and full adjoints on the full blocks; the
+ * upper one full adjoints on the full blocks; both the reduced buffers of the projected blocks. Where no full
+ * tangent reaches a projected block, the engine keeps its input as a P only (core/nn/exec.c). */
+static int nn_reserve(sbo_task *t, const int *rank, int full_tangents) {
     sbo_neural *nn = t->ctx;
-    unsigned long long all = 0, full = 0;
+    unsigned long long tangents = 0, full = 0;
     for (int l = 0; l < t->lower.L; l++) {
-        all |= 1ULL << l;
-        if (!rank || rank[l] >= t->lower.block[l].m) full |= 1ULL << l;
+        int is_full = !rank || rank[l] >= t->lower.block[l].m;
+        if (is_full) full |= 1ULL << l;
+        if (is_full || full_tangents) tangents |= 1ULL << l;
     }
-    return sbo_nn_exec_reserve(nn->lower, rank, all, full) || sbo_nn_exec_reserve(nn->upper, rank, 0, full) ? -1 : 0;
+    return sbo_nn_exec_reserve(nn->lower, rank, tangents, full) || sbo_nn_exec_reserve(nn->upper, rank, 0, full)
+               ? -1 : 0;
 }
 
 double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {

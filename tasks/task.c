@@ -78,8 +78,8 @@ static uint64_t point_hash(const sbo_task *t, const double *x, const double *Y) 
     return h;
 }
 
-int sbo_task_reserve(sbo_task *t, const int *rank, char *err, size_t errlen) {
-    if (!t->ops->reserve || t->ops->reserve(t, rank) == 0) return 0;
+int sbo_task_reserve(sbo_task *t, const int *rank, int full_tangents, char *err, size_t errlen) {
+    if (!t->ops->reserve || t->ops->reserve(t, rank, full_tangents) == 0) return 0;
     snprintf(err, errlen, "out of memory allocating the %s task's derivative buffers", t->type ? t->type->name : "");
     return -1;
 }

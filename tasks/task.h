@@ -82,8 +82,9 @@ typedef struct {
     void (*upper)(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
                   double *grad_Y_out, double *grad_x_out);
     /* Optional: allocate now every buffer the fused oracles will need for subspaces of these ranks (rank[l] < m_l:
-     * block l projected; NULL: full space), so that the memory table printed before step 0 is the peak. */
-    int (*reserve)(sbo_task *t, const int *rank);
+     * block l projected; NULL: full space) and, with full_tangents, full tangents on every block (the full cross
+     * term), so that the memory table printed before step 0 is the peak. */
+    int (*reserve)(sbo_task *t, const int *rank, int full_tangents);
     /* Metrics at the iterate, NAN where unknown. Names in task->metric_names. */
     void (*metrics)(sbo_task *t, const double *x, const double *Y, const double *Z, double *out);
     void (*destroy)(sbo_task *t);
@@ -142,9 +143,11 @@ void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y
 /* --- fused oracles (every algorithm uses these; tasks/task.c). Counting: each output counts as the separate
  * oracle it replaces (grad_lower, hvp or reduced_hvp, cross, grad_upper_Y, grad_upper_x), so the counters keep
  * counting what the paper counts however many passes a task needs (docs/SCHEMA.md). ------------------------- */
-/* Called by an algorithm's create with the ranks its subspaces will have (NULL: full space): the task allocates the
- * buffers of those calls now. 0, or -1 with a one-line message (out of memory). */
-int sbo_task_reserve(sbo_task *t, const int *rank, char *err, size_t errlen);
+/* Called by an algorithm's create with the ranks its subspaces will have (NULL: full space) and whether it sweeps
+ * full tangents on projected blocks (cross_term = full): the task allocates the buffers of those calls now, and
+ * may then keep the inputs of projected layers as P^T a only (the activation saving, §9). 0, or -1 with a
+ * one-line message (out of memory). */
+int sbo_task_reserve(sbo_task *t, const int *rank, int full_tangents, char *err, size_t errlen);
 /* Linearize g at (x, Y; batch), reduced through S (NULL: full space). Counts nothing. */
 void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S);
 /* grad_Y g (P^T grad_Y g with a subspace) at the linearization. One grad_lower. */

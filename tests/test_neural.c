@@ -15,6 +15,7 @@
  * Run: ctest -R test_neural */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -789,6 +790,71 @@ Test(neural_fused, arena_peak_after_steps_equals_the_table_before_step_0) {
         at->destroy(alg);
         sbo_task_destroy(t);
     }
+}
+
+/* The activation saving (§9; DEVIATIONS D12): BROS with the MLP's second layer projected and cross_term = projected
+ * keeps the hidden activation as a P only. The run is bit-identical to one where the saving is disabled (the same
+ * task first reserved for full space), and each executor's activation arena is smaller by the hidden layer's
+ * b x hidden values. */
+static sbo_algo *saving_run(int disable, long steps, size_t *acts_bytes, sbo_task **tout) {
+    sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.precision=float32", NULL);
+    char err[SBO_ERR_LEN] = "";
+    if (disable) cr_assert_eq(sbo_task_reserve(t, NULL, 1, err, sizeof err), 0, "%s", err);
+    const sbo_algo_type *at = sbo_algo_find("bros");
+    const char *sets[] = {"task.model=mlp", "task.precision=float32", "algo.memory_rule=off", "algo.ranks=5,1,3,1",
+                          "algo.cross_term=projected"};
+    sbo_config cfg;
+    cr_assert_eq(sbo_run_resolve_config(t->type, at, NULL, sets, 5, &cfg, err, sizeof err), 0, "%s", err);
+    sbo_algo *a = at->create(t, &cfg, 9, err, sizeof err);
+    cr_assert(a, "%s", err);
+    for (long k = 0; k < steps; k++) cr_assert_eq(at->step(a, k), 0);
+    *acts_bytes = 0;
+    for (const sbo_arena *ar = sbo_arena_first_live(); ar; ar = ar->next_live)
+        if (strstr(ar->name, ".activations")) *acts_bytes += sbo_arena_bytes(ar);
+    *tout = t;
+    return a;
+}
+
+Test(neural_fused, activation_saving_is_exact_and_smaller) {
+    size_t with, without;
+    sbo_task *t1, *t2;
+    sbo_algo *a1 = saving_run(0, 6, &with, &t1);
+    long D = sbo_layout_total(&t1->lower);
+    int d = t1->d;
+    const sbo_neural *nn = t1->ctx;
+    size_t hidden = 6, B = (size_t)nn->chunk;   /* the executors' max batch */
+    double *state = dalloc(2 * D + d);
+    memcpy(state, a1->Y, sizeof(double) * (size_t)D);
+    memcpy(state + D, a1->Z, sizeof(double) * (size_t)D);
+    memcpy(state + 2 * D, a1->x, sizeof(double) * (size_t)d);
+    sbo_algo_find("bros")->destroy(a1);
+    sbo_task_destroy(t1);
+    sbo_algo *a2 = saving_run(1, 6, &without, &t2);
+    cr_expect(memcmp(state, a2->Y, sizeof(double) * (size_t)D) == 0 &&
+              memcmp(state + D, a2->Z, sizeof(double) * (size_t)D) == 0 &&
+              memcmp(state + 2 * D, a2->x, sizeof(double) * (size_t)d) == 0, "the activation saving changed the trajectory");
+    size_t expect = 2 * ((hidden * B + 15) / 16 * 16) * sizeof(float);   /* one b x hidden value per executor */
+    cr_log_info("activation arenas (lower + upper executors): %zu bytes with the saving, %zu without: %zu saved "
+                "(2 x max batch %zu x hidden %zu floats expected)", with, without, without - with, B, hidden);
+    cr_expect_eq(without - with, expect, "saved %zu bytes, expected %zu", without - with, expect);
+    sbo_algo_find("bros")->destroy(a2);
+    sbo_task_destroy(t2);
+    free(state);
+}
+
+/* A full-mode H[V] on an executor that keeps the hidden activation as a P only must abort, not compute garbage. */
+Test(neural_fused, full_mode_sweep_after_the_saving_aborts, .signal = SIGABRT) {
+    size_t bytes;
+    sbo_task *t;
+    sbo_algo *a = saving_run(0, 1, &bytes, &t);
+    long D = sbo_layout_total(&t->lower);
+    double *batch = dalloc(t->lower_batch_doubles), *V = dalloc(D), *out = dalloc(D);
+    sbo_stream s;
+    sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
+    for (long i = 0; i < D; i++) V[i] = 1e-2 * (double)(i % 7);
+    sbo_task_hvp(t, a->x, a->Y, batch, V, out);
+    cr_log_error("a full-mode HVP ran although the hidden activation was kept as a P only");
 }
 
 /* --- 4. row-symmetry declarations (§5.2) --------------------------------------------------------------------- */

@@ -103,13 +103,20 @@ typedef struct {
     unsigned char *needs_bar, *has_dot, *needs_bd, *dot_full, *alloc_dot, *alloc_grad, *grad_on;
     long *lin_version;                    /* input versions at the linearization */
     int *int_all;                         /* integer inputs, carved per value */
-    sbo_arena base, lower_full[2], reduced;  /* values and activations; full-mode lower derivatives (two arenas: a
-                                             * growing one is copied into the other); reduced mode */
+    sbo_arena base, acts, lower_full[2], reduced;  /* parameters and inputs; activations; full-mode lower derivatives
+                                                   * (two arenas: a growing one is copied into the other); reduced */
+    /* The activation saving (§9, D12): an activation whose every consumer is a linear op with a projected weight
+     * (and never a full tangent on it) is needed as a value only during the forward pass (the ops read a P after
+     * it, and every op's backward reads its inputs, never its output), so its value shares storage with its bar'
+     * (live only in tangent reverse passes). alias[i]: so laid out; val_ok[i]: the value is still there. */
+    unsigned char *alias, *val_ok;
+    unsigned char ever_full[SBO_MAX_BLOCKS];   /* a reservation used block l in full mode or with full tangents */
+    int reserved;
     int lf;                               /* the live lower_full arena */
     int reduced_rank[SBO_MAX_BLOCKS];     /* the ranks `reduced` is sized for (0: full) */
     /* Where the arenas write their entries' pointers (an arena keeps the address given to sbo_arena_add and writes
      * NULL through it when freed, so it must outlive the arena). [0..2] base, [3] lower_full[0], [4..5] reduced. */
-    real *arena_view[7];                  /* [6]: lower_full[1] */
+    real *arena_view[8];                  /* [6]: lower_full[1], [7]: acts */
     int lin_valid, lin_b, lin_lower, lin_upper, lin_P;
     int covers_Y;                         /* every lower block is a parameter: outputs on Y need no zeroing */
     long n_lin, n_sweeps;
@@ -131,6 +138,7 @@ static void SFX(destroy)(void *ve) {
     SFX(exec) *e = ve;
     if (!e) return;
     sbo_arena_free(&e->base);
+    sbo_arena_free(&e->acts);
     sbo_arena_free(&e->lower_full[0]);
     sbo_arena_free(&e->lower_full[1]);
     sbo_arena_free(&e->reduced);
@@ -140,6 +148,37 @@ static void SFX(destroy)(void *ve) {
     free(e->needs_bar);
     free(e->lin_version);
     free(e);
+}
+
+/* The activations' arena, laid out for the current alias flags: val, dot, bar, bd per activation (val = bd where
+ * aliased). Re-made by a reservation that changes the flags (no values need keeping: a forward pass fills them). */
+static int SFX(build_acts)(SFX(exec) *e) {
+    const sbo_nn_graph *g = &e->g;
+    sbo_arena_free(&e->acts);
+    long n = 0, saved = 0;
+    for (int i = 0; i < g->n_values; i++) {
+        if (g->v[i].role != SBO_NN_ACT) continue;
+        long sz = SFX(pad)((long)g->v[i].rows * g->v[i].cols);
+        n += (e->alias[i] ? 3 : 4) * sz;
+        saved += e->alias[i] ? sz : 0;
+    }
+    char an[64], sh[64];
+    snprintf(an, sizeof an, "%s.activations", e->name);
+    sbo_arena_init(&e->acts, an);
+    snprintf(sh, sizeof sh, "batch %d: 4 x acts - %ld (a P kept) = %ld", g->max_batch, saved, n);
+    SFX(arena_add)(&e->acts, "activations (val,',bar,bar')", sh, n, &e->arena_view[7]);
+    if (sbo_arena_commit(&e->acts)) return -1;
+    real *p = e->arena_view[7];
+    for (int i = 0; i < g->n_values; i++) {
+        if (g->v[i].role != SBO_NN_ACT) continue;
+        long sz = SFX(pad)((long)g->v[i].rows * g->v[i].cols);
+        SFX(sbo_nn_buf) *b = &e->v[i];
+        b->dot = p; b->bar = p + sz; b->bd = p + 2 * sz;
+        b->val = e->alias[i] ? b->bd : p + 3 * sz;
+        p += (e->alias[i] ? 3 : 4) * sz;
+        e->val_ok[i] = 0;
+    }
+    return 0;
 }
 
 static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_upper, const char *name, char *err,
@@ -153,7 +192,7 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
     }
     e->v = calloc((size_t)nv + 1, sizeof *e->v);
     e->nb = calloc((size_t)no + 1, sizeof *e->nb);
-    e->needs_bar = calloc(7 * ((size_t)nv + 1), 1);
+    e->needs_bar = calloc(9 * ((size_t)nv + 1), 1);
     e->lin_version = calloc((size_t)nv + 1, sizeof *e->lin_version);
     if (!e->v || !e->nb || !e->needs_bar || !e->lin_version) {
         SFX(destroy)(e);
@@ -166,6 +205,8 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
     e->alloc_dot = e->dot_full + (nv + 1);
     e->alloc_grad = e->alloc_dot + (nv + 1);
     e->grad_on = e->alloc_grad + (nv + 1);
+    e->alias = e->grad_on + (nv + 1);
+    e->val_ok = e->alias + (nv + 1);
     if (lower) e->lower = *lower;
     e->d_upper = d_upper;
     e->be = sbo_nn_backend_cpu();
@@ -184,15 +225,15 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
         } else if (v->role == SBO_NN_INPUT_INT) {
             n_int += (long)v->rows * v->cols;
         } else {
-            n_act += v->role == SBO_NN_INPUT ? sz : 4 * sz;
+            if (v->role == SBO_NN_INPUT) n_act += sz;
         }
     }
     snprintf(sh, sizeof sh, "sum of parameter shapes = %ld", n_param);
     SFX(arena_add)(&e->base, "parameters (x, Y copies)", sh, n_param, &e->arena_view[0]);
     snprintf(sh, sizeof sh, "3 x upper parameters = %ld", n_upper);
     SFX(arena_add)(&e->base, "upper param derivatives", sh, n_upper, &e->arena_view[1]);
-    snprintf(sh, sizeof sh, "batch %d: inputs + 4 x acts = %ld", g->max_batch, n_act);
-    SFX(arena_add)(&e->base, "activations (val,',bar,bar')", sh, n_act, &e->arena_view[2]);
+    snprintf(sh, sizeof sh, "batch %d: inputs = %ld", g->max_batch, n_act);
+    SFX(arena_add)(&e->base, "inputs", sh, n_act, &e->arena_view[2]);
     snprintf(sh, sizeof sh, "batch %d: labels, ids = %ld", g->max_batch, n_int);
     sbo_arena_add_int(&e->base, "integer inputs", sh, n_int, &e->int_all);
     if (sbo_arena_commit(&e->base)) {
@@ -217,10 +258,12 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
             b->ival = p_int; p_int += (long)v->rows * v->cols;
         } else if (v->role == SBO_NN_INPUT) {
             b->val = p_act; p_act += sz;
-        } else {
-            b->val = p_act; b->dot = p_act + sz; b->bar = p_act + 2 * sz; b->bd = p_act + 3 * sz;
-            p_act += 4 * sz;
         }
+    }
+    if (SFX(build_acts)(e)) {
+        snprintf(err, errlen, "out of memory allocating the activations of the network executor '%s'", name);
+        SFX(destroy)(e);
+        return NULL;
     }
     for (int k = 0; k < no; k++) e->nb[k].cache_version = -1;
     e->covers_Y = 1;
@@ -362,7 +405,40 @@ static int SFX(reserve)(void *ve, const int *rank, unsigned long long full_dot, 
     int rb[SBO_MAX_BLOCKS] = {0};
     int any = 0;
     for (int l = 0; rank && l < e->lower.L; l++) { rb[l] = rank[l] > 0 && rank[l] < e->lower.block[l].m ? rank[l] : 0; any |= rb[l]; }
-    return any ? SFX(ensure_reduced)(e, rb) : 0;
+    if (any && SFX(ensure_reduced)(e, rb)) return -1;
+    /* the activation saving: blocks this reservation uses in full mode or with full tangents disqualify their
+     * inputs, for good (several algorithms may share one task, as in bench_iter) */
+    for (int l = 0; l < e->lower.L; l++) e->ever_full[l] |= !rb[l] || ((full_dot >> l) & 1);
+    e->reserved = 1;
+    int changed = 0;
+    for (int i = 0; i < nv; i++) {
+        int a = e->g.v[i].role == SBO_NN_ACT && !e->g.v[i].is_loss, consumers = 0;
+        for (int k = 0; a && k < e->g.n_ops; k++) {
+            const sbo_nn_node *o = &e->g.op[k];
+            for (int j = 0; j < o->n_in; j++) {
+                if (o->in[j] != i) continue;
+                consumers++;
+                const sbo_nn_value *w = o->kind == SBO_NN_LINEAR ? &e->g.v[o->in[1]] : NULL;
+                a &= j == 0 && w && SFX(is_lower)(w) && !e->ever_full[w->block];
+            }
+        }
+        a &= consumers > 0;
+        changed |= a != e->alias[i];
+        e->alias[i] = (unsigned char)a;
+    }
+    return changed ? SFX(build_acts)(e) : 0;
+}
+
+/* 1 when the sweep about to run reads aliased activation i as a value: a consumer linear in full mode, or with a
+ * full tangent on its weight (the full cross term) */
+static int SFX(sweep_reads_value)(const SFX(exec) *e, int i) {
+    for (int k = 0; k < e->g.n_ops; k++) {
+        const sbo_nn_node *o = &e->g.op[k];
+        if (o->kind != SBO_NN_LINEAR || o->in[0] != i) continue;
+        const SFX(sbo_nn_buf) *w = &e->v[o->in[1]];
+        if (!w->r || (e->has_dot[o->in[1]] && e->dot_full[o->in[1]])) return 1;
+    }
+    return 0;
 }
 
 /* The context of node k in a phase (primal: adjoints of this linearization; tangent: adjoints' tangents). */
@@ -473,6 +549,7 @@ static void SFX(linearize)(void *ve, const double *x, const double *Y, const sbo
         SFX(ctx)(e, k, b, PHASE_PRIMAL, &ctx);
         SBO_NN_OP_FNS(sbo_nn_op_table[g->op[k].kind]).forward(&ctx);
     }
+    for (int i = 0; i < nv; i++) e->val_ok[i] = 1;
     if (c->loss) {
         double L = 0;
         for (int i = 0; i < nv; i++) if (g->v[i].is_loss) L += e->v[i].val[0];
@@ -583,13 +660,7 @@ static void SFX(tangent)(void *ve, const double *x, const double *Y, const sbo_n
         else SFX(nn_put_real)(be, bf->dot, t->dY + off_t[v->block], n);
     }
     SFX(propagate)(e, e->has_dot);
-    SFX(sbo_nn_ctx) ctx;
-    for (int k = 0; k < g->n_ops; k++) {
-        if (!e->has_dot[g->op[k].out]) continue;
-        SFX(ctx)(e, k, b, PHASE_TANGENT, &ctx);
-        SBO_NN_OP_FNS(sbo_nn_op_table[g->op[k].kind]).jvp(&ctx);
-    }
-    /* tangent reverse: adjoint tangents of the requested groups, within what the linearization has adjoints for */
+    /* which values get adjoint tangents: the requested groups, within what the linearization has adjoints for */
     if ((t->hess_Y && !e->lin_lower) || (t->hess_x && !e->lin_upper))
         exec_die(e->name, "a tangent output for a parameter group the linearization computed no adjoints for "
                           "(set want_lower / want_upper)");
@@ -598,11 +669,28 @@ static void SFX(tangent)(void *ve, const double *x, const double *Y, const sbo_n
         e->needs_bd[i] = v->role == SBO_NN_PARAM && (v->group == SBO_NN_UPPER ? t->hess_x != NULL : t->hess_Y != NULL);
     }
     SFX(propagate)(e, e->needs_bd);
+    for (int i = 0; i < nv; i++) e->needs_bd[i] &= e->needs_bar[i];
+    /* an activation stored as a P only (its value shares bar''s storage) must not be read as a value after its
+     * bar' has been written, nor while it is */
+    for (int i = 0; i < nv; i++) {
+        if (!e->alias[i] || !SFX(sweep_reads_value)(e, i) || (e->val_ok[i] && !e->needs_bd[i])) continue;
+        snprintf(msg, sizeof msg, "activation '%s' is kept as a P only (the activation saving: every consumer "
+                 "projected, reserved so); this sweep needs its full value (a full-mode weight or a full tangent)",
+                 g->v[i].name);
+        exec_die(e->name, msg);
+    }
+    SFX(sbo_nn_ctx) ctx;
+    for (int k = 0; k < g->n_ops; k++) {
+        if (!e->has_dot[g->op[k].out]) continue;
+        SFX(ctx)(e, k, b, PHASE_TANGENT, &ctx);
+        SBO_NN_OP_FNS(sbo_nn_op_table[g->op[k].kind]).jvp(&ctx);
+    }
+    /* tangent reverse */
     for (int i = 0; i < nv; i++) {
         const sbo_nn_value *v = &g->v[i];
         SFX(sbo_nn_buf) *bf = &e->v[i];
-        e->needs_bd[i] &= e->needs_bar[i];
         if (!e->needs_bd[i]) continue;
+        if (e->alias[i]) e->val_ok[i] = 0;   /* bar' overwrites the value */
         SFX(nn_zero)(be, bf->r ? bf->bd_red : bf->bd, bf->r ? (long)bf->r * v->cols : sbo_nn_numel(v, b));
     }
     for (int k = g->n_ops - 1; k >= 0; k--) {
@@ -662,6 +750,8 @@ static void SFX(set_default_int)(void *ve, int which, const int *vals, int b) {
 
 static void SFX(read_value)(const void *ve, int value, int b, double *out) {
     const SFX(exec) *e = ve;
+    if (e->alias[value] && !e->val_ok[value])
+        exec_die(e->name, "reading an activation kept as a P only after a tangent sweep overwrote it");
     SFX(nn_from_real)(e->be, out, e->v[value].val, sbo_nn_numel(&e->g.v[value], b));
 }
 
