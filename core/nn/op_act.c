@@ -68,27 +68,49 @@ typedef struct {
 /* The four functions of one activation: forward (y), jvp (y'), vjp (u_bar), tvjp (u_bar'), each one body run
  * over the b x cols elements. */
 #define ACT_FNS(act)                                                                                             \
-    /* the bodies' optional outputs are loop-invariant: one loop per case, so each can vectorize */            \
+    /* The element loops call the activation's eval (f, f', f'') directly, one loop per case of the optional       \
+     * outputs, so that they vectorize; the arithmetic is that of the thread bodies of core/nn/kernels_act.h. */   \
     static void SFX(act##_fwd_body)(long i0, long i1, const void *p) {                                           \
         const SFX(act_arg) *a = p;                                                                               \
-        if (a->y)                                                                                                \
-            for (long i = i0; i < i1; i++) SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, NULL, a->y, NULL);   \
-        if (a->yd && a->ud)                                                                                      \
-            for (long i = i0; i < i1; i++) SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, a->ud, NULL, a->yd); \
-        else if (a->yd)                                                                                          \
-            for (long i = i0; i < i1; i++) SFX(sbo_nn_##act##_forward_thread)(i, a->n, a->u, NULL, NULL, a->yd); \
+        const real *u = a->u, *ud = a->ud;                                                                       \
+        real *y = a->y, *yd = a->yd;                                                                             \
+        if (y)                                                                                                   \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                real v, d1, d2;                                                                                  \
+                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                y[i] = v;                                                                                        \
+            }                                                                                                    \
+        if (yd && ud)                                                                                            \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                real v, d1, d2;                                                                                  \
+                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                yd[i] = d1 * ud[i];                                                                              \
+            }                                                                                                    \
+        else if (yd)                                                                                             \
+            for (long i = i0; i < i1; i++) yd[i] = 0;                                                            \
     }                                                                                                            \
     static void SFX(act##_bwd_body)(long i0, long i1, const void *p) {                                           \
         const SFX(act_arg) *a = p;                                                                               \
-        if (a->ubar)                                                                                             \
-            for (long i = i0; i < i1; i++)                                                                       \
-                SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, NULL, a->ybar, NULL, a->ubar, NULL);         \
-        if (a->ubd && a->ud)                                                                                     \
-            for (long i = i0; i < i1; i++)                                                                       \
-                SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, a->ud, a->ybar, a->ybd, NULL, a->ubd);       \
-        else if (a->ubd)                                                                                         \
-            for (long i = i0; i < i1; i++)                                                                       \
-                SFX(sbo_nn_##act##_backward_thread)(i, a->n, a->u, NULL, a->ybar, a->ybd, NULL, a->ubd);        \
+        const real *u = a->u, *ud = a->ud, *yb = a->ybar, *ybd = a->ybd;                                         \
+        real *ub = a->ubar, *ubd = a->ubd;                                                                       \
+        if (ub)                                                                                                  \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                real v, d1, d2;                                                                                  \
+                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                ub[i] += d1 * yb[i];                                                                             \
+            }                                                                                                    \
+        if (ubd && ud)                                                                                           \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                real v, d1, d2;                                                                                  \
+                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                ubd[i] += d1 * ybd[i] + d2 * ud[i] * yb[i];                                                      \
+            }                                                                                                    \
+        else if (ubd)                                                                                            \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                real v, d1, d2;                                                                                  \
+                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                ubd[i] += d1 * ybd[i] + 0;                                                                       \
+            }                                                                                                    \
     }                                                                                                            \
     static void SFX(act##_forward)(const SFX(sbo_nn_ctx) *c) {                                                   \
         SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val, .y = c->out->val}; \
