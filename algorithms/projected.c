@@ -124,6 +124,8 @@ typedef struct {
     sbo_task *t;
     const double *x, *Y, *batch;
     const sbo_subspace *S;
+    const double *Z;      /* Z_k: a sweep along it can return J[Z_k] too (every block full, cross_term = full) */
+    double *JZ;           /* where J[Z_k] goes; NULL once it has been computed, or when the cross term differs */
 } hvp_ctx;
 
 /* The production hvp callback of zdir: X -> P^T H_phi[P X] at (x_k, Y_k), one tangent sweep at the iteration's
@@ -131,6 +133,10 @@ typedef struct {
 static void task_reduced_hvp(void *vctx, const double *X_red, double *out_red) {
     hvp_ctx *c = vctx;
     sbo_tangent tan = {.V = X_red, .hvp = out_red};
+    if (c->JZ && X_red == c->Z) {   /* zdir passes Z_k itself only when every block is full: H[Z_k] and J[Z_k] at once */
+        tan.cross = c->JZ;
+        c->JZ = NULL;
+    }
     sbo_task_lower_tangent(c->t, c->x, c->Y, &tan);
 }
 
@@ -244,7 +250,7 @@ int sbo_projected_step(sbo_algo *a, long k) {
      * one linearization of g in the subspace serves zdir's reduced HVPs, G and the cross term (tangent sweeps). */
     sbo_task_upper(t, a->x, a->Y, im->batch_upper, &im->S, im->F_red, im->Dx);
     sbo_task_lower_at(t, a->x, a->Y, im->batch_lower, &im->S);
-    hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S};
+    hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S, a->Z, a->cross_term == SBO_CROSS_FULL ? im->JZ : NULL};
     /* every Z_k-dependent quantity (B = P^T Z_k, u = Z_k omega) is cached here, before Z is updated in place */
     sbo_zdir_pieces pc;
     sbo_zdir_reduced(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, &pc);
@@ -253,7 +259,7 @@ int sbo_projected_step(sbo_algo *a, long k) {
 
     sbo_tangent cross = {.V = a->Z, .V_full = 1, .cross = im->JZ};          /* J_phi[Z_k], full Z_k */
     if (a->cross_term == SBO_CROSS_FULL) {
-        sbo_task_lower_tangent(t, a->x, a->Y, &cross);
+        if (hc.JZ) sbo_task_lower_tangent(t, a->x, a->Y, &cross);   /* not yet computed with H[Z_k] */
     } else {
         /* J_phi[((m_l/r_l) P_l B_l)_l]: unbiased since E[(m/r) Q] = I (§7); the direction goes in reduced form,
          * so the engine needs P^T a, not the layer input a (§9: the activation saving) */
