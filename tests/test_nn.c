@@ -943,3 +943,14 @@ Test(nn, tangent_before_any_linearization_aborts, .signal = SIGABRT) {
     sbo_nn_tangent(e, x, Y, &t);
     cr_log_error("a tangent sweep ran before any forward pass");
 }
+
+Test(nn, tangent_after_a_reservation_aborts, .signal = SIGABRT) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    static double x[MAXD], Y[MAXD], V[MAXD], h[MAXD];
+    sbo_nn_exec *e;
+    contract_setup(&e, &N, x, Y, V);
+    cr_assert_eq(sbo_nn_exec_reserve(e, NULL, ~0ULL, ~0ULL), 0);   /* may re-make the arenas the sweep would read */
+    sbo_nn_tan t = {.dY = V, .hess_Y = h};
+    sbo_nn_tangent(e, x, Y, &t);
+    cr_log_error("a tangent sweep ran on a linearization made before a reservation");
+}

@@ -118,6 +118,7 @@ typedef struct {
      * NULL through it when freed, so it must outlive the arena). [0..2] base, [3] lower_full[0], [4..5] reduced. */
     real *arena_view[8];                  /* [6]: lower_full[1], [7]: acts */
     int lin_valid, lin_b, lin_lower, lin_upper, lin_P;
+    int broken;                           /* a re-made arena could not be allocated: the buffers are gone */
     int covers_Y;                         /* every lower block is a parameter: outputs on Y need no zeroing */
     long n_lin, n_sweeps;
 } SFX(exec);
@@ -388,8 +389,19 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const int *rank_of_block) {
     return 0;
 }
 
+static int SFX(reserve_buffers)(SFX(exec) *e, const int *rank, unsigned long long full_dot,
+                                unsigned long long full_grad);
+
 static int SFX(reserve)(void *ve, const int *rank, unsigned long long full_dot, unsigned long long full_grad) {
     SFX(exec) *e = ve;
+    e->lin_valid = 0;   /* arenas may be re-made: no linearization survives a reservation */
+    int rc = SFX(reserve_buffers)(e, rank, full_dot, full_grad);
+    if (rc) e->broken = 1;
+    return rc;
+}
+
+static int SFX(reserve_buffers)(SFX(exec) *e, const int *rank, unsigned long long full_dot,
+                                unsigned long long full_grad) {
     int nv = e->g.n_values;
     unsigned char *dot = calloc(2 * ((size_t)nv + 1), 1), *grad = dot ? dot + nv + 1 : NULL;
     if (!dot) return -1;
@@ -490,6 +502,7 @@ static void SFX(linearize)(void *ve, const double *x, const double *Y, const sbo
     const sbo_nn_backend *be = e->be;
     int b = c->b, nv = g->n_values > 0 ? g->n_values : 0;
     char msg[256];
+    if (e->broken) exec_die(e->name, "an earlier reservation ran out of memory; the executor has no buffers");
     if (b < 1 || b > g->max_batch) {   /* a caller bug: the activation buffers hold max_batch rows */
         snprintf(msg, sizeof msg, "batch size %d outside 1..%d (the executor's max_batch)", b, g->max_batch);
         exec_die(e->name, msg);
@@ -750,6 +763,7 @@ static void SFX(set_default_int)(void *ve, int which, const int *vals, int b) {
 
 static void SFX(read_value)(const void *ve, int value, int b, double *out) {
     const SFX(exec) *e = ve;
+    if (!e->lin_valid) exec_die(e->name, "reading a value before any forward pass (or after a reservation)");
     if (e->alias[value] && !e->val_ok[value])
         exec_die(e->name, "reading an activation kept as a P only after a tangent sweep overwrote it");
     SFX(nn_from_real)(e->be, out, e->v[value].val, sbo_nn_numel(&e->g.v[value], b));
@@ -757,12 +771,14 @@ static void SFX(read_value)(const void *ve, int value, int b, double *out) {
 
 static size_t SFX(bytes)(const void *ve) {
     const SFX(exec) *e = ve;
-    return sbo_arena_bytes(&e->base) + sbo_arena_bytes(&e->lower_full[e->lf]) + sbo_arena_bytes(&e->reduced);
+    return sbo_arena_bytes(&e->base) + sbo_arena_bytes(&e->acts) + sbo_arena_bytes(&e->lower_full[e->lf]) +
+           sbo_arena_bytes(&e->reduced);
 }
 
 static void SFX(print)(const void *ve, FILE *out) {
     const SFX(exec) *e = ve;
     sbo_arena_print(&e->base, out);
+    sbo_arena_print(&e->acts, out);
     if (e->lower_full[e->lf].committed) sbo_arena_print(&e->lower_full[e->lf], out);
     if (e->reduced.committed) sbo_arena_print(&e->reduced, out);
 }
