@@ -196,19 +196,25 @@ static void fill(sbo_neural *nn, int level, const int *pos, int b) {
     sbo_nn_set_ids(e, nn->ids, b);
 }
 
+/* Loads a minibatch (split positions stored as doubles) into level's executor; returns its size. */
+static int load_batch(sbo_neural *nn, int level, const double *batch) {
+    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+    int pos[4096] = {0};
+    int *p = b <= 4096 ? pos : malloc(sizeof(int) * (size_t)b);
+    if (!p) { fprintf(stderr, "sbo: out of memory loading a minibatch\n"); exit(1); }
+    for (int i = 0; i < b; i++) p[i] = (int)batch[i];
+    fill(nn, level, p, b);
+    if (p != pos) free(p);
+    return b;
+}
+
 /* Runs call c at level with the given batch; NULL batch = the whole split in chunks, outputs averaged with the
  * chunk weights (b_chunk / n), which keeps the L2 term counted once. */
 static void run_level(sbo_task *t, int level, const double *x, const double *Y, const double *batch, sbo_nn_call c) {
     sbo_neural *nn = t->ctx;
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
-    int pos[4096] = {0};
     if (batch) {
-        int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
-        int *p = b <= 4096 ? pos : malloc(sizeof(int) * (size_t)b);
-        for (int i = 0; i < b; i++) p[i] = (int)batch[i];
-        fill(nn, level, p, b);
-        if (p != pos) free(p);
-        c.b = b;
+        c.b = load_batch(nn, level, batch);
         sbo_nn_run(e, x, Y, &c);
         return;
     }
@@ -301,13 +307,7 @@ static int fill_batch(sbo_task *t, int level, const double *batch) {
                 "separate calls)\n");
         abort();
     }
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
-    int *p = malloc(sizeof(int) * (size_t)b);
-    if (!p) { fprintf(stderr, "sbo: out of memory\n"); exit(1); }
-    for (int i = 0; i < b; i++) p[i] = (int)batch[i];
-    fill(nn, level, p, b);
-    free(p);
-    return b;
+    return load_batch(nn, level, batch);
 }
 
 static void subspace_ranks(const sbo_task *t, const sbo_subspace *S, int *rank) {

@@ -537,22 +537,19 @@ Test(neural_minibatch, exact_oracle_is_the_mean_over_a_partition) {
 /* ranks[l] = r for a projected block (r < m), 0 for a full one. Returns the errors of the reduced grad_Y g, H[.] and
  * grad_Y f (relative to P^T of the full oracles; block by block, the worst). batch / ubatch: lower and upper
  * minibatches (NULL: exact). */
-static void reduced_check(sbo_task *t, const int *ranks, const double *batch, const double *ubatch, uint64_t seed,
-                          double *eg, double *eh, double *ef) {
-    point p;
-    point_init(&p, t, seed, strcmp(t->type->name, "data_cleaning") ? 0.02 : 1.0, 0.05);
+/* A subspace for the task's lower blocks: Haar frames of ranks[l] on block l (0: a full block), drawn from stream
+ * (seed, SUBSPACE); the frames go to Pm (to free). */
+static void draw_subspace(const sbo_task *t, const int *ranks, uint64_t seed, sbo_subspace *S, double **Pm) {
     const sbo_layout *lay = &t->lower;
-    long D = p.D;
-    sbo_subspace S;
-    memset(&S, 0, sizeof S);
-    S.full = lay;
-    S.red = *lay;
+    memset(S, 0, sizeof *S);
+    S->full = lay;
+    S->red = *lay;
     int rows[SBO_MAX_BLOCKS];
-    double *Pm[SBO_MAX_BLOCKS] = {0};
     sbo_stream s;
     sbo_stream_init(&s, seed, SBO_RNG_SUBSPACE, 0, 0);
     for (int l = 0; l < lay->L; l++) {
         int m = lay->block[l].m;
+        Pm[l] = NULL;
         rows[l] = ranks[l] ? ranks[l] : m;
         if (!ranks[l]) continue;
         cr_assert(ranks[l] < m);
@@ -560,9 +557,21 @@ static void reduced_check(sbo_task *t, const int *ranks, const double *batch, co
         double *work = dalloc(sbo_haar_work_size(m, ranks[l]));
         sbo_haar_sample(&s, m, ranks[l], Pm[l], work);
         free(work);
-        S.P[l] = Pm[l];
+        S->P[l] = Pm[l];
     }
-    sbo_layout_finish(&S.red, rows);
+    sbo_layout_finish(&S->red, rows);
+}
+
+static void reduced_check(sbo_task *t, const int *ranks, const double *batch, const double *ubatch, uint64_t seed,
+                          double *eg, double *eh, double *ef) {
+    point p;
+    point_init(&p, t, seed, strcmp(t->type->name, "data_cleaning") ? 0.02 : 1.0, 0.05);
+    const sbo_layout *lay = &t->lower;
+    long D = p.D;
+    sbo_subspace S;
+    double *Pm[SBO_MAX_BLOCKS];
+    draw_subspace(t, ranks, seed, &S, Pm);
+    sbo_stream s;
     long R = sbo_layout_total(&S.red);
     double *full = dalloc(D), *ref = dalloc(R), *red = dalloc(R), *X = dalloc(R), *PX = dalloc(D);
     /* grad */
@@ -650,24 +659,9 @@ static void fused_check(sbo_task *t, const int *ranks, const char *label) {
     long D = p.D;
     int d = p.d;
     sbo_subspace S;
-    memset(&S, 0, sizeof S);
-    S.full = lay;
-    S.red = *lay;
-    int rows[SBO_MAX_BLOCKS];
-    double *Pm[SBO_MAX_BLOCKS] = {0};
+    double *Pm[SBO_MAX_BLOCKS];
+    draw_subspace(t, ranks, 72, &S, Pm);
     sbo_stream s;
-    sbo_stream_init(&s, 72, SBO_RNG_SUBSPACE, 0, 0);
-    for (int l = 0; l < lay->L; l++) {
-        int m = lay->block[l].m;
-        rows[l] = ranks[l] ? ranks[l] : m;
-        if (!ranks[l]) continue;
-        Pm[l] = dalloc((long)m * ranks[l]);
-        double *work = dalloc(sbo_haar_work_size(m, ranks[l]));
-        sbo_haar_sample(&s, m, ranks[l], Pm[l], work);
-        free(work);
-        S.P[l] = Pm[l];
-    }
-    sbo_layout_finish(&S.red, rows);
     long R = sbo_layout_total(&S.red);
     double *batch = dalloc(t->lower_batch_doubles), *ubatch = dalloc(t->upper_batch_doubles);
     sbo_stream_init(&s, 73, SBO_RNG_LOWER_BATCH, 0, 0);
