@@ -33,6 +33,7 @@ typedef struct {
     int beta_scaling;                   /* 0 r_over_m, 1 none (§6.6) */
     int gamma_scaling;                  /* 0 inv_1pV, 1 cubic, 2 none (§6.6) */
     long subspace_period;               /* T_P >= 1 */
+    int haar_version;                   /* SBO_HAAR_V2 (default) or SBO_HAAR_V1 (core/sbo_haar.h) */
 } sbo_algo_options;
 /* 0, or -1 with a one-line message naming the option and the fix. */
 int sbo_algo_options_parse(const sbo_config *cfg, sbo_algo_options *o, char *err, size_t errlen);

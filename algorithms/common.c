@@ -29,6 +29,9 @@ const sbo_option sbo_algo_common_options[] = {
                              "row-symmetric, else general (§6.2, §6.3)"},
     {"algo.subspace_period", "1", "T_P: redraw P every T_P iterations. Only 1 is inside the theory (§3.2); "
                                   "T_P > 1 biases BROS (TC-8)"},
+    {"algo.haar", "2", "2 | 1: version of the Haar frame sampler (projected methods). 2: vectorized normals and "
+                       "CholeskyQR2; 1: libm Box-Muller and Householder, the sampler of results before 2026-12-03 "
+                       "(core/sbo_haar.h). Same law, different rounding"},
     {"algo.cross_term", "full", "full | projected: J[Z_k] or J[(m/r) Q Z_k] in the hypergradient (§7)"},
     {NULL, NULL, NULL}};
 

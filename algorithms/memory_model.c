@@ -36,6 +36,7 @@ int sbo_memory_model_compute(const sbo_memory_traits *method, const sbo_task *t,
     if (projected && (sbo_projected_resolve(t, &opt, bi_probe != NULL, &ps, NULL, 0, err, errlen) ||
                       sbo_zdir_plan_init(&plan, ps.variant, lay, ps.rank, err, errlen)))
         return -1;
+    if (projected) sbo_zdir_plan_haar(&plan, opt.haar_version);
     int cross_projected = projected && opt.cross_term == SBO_CROSS_PROJECTED;
     int native_hvp = t->ops->reduced_hvp != NULL;
     int native_grads = t->ops->reduced_grad_lower != NULL && t->ops->reduced_grad_upper_Y != NULL;

@@ -75,6 +75,9 @@ int sbo_algo_options_parse(const sbo_config *cfg, sbo_algo_options *o, char *err
         sbo_config_choice(cfg, "algo.beta_scaling", "r_over_m|none", &o->beta_scaling, err, errlen) ||
         sbo_config_choice(cfg, "algo.gamma_scaling", "inv_1pV|cubic|none", &o->gamma_scaling, err, errlen))
         return -1;
+    int haar = 0;
+    if (sbo_config_choice(cfg, "algo.haar", "2|1", &haar, err, errlen)) return -1;
+    o->haar_version = haar == 0 ? SBO_HAAR_V2 : SBO_HAAR_V1;
     o->subspace_period = 1;
     if (sbo_config_get(cfg, "algo.subspace_period") &&
         sbo_config_long(cfg, "algo.subspace_period", &o->subspace_period, err, errlen))

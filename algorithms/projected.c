@@ -164,6 +164,7 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
         sbo_projected_destroy(a);
         return NULL;
     }
+    sbo_zdir_plan_haar(&im->plan, opt.haar_version);
     long period = opt.subspace_period;
     im->plan.subspace_period = period;
     if (period > 1)

@@ -27,6 +27,7 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
     }
     p->variant = variant;
     p->subspace_period = 1;
+    p->haar_version = SBO_HAAR_V2;
     p->full = full;
     p->red = *full;
     int rows[SBO_MAX_BLOCKS];
@@ -55,7 +56,7 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
         sbo_haar_consts_compute(b->m, r, &p->c[l]);
         if (r < b->m) {
             Pd += (long)b->m * r;
-            long w = sbo_haar_work_size(b->m, r);
+            long w = sbo_haar_work_size_v(p->haar_version, b->m, r);
             if (w > hw) hw = w;
         }
         if (variant != SBO_ZDIR_NAIVE) probes += r + b->n + (p->general[l] ? 2L * b->n : 0);   /* naive draws none */
@@ -83,6 +84,17 @@ int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, co
     return 0;
 }
 
+void sbo_zdir_plan_haar(sbo_zdir_plan *p, int version) {
+    p->haar_version = version;
+    long hw = 0;
+    for (int l = 0; l < p->full->L; l++)
+        if (p->rank[l] < p->full->block[l].m) {
+            long w = sbo_haar_work_size_v(version, p->full->block[l].m, p->rank[l]);
+            if (w > hw) hw = w;
+        }
+    p->haar_work_doubles = hw;
+}
+
 void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *S, double *P_buf,
                    sbo_probes *pr, double *probe_buf, double *haar_work) {
     const sbo_layout *full = p->full;
@@ -98,7 +110,7 @@ void sbo_zdir_draw(const sbo_zdir_plan *p, uint64_t seed, long k, sbo_subspace *
         if (r < b->m) {
             sbo_stream s;
             sbo_stream_init(&s, seed, SBO_RNG_SUBSPACE, (uint32_t)l, (uint64_t)(k / p->subspace_period));
-            sbo_haar_sample(&s, b->m, r, Pp, haar_work);
+            sbo_haar_sample_v(p->haar_version, &s, b->m, r, Pp, haar_work);
             S->P[l] = Pp;
             Pp += (long)b->m * r;
         } else {

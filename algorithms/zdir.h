@@ -49,6 +49,7 @@ typedef struct {
                                       * r_l n_l in the shared HVP output; a projected block adds B_l, [R1e_l],
                                       * [R3_l general], [u_l (m_l), s_l (n_l) corrected]; a full block nothing */
     long work_doubles;               /* zdir work = sum of block_work */
+    int haar_version;                /* frame sampler, SBO_HAAR_V2 unless sbo_zdir_plan_haar says otherwise */
     long subspace_period;            /* T_P: P is redrawn every T_P iterations. 1 (the default) is the only value
                                       * inside the theory (§3.2); > 1 exists for TC-8 only */
 } sbo_zdir_plan;
@@ -57,6 +58,8 @@ typedef struct {
  * blocks) and computes the constants. SBO_ZDIR_AUTO reads full->block[l].row_symmetric. 0, or -1 with a one-line message naming the block. */
 int sbo_zdir_plan_init(sbo_zdir_plan *p, int variant, const sbo_layout *full, const int *rank,
                        char *err, size_t errlen);
+/* The Haar sampler version (algo.haar) and its workspace. */
+void sbo_zdir_plan_haar(sbo_zdir_plan *p, int version);
 
 /* Draw iteration k's randomness in the §1 order: for each block l: P_l (stream SUBSPACE,l,k; none for a
  * full block), then xi_l, omega_l, [eta_l, omega3_l], eps_l (stream PROBE,l,k). Naive draws only P.

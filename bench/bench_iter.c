@@ -15,7 +15,7 @@
  *      SOBA, and where the time went: engine SGEMM, CBLAS DGEMM, the Haar frame draws (normals + QR), the pixel
  *      conversion of minibatches, the rest.
  * Where the time went comes from link-time wrapping (bench/CMakeLists.txt, -Wl,--wrap=...): the library's calls
- * of cblas_sgemm, cblas_dgemm, sbo_haar_sample and sbo_nn_set_input_u8 pass through the __wrap_* functions below,
+ * of cblas_sgemm, cblas_dgemm, sbo_haar_sample_v and sbo_nn_set_input_u8 pass through the __wrap_* functions below,
  * which time them. The library is unchanged.
  * Threads come from the environment (OPENBLAS_NUM_THREADS or BLIS_NUM_THREADS, OMP_NUM_THREADS) and are printed
  * with the BLAS and its core kernels, and the load average before and after.
@@ -24,7 +24,7 @@
 #include "runners/sbo_run.h"        /* sbo_run_resolve_config; algorithm and task types */
 #include "core/sbo_blas.h"          /* vendor, core name, OPENBLAS_CORETYPE as read */
 #include "core/sbo_rng.h"           /* sbo_stream for the oracle minibatch and the tangent */
-#include "core/sbo_haar.h"          /* sbo_haar_sample: wrapped, to time the subspace frames P */
+#include "core/sbo_haar.h"          /* sbo_haar_sample_v: wrapped, to time the subspace frames P */
 #include "core/nn/nn.h"            /* sbo_nn_set_input_u8: wrapped, to time the minibatch's pixel conversion */
 
 #if defined(SBO_BLAS_BLIS)
@@ -89,7 +89,7 @@ void __wrap_cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float al
 void __wrap_cblas_dgemm(int order, int ta, int tb, int M, int N, int K, double alpha, const double *A, int lda,
                         const double *B, int ldb, double beta, double *C, int ldc);
 /* the library's own functions: declared with the header's type, so a changed signature fails to compile here */
-__typeof__(sbo_haar_sample) __real_sbo_haar_sample, __wrap_sbo_haar_sample;
+__typeof__(sbo_haar_sample_v) __real_sbo_haar_sample_v, __wrap_sbo_haar_sample_v;
 __typeof__(sbo_nn_set_input_u8) __real_sbo_nn_set_input_u8, __wrap_sbo_nn_set_input_u8;
 
 void __wrap_cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
@@ -112,10 +112,10 @@ void __wrap_cblas_dgemm(int order, int ta, int tb, int M, int N, int K, double a
     g_dgemm.flops += 2.0 * M * N * K;
     g_dgemm.calls++;
 }
-void __wrap_sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work) {
+void __wrap_sbo_haar_sample_v(int version, sbo_stream *s, int m, int r, double *P, double *work) {
     double t0 = now_s();
     g_in_haar = 1;
-    __real_sbo_haar_sample(s, m, r, P, work);
+    __real_sbo_haar_sample_v(version, s, m, r, P, work);
     g_in_haar = 0;
     g_haar.time_s += now_s() - t0;
     g_haar.calls++;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cblas.h>             /* dsyrk, dtrsm for the version-2 sampler */
 
 // --- Haar sampler (§3.2) -------------------------------------------------------------------------
 
@@ -52,24 +53,30 @@ static void haar_lapack(sbo_stream *s, int m, int r, double *C, double *P) {
 }
 #endif
 
+/* Steps 2-3 of §3.2 on G, drawn into work's first m r doubles: Householder thin QR with the loops below. */
+static void haar_householder(int m, int r, double *P, double *work);
+
 void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work) {
     if (r < 1 || r > m) {
         fprintf(stderr, "sbo_haar_sample: need 1 <= r <= m, got m = %d, r = %d (full blocks take P = I, §3.1)\n", m, r);
         abort();
     }
+    /* Step 1: G with iid N(0,1) entries, drawn row-major from the stream (fixes the draw order). */
+#if defined(SBO_HAAR_LAPACK)
+    if ((long)m * r * r >= SBO_HAAR_LAPACK_MIN) {
+        haar_lapack(s, m, r, work, P);
+        return;
+    }
+#endif
+    sbo_stream_gaussian_fill(s, work, (long)m * r);
+    haar_householder(m, r, P, work);
+}
+
+static void haar_householder(int m, int r, double *P, double *work) {
     double *A = work;
     double *tau = A + (long)m * r;
     double *rdiag = tau + r;
     double *w = rdiag + r;
-
-    /* Step 1: G with iid N(0,1) entries, drawn row-major from the stream (fixes the draw order). */
-#if defined(SBO_HAAR_LAPACK)
-    if ((long)m * r * r >= SBO_HAAR_LAPACK_MIN) {
-        haar_lapack(s, m, r, A, P);
-        return;
-    }
-#endif
-    sbo_stream_gaussian_fill(s, A, (long)m * r);
 
     /* Step 2: Householder thin QR, G = Q R, Q = H_0 ... H_{r-1} [I_r; 0]. H_k = I - tau_k v_k v_k^T acts
      * on rows k..m-1. Row-oriented updates keep the inner loops contiguous in the row-major A. */
@@ -132,6 +139,131 @@ void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work) {
         if (rdiag[j] < 0.0)
             for (int i = 0; i < m; i++) P[(long)i * r + j] = -P[(long)i * r + j];
     }
+}
+
+// --- version 2: fast normals and CholeskyQR2 ---------------------------------------------------------
+/* The same law as version 1 (P is the unique Q factor of G = Q R with R's diagonal positive, G iid N(0,1)), drawn in
+ * a fraction of the time: G's entries come from sbo_stream_gaussian_fill_v2 (core/sbo_normal.h: the same Philox words
+ * as version 1, our own vectorized log and sincos), written straight into P, and the orthonormalization is BLAS-3:
+ * CholeskyQR2 (Fukaya, Nakatsukasa, Yanagisawa, Yamamoto 2014): C = G^T G, C = R1^T R1, G <- G R1^{-1}, then once
+ * more. Each R has a positive diagonal, so G = P (R2 R1) is that unique factorization: the same P as Householder up
+ * to rounding. CholeskyQR2 is accurate while cond(G) stays below about u^{-1/2} = 6.7e7; a Gaussian m x r frame with
+ * r < m has cond(G) of order m / (m - r + 1) at most, but where the first Cholesky fails or its pivots say cond(G)
+ * may be large, one shifted Cholesky pass comes first (shifted CholeskyQR3, Fukaya et al. 2020), whose shift
+ * 11 (m r + r (r + 1)) u ||G||_F^2 makes the Cholesky succeed for any cond(G) < 1/u. Workspace: C (r x r).
+ * Small frames (m r^2 below SBO_HAAR_LAPACK_MIN) keep version 1's Householder loops, on version-2 normals. */
+
+/* Upper Cholesky in place, C = R^T R (row-major, upper triangle read and written): recursive, BLAS-3 above 32.
+ * Returns 0, or -1 when a pivot is not positive. */
+static int chol_upper(int n, double *C, int ldc) {
+    if (n <= 32) {
+        for (int k = 0; k < n; k++) {
+            double d = C[(long)k * ldc + k];
+            if (!(d > 0.0)) return -1;
+            d = sqrt(d);
+            C[(long)k * ldc + k] = d;
+            for (int j = k + 1; j < n; j++) C[(long)k * ldc + j] /= d;
+            for (int i = k + 1; i < n; i++) {
+                double a = C[(long)k * ldc + i];
+                for (int j = i; j < n; j++) C[(long)i * ldc + j] -= a * C[(long)k * ldc + j];
+            }
+        }
+        return 0;
+    }
+    int n1 = n / 2, n2 = n - n1;
+    double *C11 = C, *C12 = C + n1, *C22 = C + (long)n1 * ldc + n1;
+    if (chol_upper(n1, C11, ldc)) return -1;
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n1, n2, 1.0, C11, ldc, C12, ldc);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n2, n1, -1.0, C12, ldc, 1.0, C22, ldc);
+    return chol_upper(n2, C22, ldc);
+}
+
+/* Upper triangular R (row-major) <- R^{-1} in place: inv([A B; 0 D]) = [A^{-1}, -A^{-1} B D^{-1}; 0, D^{-1}]. Then
+ * G R^{-1} is one dtrmm, which OpenBLAS runs 1.5x faster than the dtrsm it replaces at these shapes. */
+static void inv_upper(int n, double *R, int ldr) {
+    if (n <= 16) {
+        for (int j = 0; j < n; j++) R[(long)j * ldr + j] = 1.0 / R[(long)j * ldr + j];
+        /* column j of the inverse, rows j-1 .. 0, needs R's columns < j still unchanged: j descending */
+        for (int j = n - 1; j >= 1; j--)
+            for (int i = j - 1; i >= 0; i--) {
+                double acc = 0.0;
+                for (int k = i + 1; k <= j; k++) acc += R[(long)i * ldr + k] * R[(long)k * ldr + j];
+                R[(long)i * ldr + j] = -acc * R[(long)i * ldr + i];
+            }
+        return;
+    }
+    int n1 = n / 2, n2 = n - n1;
+    double *A = R, *B = R + n1, *D = R + (long)n1 * ldr + n1;
+    /* B <- -A^{-1} B D^{-1} with A, D still uninverted: two triangular solves */
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, n1, n2, -1.0, A, ldr, B, ldr);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, n1, n2, 1.0, D, ldr, B, ldr);
+    inv_upper(n1, A, ldr);
+    inv_upper(n2, D, ldr);
+}
+
+/* One CholeskyQR pass on G (m x r, in place): C = G^T G + shift I, C = R^T R, G <- G R^{-1}. Returns -1 when the
+ * Cholesky fails, else 0, with *ratio = max R_ii / min R_ii (a lower bound of cond(R)). */
+static int cholqr_pass(int m, int r, double *G, double *C, double shift, double *ratio) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, r, m, 1.0, G, r, 0.0, C, r);
+    for (int j = 0; j < r; j++) C[(long)j * r + j] += shift;
+    if (chol_upper(r, C, r)) return -1;
+    double lo = C[0], hi = C[0];
+    for (int j = 1; j < r; j++) {
+        double d = C[(long)j * r + j];
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+    }
+    *ratio = hi / lo;
+    inv_upper(r, C, r);
+    cblas_dtrmm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, m, r, 1.0, C, r, G, r);
+    return 0;
+}
+
+#define SBO_CHOLQR_RATIO_MAX 1e5    /* cond(R1) bound above which CholeskyQR2 alone is not trusted */
+
+int sbo_haar_orthonormalize(int m, int r, double *G, double *work) {
+    double ratio = 0.0;
+    int shifted = 0;
+    /* cholqr_pass overwrites G only when its Cholesky succeeds, so a failed first pass leaves G intact. After a
+     * pass with large pivot ratios G holds G R1^{-1}, R1 upper triangular with a positive diagonal, which has the
+     * same Q factor: the shifted pass goes on from there. */
+    if (cholqr_pass(m, r, G, work, 0.0, &ratio) || ratio > SBO_CHOLQR_RATIO_MAX) {
+        double fro2 = 0.0;
+        for (long i = 0; i < (long)m * r; i++) fro2 += G[i] * G[i];
+        double shift = 11.0 * ((double)m * r + (double)r * (r + 1)) * 1.1102230246251565e-16 * fro2;
+        if (cholqr_pass(m, r, G, work, shift, &ratio)) return -1;   /* cannot happen for finite G of full rank */
+        shifted = 1;
+        if (cholqr_pass(m, r, G, work, 0.0, &ratio)) return -1;
+    }
+    if (cholqr_pass(m, r, G, work, 0.0, &ratio)) return -1;
+    return shifted;
+}
+
+void sbo_haar_sample_v(int version, sbo_stream *s, int m, int r, double *P, double *work) {
+    if (version == SBO_HAAR_V1) {
+        sbo_haar_sample(s, m, r, P, work);
+        return;
+    }
+    if (version != SBO_HAAR_V2 || r < 1 || r > m) {
+        fprintf(stderr, "sbo_haar_sample_v: need version 1 or 2 and 1 <= r <= m, got version %d, m = %d, r = %d\n",
+                version, m, r);
+        abort();
+    }
+    if ((long)m * r * r < SBO_HAAR_LAPACK_MIN) {        /* small frames: a BLAS call costs more than the loops */
+        sbo_stream_gaussian_fill_v2(s, work, (long)m * r);
+        haar_householder(m, r, P, work);
+        return;
+    }
+    sbo_stream_gaussian_fill_v2(s, P, (long)m * r);    /* G, row-major, in P: the draw order of version 1 */
+    if (sbo_haar_orthonormalize(m, r, P, work) < 0) {
+        fprintf(stderr, "sbo_haar_sample_v: the Gaussian frame (m = %d, r = %d) is rank deficient\n", m, r);
+        abort();
+    }
+}
+
+long sbo_haar_work_size_v(int version, int m, int r) {
+    if (version == SBO_HAAR_V1) return sbo_haar_work_size(m, r);
+    return (long)m * r * r < SBO_HAAR_LAPACK_MIN ? (long)m * r + 3L * r : (long)r * r;
 }
 
 // --- §4 constants in double -----------------------------------------------------------------------

@@ -12,6 +12,18 @@
 long sbo_haar_work_size(int m, int r);
 void sbo_haar_sample(sbo_stream *s, int m, int r, double *P, double *work);
 
+/* Versions of the frame sampler (the option algo.haar; the version is part of a result's identity, docs/SCHEMA.md):
+ *   1  the sampler above (libm Box-Muller, Householder): every result before 2026-12-03;
+ *   2  the same Philox words with a vectorized Box-Muller (core/sbo_normal.h) and CholeskyQR2 (shifted CholeskyQR3
+ *      when G may be ill-conditioned): the same law, about 4x faster on the image tasks' frames (bench/README.md).
+ * work needs sbo_haar_work_size_v(version, m, r) doubles (version 2: r x r). */
+enum { SBO_HAAR_V1 = 1, SBO_HAAR_V2 = 2 };
+long sbo_haar_work_size_v(int version, int m, int r);
+void sbo_haar_sample_v(int version, sbo_stream *s, int m, int r, double *P, double *work);
+/* G (m x r, row-major, full column rank) <- its Q factor with R's diagonal positive, by CholeskyQR2; work: r x r.
+ * Returns 0, 1 when the shifted pass was needed, -1 when G is numerically rank deficient. */
+int sbo_haar_orthonormalize(int m, int r, double *G, double *work);
+
 /* §4 constants for one block. full = 1 when r >= m (§3.1 rule: P = I, c1 = 1, c2 = 0, a = 1,
  * rho = 0, A1 = 1, A3 = 0, never evaluating the closed forms). A1, A3 are NAN when r == 1 < m. */
 typedef struct {

@@ -65,6 +65,12 @@ double sbo_stream_gaussian(sbo_stream *s);       /* N(0,1), Box-Muller in double
 double sbo_stream_rademacher(sbo_stream *s);     /* +1 or -1, each with probability 1/2 */
 void sbo_stream_gaussian_fill(sbo_stream *s, double *out, long n);
 void sbo_stream_rademacher_fill(sbo_stream *s, double *out, long n);
+/* Version 2 of the Gaussian fill (core/sbo_normal.h): the same Philox words as sbo_stream_gaussian_fill, Box-Muller
+ * with our own log and sincos, vectorized; agrees with version 1 to a few ulps, not bit for bit. */
+void sbo_stream_gaussian_fill_v2(sbo_stream *s, double *out, long n);
+/* Whether the version-2 fill may use its AVX2 path (allow = 1, the default; 0 forces the portable lanes; -1 only
+ * asks). Returns whether the AVX2 path was in use before the call. For tests: both paths give the same bits. */
+int sbo_rng_simd(int allow);
 
 /* --- shared by the host stream and the CUDA twin (core/sbo_kernels.h) ------------------------- */
 /* Uniform in the OPEN interval (0,1) from two words: k = the top 52 bits of (hi, lo), u = (k + 1/2) 2^-52.

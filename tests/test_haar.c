@@ -198,3 +198,62 @@ Test(rational, reduce_sign_and_arithmetic) {
     cr_assert_str_eq(sbo_rational_str(sbo_rational_make(-20, 39), buf, sizeof buf), "-20/39");
     cr_assert_str_eq(sbo_rational_str(sbo_rational_make(3, 1), buf, sizeof buf), "3");
 }
+
+// --- version 2: vectorized normals, CholeskyQR2 (core/sbo_haar.c) -----------------------------------------
+Test(haar_v2, same_frame_as_version_1_to_rounding_and_orthonormal) {
+    /* The same Philox words, the same law: P_v2 - P_v1 is rounding only, on the loop path (small frames) and on
+     * the CholeskyQR2 path (m r^2 >= 200000), and version 2 needs no more workspace. */
+    static const int shapes[][2] = {{3, 2}, {16, 4}, {100, 10}, {100, 50}, {300, 30}, {784, 64}, {256, 255}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int m = shapes[t][0], r = shapes[t][1];
+        long w1 = sbo_haar_work_size_v(SBO_HAAR_V1, m, r), w2 = sbo_haar_work_size_v(SBO_HAAR_V2, m, r);
+        cr_assert(w2 <= w1, "(%d,%d): version 2 workspace %ld > version 1's %ld", m, r, w2, w1);
+        double *P1 = malloc(sizeof(double) * m * r), *P2 = malloc(sizeof(double) * m * r);
+        double *W = malloc(sizeof(double) * w1);
+        for (int k = 0; k < 3; k++) {
+            sbo_stream a, b;
+            sbo_stream_init(&a, 5, SBO_RNG_SUBSPACE, 1, k);
+            b = a;
+            sbo_haar_sample_v(SBO_HAAR_V1, &a, m, r, P1, W);
+            sbo_haar_sample_v(SBO_HAAR_V2, &b, m, r, P2, W);
+            double d = 0;
+            for (long i = 0; i < (long)m * r; i++) d = fmax(d, fabs(P1[i] - P2[i]));
+            double e = max_orth_error(m, r, P2);
+            cr_assert(d < 1e-12, "(%d,%d) draw %d: max|P_v2 - P_v1| = %g", m, r, k, d);
+            cr_assert(e < 1e-14, "(%d,%d) draw %d: max|P'P - I| = %g", m, r, k, e);
+        }
+        free(P1); free(P2); free(W);
+    }
+}
+
+Test(haar_v2, shifted_path_orthonormalizes_an_ill_conditioned_matrix) {
+    /* G = U diag(1, 1e-5, ..., 1e-10) V^T-like: columns scaled over ten orders of magnitude after mixing, cond(G)
+     * about 1e10, beyond CholeskyQR2 (u^{-1/2} = 6.7e7). sbo_haar_orthonormalize must take the shifted path and still
+     * return the Q factor: Q'Q = I and Q'G upper triangular with a positive diagonal. Power: without the shift the
+     * plain Cholesky of G'G fails here, which the return value 1 (shifted) shows. */
+    int m = 400, r = 40;
+    double *G = malloc(sizeof(double) * m * r), *G0 = malloc(sizeof(double) * m * r), *W = malloc(sizeof(double) * r * r);
+    sbo_stream s;
+    sbo_stream_init(&s, 1, SBO_RNG_TEST, 0, 0);
+    sbo_stream_gaussian_fill(&s, G, (long)m * r);
+    for (int i = 0; i < m; i++) {                   /* column j scaled by 10^(-10 j / (r - 1)), then mixed forward */
+        for (int j = 0; j < r; j++) G[(long)i * r + j] *= pow(10.0, -10.0 * j / (r - 1));
+        for (int j = 1; j < r; j++) G[(long)i * r + j] += 0.5 * G[(long)i * r + j - 1];
+    }
+    memcpy(G0, G, sizeof(double) * m * r);
+    int rc = sbo_haar_orthonormalize(m, r, G, W);
+    cr_assert(rc == 1, "expected the shifted path (1), got %d", rc);
+    double e = max_orth_error(m, r, G);
+    cr_assert(e < 1e-14, "max|Q'Q - I| = %g", e);
+    for (int a = 0; a < r; a++)
+        for (int b = 0; b <= a; b++) {
+            double R = 0, nb = 0;
+            for (int i = 0; i < m; i++) {
+                R += G[(long)i * r + a] * G0[(long)i * r + b];
+                nb += G0[(long)i * r + b] * G0[(long)i * r + b];
+            }
+            if (a > b) cr_assert(fabs(R) < 1e-6 * sqrt(nb), "R[%d][%d] = %g below the diagonal (|g_b| = %g)", a, b, R, sqrt(nb));
+            else cr_assert(R > 0, "R[%d][%d] = %g not positive", a, a, R);
+        }
+    free(G); free(G0); free(W);
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/sbo_rng.h"   /* the code under test */
+#include "core/sbo_normal.h"   /* sbo_normal_log, sbo_normal_pair_v2 */
 
 // --- known answers ---------------------------------------------------------------------------------
 typedef struct { uint32_t ctr[4], key[2], out[4]; } kat;
@@ -193,4 +194,130 @@ Test(rademacher, values_and_balance) {
     double buf[9];
     sbo_stream_rademacher_fill(&a, buf, 9);
     for (int i = 0; i < 9; i++) cr_assert(buf[i] == sbo_stream_rademacher(&b));
+}
+
+// --- version-2 Gaussians (core/sbo_normal.h) ------------------------------------------------------------
+Test(gaussian_v2, log_and_sincos_bodies_match_libm) {
+    /* Over the uniform lattice, including both ends and the octant edges of 2 pi u. Tolerances: 2 ulps relative for
+     * log (libm's is within 1 ulp); 8e-16 absolute for sin and cos, because the reference's angle 2 pi u is off by
+     * up to 2.4e-16 (2 pi as a double) + 4.4e-16 (rounding the product) near 2 pi, while version 2 reduces exactly. */
+    sbo_stream s;
+    sbo_stream_init(&s, 17, SBO_RNG_TEST, 9, 0);
+    for (long i = 0; i < 200000; i++) {
+        double u = i < 4 ? sbo_u32x2_to_uniform(i < 2 ? 0u : 0xFFFFFFFFu, i % 2 ? 0xFFFFFFFFu : 0u)
+                         : sbo_stream_uniform(&s);
+        if (i >= 4 && i < 68) u = ((double)(i - 4) / 8.0) + (i % 2 ? 1 : -1) * 0x1p-40;   /* near k / 8 */
+        if (!(u > 0 && u < 1)) continue;
+        double l = sbo_normal_log(u), ref = log(u);
+        cr_assert(fabs(l - ref) <= 4.5e-16 * fabs(ref), "log(%a) = %.17g, libm %.17g", u, l, ref);
+        double z0, z1;
+        uint32_t w[4];
+        uint64_t k = (uint64_t)((u - 0x1p-53) * 0x1p52);           /* the lattice point: u = (k + 1/2) 2^-52 */
+        if (((double)k + 0.5) * 0x1p-52 != u) continue;             /* the near-k/8 points are not on it */
+        w[2] = (uint32_t)(k >> 20);
+        w[3] = (uint32_t)(k << 12);
+        w[0] = 0x80000000u; w[1] = 0;                               /* u1 = 1/2 + 2^-53: rad = sqrt(2 ln 2) */
+        sbo_normal_pair_v2(w[0], w[1], w[2], w[3], &z0, &z1);
+        double rad = sqrt(-2.0 * log(sbo_u32x2_to_uniform(w[0], w[1])));
+        cr_assert(fabs(z0 / rad - cos(6.283185307179586 * u)) < 8e-16, "cos(2 pi %a)", u);
+        cr_assert(fabs(z1 / rad - sin(6.283185307179586 * u)) < 8e-16, "sin(2 pi %a)", u);
+    }
+}
+
+Test(gaussian_v2, equals_version_1_to_rounding) {
+    /* The same Philox words and the same Box-Muller: only the rounding of log and sincos differs. Version 1 rounds
+     * 2 pi u before sin and cos (up to 4.4e-16 in the angle), times rad <= 8.5 here: 4e-15 absolute. */
+    const long N = 1000000;
+    double *a = malloc(sizeof(double) * N), *b = malloc(sizeof(double) * N);
+    sbo_stream s1, s2;
+    sbo_stream_init(&s1, 3, SBO_RNG_SUBSPACE, 1, 7);
+    sbo_stream_init(&s2, 3, SBO_RNG_SUBSPACE, 1, 7);
+    sbo_stream_gaussian_fill(&s1, a, N);
+    sbo_stream_gaussian_fill_v2(&s2, b, N);
+    double worst = 0;
+    for (long i = 0; i < N; i++) worst = fmax(worst, fabs(a[i] - b[i]));
+    cr_assert(worst < 4e-15, "max |v2 - v1| = %g", worst);
+    free(a); free(b);
+}
+
+Test(gaussian_v2, any_chunking_and_any_start_give_the_same_numbers) {
+    const long N = 5000;
+    double ref[5000], got[5000];
+    sbo_stream s;
+    sbo_stream_init(&s, 8, SBO_RNG_TEST, 4, 2);
+    sbo_stream_gaussian_fill_v2(&s, ref, N);
+    sbo_stream_init(&s, 8, SBO_RNG_TEST, 4, 2);
+    unsigned k = 1;
+    for (long i = 0; i < N;) {             /* chunks of 0..36, odd ones leaving a spare in the stream */
+        long c = k % 37;
+        if (i + c > N) c = N - i;
+        sbo_stream_gaussian_fill_v2(&s, got + i, c);
+        i += c;
+        k = k * 7 + 3;
+    }
+    cr_assert(memcmp(ref, got, sizeof ref) == 0, "chunked fill differs");
+    /* a stream that is not at a block boundary: after one word, pairs come from words 1-4, 5-8, ... */
+    sbo_stream a, b;
+    sbo_stream_init(&a, 8, SBO_RNG_TEST, 5, 0);
+    sbo_stream_init(&b, 8, SBO_RNG_TEST, 5, 0);
+    (void)sbo_stream_u32(&a);
+    (void)sbo_stream_u32(&b);
+    sbo_stream_gaussian_fill_v2(&a, got, 101);
+    for (int i = 0; i < 50; i++) {
+        uint32_t w0 = sbo_stream_u32(&b), w1 = sbo_stream_u32(&b), w2 = sbo_stream_u32(&b), w3 = sbo_stream_u32(&b);
+        double z0, z1;
+        sbo_normal_pair_v2(w0, w1, w2, w3, &z0, &z1);
+        cr_assert(got[2 * i] == z0 && got[2 * i + 1] == z1, "unaligned pair %d", i);
+    }
+}
+
+Test(gaussian_v2, avx2_and_portable_paths_give_the_same_bits) {
+    const long N = 100003;
+    double *a = malloc(sizeof(double) * N), *b = malloc(sizeof(double) * N);
+    sbo_stream s;
+    int had = sbo_rng_simd(1);
+    sbo_stream_init(&s, 21, SBO_RNG_SUBSPACE, 0, 3);
+    sbo_stream_gaussian_fill_v2(&s, a, N);
+    sbo_rng_simd(0);
+    sbo_stream_init(&s, 21, SBO_RNG_SUBSPACE, 0, 3);
+    sbo_stream_gaussian_fill_v2(&s, b, N);
+    sbo_rng_simd(1);
+    if (!had) cr_log_warn("this CPU has no AVX2: the portable path was compared with itself");
+    cr_assert(memcmp(a, b, sizeof(double) * N) == 0, "the AVX2 and portable version-2 normals differ");
+    free(a); free(b);
+}
+
+Test(gaussian_v2, moments_z_tests_with_power) {
+    /* As gaussian.mean_variance_kurtosis_z_tests (|z| < 5), on version 2. Power: the same statistics reject a
+     * scale error of 1% (variance 1.0201: expected z = 14) and a mean shift of 0.01 (expected z = 10). */
+    const long N = 1000000;
+    double *x = malloc(sizeof(double) * N);
+    sbo_stream s;
+    sbo_stream_init(&s, 99, SBO_RNG_TEST, 1, 0);
+    sbo_stream_gaussian_fill_v2(&s, x, N);
+    for (int pass = 0; pass < 3; pass++) {
+        double scale = pass == 1 ? 1.01 : 1.0, shift = pass == 2 ? 0.01 : 0.0;
+        double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+        for (long i = 0; i < N; i++) {
+            double v = scale * x[i] + shift, v2 = v * v;
+            s1 += v; s2 += v2; s3 += v2 * v; s4 += v2 * v2;
+        }
+        double zm = (s1 / N) / sqrt(1.0 / N), zv = (s2 / N - 1.0) / sqrt(2.0 / N);
+        double zs = (s3 / N) / sqrt(15.0 / N), zk = (s4 / N - 3.0) / sqrt(96.0 / N);
+        if (pass == 0) {
+            cr_assert(fabs(zm) < 5.0 && fabs(zv) < 5.0 && fabs(zs) < 5.0 && fabs(zk) < 5.0,
+                      "v2 moments: z = %.2f %.2f %.2f %.2f", zm, zv, zs, zk);
+        } else if (pass == 1) {
+            cr_assert(fabs(zv) > 5.0, "power: a 1%% scale error gives only z = %.2f", zv);
+        } else {
+            cr_assert(fabs(zm) > 5.0, "power: a mean shift of 0.01 gives only z = %.2f", zm);
+        }
+    }
+    /* tail P(|x| > 3), as gaussian.tail_probability */
+    const double p = 0.00269979606326019;
+    long k = 0;
+    for (long i = 0; i < N; i++) k += fabs(x[i]) > 3.0;
+    double z = (k - N * p) / sqrt(N * p * (1 - p));
+    cr_assert(fabs(z) < 5.0, "v2 tail count %ld, z = %.2f", k, z);
+    free(x);
 }

@@ -89,8 +89,9 @@ static int identities(int m, int r, const sbo_haar_consts_exact *e, char *first_
 
 // --- the Haar sampler ----------------------------------------------------------------------------
 /* Over ndraw draws: max |P^T P - I|, max |lower part of R = P^T G| / max|G|, min diag R / max|G|. */
-static void sampler_stats(int m, int r, int ndraw, uint64_t seed, double *orth, double *lower, double *mindiag) {
-    long wsz = sbo_haar_work_size(m, r);
+static void sampler_stats(int version, int m, int r, int ndraw, uint64_t seed, double *orth, double *lower,
+                          double *mindiag) {
+    long wsz = sbo_haar_work_size_v(version, m, r);
     double *P = malloc(sizeof(double) * (size_t)m * r), *G = malloc(sizeof(double) * (size_t)m * r);
     double *W = malloc(sizeof(double) * (size_t)wsz);
     if (!P || !G || !W) { fprintf(stderr, "tc1: out of memory\n"); exit(2); }
@@ -99,8 +100,9 @@ static void sampler_stats(int m, int r, int ndraw, uint64_t seed, double *orth, 
         sbo_stream s, s_copy;
         sbo_stream_init(&s, seed, SBO_RNG_TEST, (uint32_t)(m * 1000 + r), (uint64_t)k);
         s_copy = s;                                 /* the same G the sampler draws (§3.2 step 1) */
-        sbo_haar_sample(&s, m, r, P, W);
-        sbo_stream_gaussian_fill(&s_copy, G, (long)m * r);
+        sbo_haar_sample_v(version, &s, m, r, P, W);
+        if (version == SBO_HAAR_V1) sbo_stream_gaussian_fill(&s_copy, G, (long)m * r);
+        else sbo_stream_gaussian_fill_v2(&s_copy, G, (long)m * r);
         double gmax = 0.0;
         for (long i = 0; i < (long)m * r; i++) gmax = fmax(gmax, fabs(G[i]));
         for (int a = 0; a < r; a++)
@@ -131,17 +133,19 @@ int main(int argc, char **argv) {
     static const int shapes[][2] = {{3, 2}, {5, 2}, {6, 1}, {8, 3}, {16, 4}, {64, 8}, {784, 64}, {784, 392}, {4, 4}};
     int ndraw = args.quick ? 20 : 200;
     sbo_tc_note(&rep, "Haar sampler (§3.2), seed 0x%llx:", (unsigned long long)seed);
-    sbo_tc_note(&rep, "  %-10s %14s %18s %18s", "(m,r)", "max|P'P - I|", "max|tril(P'G)|/|G|", "min diag(P'G)/|G|");
+    sbo_tc_note(&rep, "  %-14s %14s %18s %18s", "sampler (m,r)", "max|P'P - I|", "max|tril(P'G)|/|G|", "min diag(P'G)/|G|");
+    /* version 2 (algo.haar = 2, the default: CholeskyQR2 where m r^2 >= 200000) and version 1 (Householder) */
     double worst_orth = 0.0, worst_lower = 0.0, worst_diag = INFINITY;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        int m = shapes[i][0], r = shapes[i][1];
+    for (size_t i = 0; i < 2 * (sizeof shapes / sizeof shapes[0]); i++) {
+        int version = i < sizeof shapes / sizeof shapes[0] ? SBO_HAAR_V2 : SBO_HAAR_V1;
+        int m = shapes[i % (sizeof shapes / sizeof shapes[0])][0], r = shapes[i % (sizeof shapes / sizeof shapes[0])][1];
         double o, lo, md;
         /* The O(m r^2) Gram checks dominate at m = 784; a few draws there suffice for rounding-level checks. */
         int nd = m >= 784 ? (args.quick ? 2 : 5) : ndraw;
-        sampler_stats(m, r, nd, seed, &o, &lo, &md);
+        sampler_stats(version, m, r, nd, seed, &o, &lo, &md);
         char sh[24];
-        snprintf(sh, sizeof sh, "(%d,%d)", m, r);
-        sbo_tc_note(&rep, "  %-10s %14.3g %18.3g %18.3g  (%d draws)", sh, o, lo, md, nd);
+        snprintf(sh, sizeof sh, "v%d (%d,%d)", version, m, r);
+        sbo_tc_note(&rep, "  %-14s %14.3g %18.3g %18.3g  (%d draws)", sh, o, lo, md, nd);
         worst_orth = fmax(worst_orth, o);
         worst_lower = fmax(worst_lower, lo);
         worst_diag = fmin(worst_diag, md);

@@ -108,7 +108,7 @@ static void run_case(int case_id, int m, int r, long N, uint64_t seed, sbo_tc_re
     {
         tc2_scratch w;
         w.P = xmalloc(sizeof(double) * m * r);
-        w.work = xmalloc(sizeof(double) * sbo_haar_work_size(m, r));
+        w.work = xmalloc(sizeof(double) * sbo_haar_work_size_v(SBO_HAAR_V2, m, r));
         w.K = xmalloc(sizeof(double) * r * m);
         w.S = xmalloc(sizeof(double) * r * r);
         w.T = xmalloc(sizeof(double) * m * r);
@@ -122,7 +122,7 @@ static void run_case(int case_id, int m, int r, long N, uint64_t seed, sbo_tc_re
             sbo_stream_init(&s, seed, SBO_RNG_TEST, (uint32_t)case_id, (uint64_t)ch);   /* fixed stream per chunk */
             long n_here = (ch == nchunks - 1) ? N - ch * TC2_CHUNK : TC2_CHUNK;
             for (long k = 0; k < n_here; k++) {
-                sbo_haar_sample(&s, m, r, w.P, w.work);
+                sbo_haar_sample_v(SBO_HAAR_V2, &s, m, r, w.P, w.work);   /* the algorithms' sampler */
                 one_draw(m, r, A, &w);
                 sbo_mc_add(&acc_qaq[ch], w.qaq);
                 sbo_mc_add(&acc_q[ch], w.q);
