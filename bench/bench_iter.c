@@ -233,8 +233,7 @@ static const char *const OR_NAME[N_OR] = {"grad_Y g", "H[V]", "J[Z]", "grad_Y f"
 
 static void bench_oracles(sbo_task *t, const double *x, const double *Y, int quick) {
     long nY = sbo_layout_total(&t->lower);
-    double *bl = calloc((size_t)t->lower_batch_doubles + 1, sizeof(double));
-    double *bu = calloc((size_t)t->upper_batch_doubles + 1, sizeof(double));
+    sbo_batch *bl = sbo_batch_create(t, 0), *bu = sbo_batch_create(t, 1);
     double *V = malloc(sizeof(double) * (size_t)nY), *out = malloc(sizeof(double) * (size_t)nY);
     double *outx = malloc(sizeof(double) * (size_t)t->d);
     if (!bl || !bu || !V || !out || !outx) die("oracles", "out of memory");
@@ -300,7 +299,7 @@ static void bench_oracles(sbo_task *t, const double *x, const double *Y, int qui
            med[OR_SWEEP] / med[OR_LIN], medc[OR_SWEEP] / medc[OR_LIN], 1e3 * (med[OR_LIN] + med[OR_SWEEP]),
            1e3 * (med[OR_GRAD] + med[OR_HVP] + med[OR_CROSS]),
            (med[OR_GRAD] + med[OR_HVP] + med[OR_CROSS]) / (med[OR_LIN] + med[OR_SWEEP]));
-    free(bl), free(bu), free(V), free(out), free(outx), free(out2), free(outx2);
+    sbo_batch_free(bl), sbo_batch_free(bu), free(V), free(out), free(outx), free(out2), free(outx2);
 }
 
 // --- 2. time per iteration ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  *   g(x, y) = 1/2 y^T H y - x y_1,   f(x, y) = 1/2 x^2 + y_1.
  *   y*(x) = (x/h1, 0, 0), grad_y f = e1, grad_x f = x, J[z] = -z_1, Z* = H^{-1} e1,
  *   grad Phi(x) = x + 1/h1 (= x + 1), x* = -1/h1.
- * Noiseless oracles (batch of 0 doubles). Exercised by: theory_checks/tc6_counterexample.c, tests/test_tasks.c. */
+ * Noiseless oracles (empty batches). Exercised by: theory_checks/tc6_counterexample.c, tests/test_tasks.c. */
 #include "tasks/task.h"   /* the oracle table */
 #include <math.h>
 #include <stdio.h>
@@ -25,23 +25,23 @@ static void cx_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     x0[0] = c->x0;
     Y0[0] = Y0[1] = Y0[2] = 0;
 }
-static void cx_sample(sbo_task *t, int level, sbo_stream *s, double *batch) { /* noiseless: nothing to draw */ }
-static void cx_grad_lower(sbo_task *t, const double *x, const double *Y, const double *b, double *out) {
+static void cx_sample(sbo_task *t, sbo_stream *s, sbo_batch *batch) { /* noiseless: nothing to draw */ }
+static void cx_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, double *out) {
     cx_ctx *c = t->ctx;
     for (int i = 0; i < 3; i++) out[i] = c->h[i] * Y[i];
     out[0] -= x[0];
 }
-static void cx_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *b, double *out) {
+static void cx_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, double *out) {
     out[0] = 1; out[1] = 0; out[2] = 0;
 }
-static void cx_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *b, double *out) {
+static void cx_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, double *out) {
     out[0] = x[0];
 }
-static void cx_hvp(sbo_task *t, const double *x, const double *Y, const double *b, const double *V, double *out) {
+static void cx_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, const double *V, double *out) {
     cx_ctx *c = t->ctx;
     for (int i = 0; i < 3; i++) out[i] = c->h[i] * V[i];
 }
-static void cx_cross(sbo_task *t, const double *x, const double *Y, const double *b, const double *Z, double *out) {
+static void cx_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, const double *Z, double *out) {
     out[0] = -Z[0];    /* J[z] = grad_x <grad_y g, z> = -z_1 */
 }
 static void cx_metrics(sbo_task *t, const double *x, const double *Y, const double *Z, double *out) {
@@ -104,8 +104,6 @@ static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
     t->lower.block[0].n = 1;
     t->lower.block[0].row_symmetric = 1;     /* vector block: every symmetric H is row-symmetric (§5.2) */
     sbo_layout_finish(&t->lower, NULL);
-    t->lower_batch_doubles = 0;
-    t->upper_batch_doubles = 0;
     t->mu = fmin(c.h[0], fmin(c.h[1], c.h[2]));
     static const char *names[] = {"grad_phi_sq", "dist_x_star", "phi", "upper_loss", "lower_loss", "dist_Y_star",
                                   "dist_Z_star"};

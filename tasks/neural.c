@@ -145,19 +145,18 @@ void sbo_neural_init_weight(sbo_stream *s, double *W, int fan_in, int fan_out, d
 }
 
 /* --- batches -------------------------------------------------------------------------------------------- */
-/* A batch is b split positions stored as doubles (lower: training positions, upper: validation positions). */
-static void nn_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
+/* A batch is b split positions as sample ids (lower: training positions, upper: validation positions). */
+static void nn_sample(sbo_task *t, sbo_stream *s, sbo_batch *batch) {
     sbo_neural *nn = t->ctx;
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
-    for (int i = 0; i < b; i++) {
-        if (level == SBO_LEVEL_LOWER) {
+    for (long i = 0; i < batch->n_ids; i++) {
+        if (batch->level == SBO_LEVEL_LOWER) {
             long j = (long)(sbo_stream_uniform(s) * nn->n_lower_pool);
             if (j >= nn->n_lower_pool) j = nn->n_lower_pool - 1;
-            batch[i] = nn->lower_pool[j];
+            batch->ids[i] = nn->lower_pool[j];
         } else {
             long j = (long)(sbo_stream_uniform(s) * nn->n_val);
             if (j >= nn->n_val) j = nn->n_val - 1;
-            batch[i] = (double)j;
+            batch->ids[i] = j;
         }
     }
 }
@@ -196,13 +195,13 @@ static void fill(sbo_neural *nn, int level, const int *pos, int b) {
     sbo_nn_set_ids(e, nn->ids, b);
 }
 
-/* Loads a minibatch (split positions stored as doubles) into level's executor; returns its size. */
-static int load_batch(sbo_neural *nn, int level, const double *batch) {
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+/* Loads a minibatch (split positions as sample ids) into level's executor; returns its size. */
+static int load_batch(sbo_neural *nn, int level, const sbo_batch *batch) {
+    int b = (int)batch->n_ids;
     int pos[4096] = {0};
     int *p = b <= 4096 ? pos : malloc(sizeof(int) * (size_t)b);
     if (!p) { fprintf(stderr, "sbo: out of memory loading a minibatch\n"); exit(1); }
-    for (int i = 0; i < b; i++) p[i] = (int)batch[i];
+    for (int i = 0; i < b; i++) p[i] = (int)batch->ids[i];
     fill(nn, level, p, b);
     if (p != pos) free(p);
     return b;
@@ -210,7 +209,7 @@ static int load_batch(sbo_neural *nn, int level, const double *batch) {
 
 /* Runs call c at level with the given batch; NULL batch = the whole split in chunks, outputs averaged with the
  * chunk weights (b_chunk / n), which keeps the L2 term counted once. */
-static void run_level(sbo_task *t, int level, const double *x, const double *Y, const double *batch, sbo_nn_call c) {
+static void run_level(sbo_task *t, int level, const double *x, const double *Y, const sbo_batch *batch, sbo_nn_call c) {
     sbo_neural *nn = t->ctx;
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
     if (batch) {
@@ -256,41 +255,43 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     if (c.loss) *c.loss = loss;
 }
 
-static void nn_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void nn_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     sbo_nn_call c = {.grad_Y = out};
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void nn_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     sbo_nn_call c = {.grad_Y = out};
     run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
-static void nn_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void nn_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     sbo_nn_call c = {.grad_x = out};
     run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
-static void nn_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out) {
+static void nn_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *V,
+                   double *out) {
     sbo_nn_call c = {.dY = V, .hess_Y = out};
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out) {
+static void nn_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *Z,
+                     double *out) {
     sbo_nn_call c = {.dY = Z, .hess_x = out};     /* J[Z] = grad_x <grad_Y g, Z> (§1) */
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void nn_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                   const sbo_subspace *S, double *out) {
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
     sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void nn_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                     const sbo_subspace *S, double *out) {
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
     sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
     run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
-static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                            const double *X, double *out) {
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
@@ -300,7 +301,7 @@ static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const 
 
 /* --- fused oracles: one linearization of g per iteration, tangent sweeps at it, one pass of f ------------------ */
 /* The minibatch of level into its executor (a fused oracle always has one: exact oracles use the calls above). */
-static int fill_batch(sbo_task *t, int level, const double *batch) {
+static int fill_batch(sbo_task *t, int level, const sbo_batch *batch) {
     sbo_neural *nn = t->ctx;
     if (!batch) {
         fprintf(stderr, "sbo: internal error: a fused image-task oracle needs a minibatch (exact oracles: the "
@@ -314,21 +315,23 @@ static void subspace_ranks(const sbo_task *t, const sbo_subspace *S, int *rank) 
     for (int l = 0; l < t->lower.L; l++) rank[l] = S ? S->red.block[l].m : t->lower.block[l].m;
 }
 
-static void nn_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S) {
+static void nn_lower_at(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S) {
     sbo_neural *nn = t->ctx;
     int rank[SBO_MAX_BLOCKS];
     subspace_ranks(t, S, rank);
     /* both adjoint paths (H[V] needs the lower one, J[V] the upper one); the lower gradient kept for lower_grad */
     sbo_nn_lin c = {.b = fill_batch(t, SBO_LEVEL_LOWER, batch), .P = S ? S->P : NULL, .rank = rank,
-                    .want_lower = 1, .want_upper = 1, .keep_grad_Y = 1};
+                    .want_lower = 1, .want_upper = 1, .keep_grad_Y = 1, .batch_version = batch->version};
     sbo_nn_linearize(nn->lower, x, Y, &c);
 }
 static void nn_lower_grad(sbo_task *t, double *out) { sbo_nn_gradient(((sbo_neural *)t->ctx)->lower, NULL, out); }
 static void nn_lower_tangent(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan) {
-    sbo_nn_tan c = {.dY = tan->V, .dY_full = tan->V_full, .hess_Y = tan->hvp, .hess_x = tan->cross};
+    /* the batch as it is now: the engine aborts when a new one was drawn into it since the linearization */
+    sbo_nn_tan c = {.dY = tan->V, .dY_full = tan->V_full, .hess_Y = tan->hvp, .hess_x = tan->cross,
+                    .batch_version = t->lin.batch->version};
     sbo_nn_tangent(((sbo_neural *)t->ctx)->lower, x, Y, &c);
 }
-static void nn_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+static void nn_upper(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                      double *gY, double *gx) {
     sbo_neural *nn = t->ctx;
     int rank[SBO_MAX_BLOCKS];
@@ -388,18 +391,17 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
 
 int sbo_neural_is(const sbo_task *t) { return t && t->ops && t->ops->sample == nn_sample; }
 
-double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const double *batch) {
+double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const sbo_batch *batch) {
     double l = 0;
     sbo_nn_call c = {.loss = &l};
     run_level(t, level, x, Y, batch, c);
     return l;
 }
 
-void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *inputs, int *labels, int *ids) {
+void sbo_neural_batch_data(sbo_task *t, int level, const sbo_batch *batch, double *inputs, int *labels, int *ids) {
     sbo_neural *nn = t->ctx;
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
-    for (int i = 0; i < b; i++) {
-        int p = (int)batch[i], row = split_row(nn, level, p);
+    for (long i = 0; i < batch->n_ids; i++) {
+        int p = (int)batch->ids[i], row = split_row(nn, level, p);
         const sbo_image_split *sp = split_set(nn, level);
         labels[i] = split_label(nn, level, p);
         ids[i] = p;
@@ -475,8 +477,8 @@ int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory creating the task buffers");
         return -1;
     }
-    t->lower_batch_doubles = nn->b_lower;
-    t->upper_batch_doubles = nn->b_upper;
+    t->batch_ids[SBO_LEVEL_LOWER] = nn->b_lower;
+    t->batch_ids[SBO_LEVEL_UPPER] = nn->b_upper;
     t->reduced_impl = "native (through P^T a, §3.1)";
     return 0;
 }

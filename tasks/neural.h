@@ -79,10 +79,10 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
 /* 1 when t is an image task (its ctx starts with an sbo_neural). */
 int sbo_neural_is(const sbo_task *t);
 /* The objective of level's graph (g or f) on one minibatch. */
-double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const double *batch);
+double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const sbo_batch *batch);
 /* What the network sees for a minibatch (level LOWER, UPPER or TEST: positions in that split): inputs (b x pixels, scaled as fed), labels (b), sample ids (b: training
  * positions, the index into x for data_cleaning's weights). */
-void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *inputs, int *labels, int *ids);
+void sbo_neural_batch_data(sbo_task *t, int level, const sbo_batch *batch, double *inputs, int *labels, int *ids);
 /* The graph of level as text, one op per line ("linear h1 <- images, W1, b1"). */
 void sbo_neural_describe(const sbo_task *t, int level, char *buf, size_t buflen);
 /* Gaussian init of a weight block, scale sqrt(gain / fan_in). */

@@ -9,7 +9,7 @@
  *   B ~ N(0,1) 1.5 (D d)^{-1/4} (D x d), C ~ N(0,1) 1.5/sqrt(D) (p x D), c ~ N(0, I_p): one instance per
  *   task.instance_seed, shared by all run seeds (§8 TC-7).
  *
- * Minibatches (flat double arrays; NULL = exact oracles; 0 doubles when sigma = 0):
+ * Minibatches (the values of an sbo_batch, no sample ids; NULL = exact oracles; 0 values when sigma = 0):
  *   lower phi = [ A_xi (M x M) | H_xi (D x D) ][ sigma eps (D) ][ B + sigma N/sqrt(D) (D x d) ]
  *       A_xi = A + sigma (G + G^T)/sqrt(2M) (kron) or H_xi = H + sigma (G + G^T)/sqrt(2D) (generic), shared by
  *       every HVP and by grad_Y g = H_xi[Y] - mat(Bx) + sigma eps (§8 TC-7); only J uses the perturbed B.
@@ -151,7 +151,8 @@ static void hinv_apply(const quad_ctx *q, const double *r, double *out, double *
     }
 }
 
-/* Batch views. */
+/* Batch views: the internal functions take the batch's values (NULL: exact). */
+static const double *batch_values(const sbo_batch *b) { return b ? b->values : NULL; }
 static long lower_op_len(const quad_ctx *q) { return q->K * q->K; }
 static const double *lower_noise(const quad_ctx *q, const double *batch) {
     return batch ? batch + lower_op_len(q) : NULL;
@@ -173,8 +174,10 @@ static void quad_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     }
 }
 
-static void quad_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
+static void quad_sample(sbo_task *t, sbo_stream *s, sbo_batch *b) {
     quad_ctx *q = t->ctx;
+    double *batch = b->values;
+    int level = b->level;
     if (!batch || q->sigma == 0) return;
     long D = q->D, d = q->d;
     double sg = q->sigma;
@@ -206,7 +209,8 @@ static void quad_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
     }
 }
 
-static void quad_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void quad_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, double *out) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     hess_apply(q, batch, Y, out);
     matvec(0, q->D, q->d, -1.0, q->B, x, 1.0, out);    /* - mat(B x): exact B (§8 TC-7) */
@@ -214,18 +218,21 @@ static void quad_grad_lower(sbo_task *t, const double *x, const double *Y, const
     if (eps) sbo_vec_axpy(q->D, 1.0, eps, out);
 }
 
-static void quad_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V,
+static void quad_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, const double *V,
                      double *out) {
+    const double *batch = batch_values(bt);
     hess_apply(t->ctx, batch, V, out);
 }
 
-static void quad_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z,
+static void quad_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, const double *Z,
                        double *out_d) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     matvec(1, q->D, q->d, -1.0, lower_B(q, batch), Z, 0.0, out_d);   /* J[Z] = -B_phi^T vec Z */
 }
 
-static void quad_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void quad_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, double *out) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     sbo_vec_copy(q->p, q->c, q->w_p);
     matvec(0, q->p, q->D, 1.0, q->C, Y, -1.0, q->w_p);  /* C vec Y - c */
@@ -233,7 +240,8 @@ static void quad_grad_upper_Y(sbo_task *t, const double *x, const double *Y, con
     if (batch) sbo_vec_axpy(q->D, 1.0, batch, out);
 }
 
-static void quad_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d) {
+static void quad_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, double *out_d) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     for (int k = 0; k < q->d; k++) out_d[k] = q->lambda * x[k];
     if (batch) sbo_vec_axpy(q->d, 1.0, batch + q->D, out_d);
@@ -589,8 +597,8 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
     }
     sbo_layout_finish(&t->lower, NULL);
     long K = q->K;
-    t->lower_batch_doubles = q->sigma > 0 ? K * K + D + D * d : 0;
-    t->upper_batch_doubles = q->sigma > 0 ? D + d : 0;
+    t->batch_values[0] = q->sigma > 0 ? K * K + D + D * d : 0;
+    t->batch_values[1] = q->sigma > 0 ? D + d : 0;
     t->mu = q->mu;
     static const char *names[] = {"grad_phi_sq", "dist_x_star", "phi", "upper_loss", "lower_loss", "dist_Y_star",
                                   "dist_Z_star"};
@@ -824,14 +832,14 @@ int sbo_quadratic_x_star(const sbo_task *t, double *xstar) {
     return 0;
 }
 
-double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const double *batch) {
+double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch) {
     quad_ctx *q = ctx_of(t);
-    return q ? lower_value(q, x, Y, batch) : NAN;
+    return q ? lower_value(q, x, Y, batch_values(batch)) : NAN;
 }
 
-double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const double *batch) {
+double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch) {
     quad_ctx *q = ctx_of(t);
-    return q ? upper_value(q, x, Y, batch) : NAN;
+    return q ? upper_value(q, x, Y, batch_values(batch)) : NAN;
 }
 
 int sbo_quadratic_dense_H(const sbo_task *t, double *Hd) {

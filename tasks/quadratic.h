@@ -16,9 +16,10 @@
 
 extern const sbo_task_type sbo_task_quadratic;
 
-/* Minibatch layout (tasks/quadratic.c): the lower batch starts with the sampled operator, A_xi (M x M, kron) or
- * H_xi (D x D, generic), followed by the noise of grad_Y g (D) and the perturbed B (D x d); the upper batch is
- * the noise of grad_Y f (D) then of grad_x f (d). sigma = 0 gives batches of 0 doubles (exact oracles). */
+/* Minibatch layout (tasks/quadratic.c; the values of an sbo_batch, no sample ids): the lower batch starts with the
+ * sampled operator, A_xi (M x M, kron) or H_xi (D x D, generic), followed by the noise of grad_Y g (D) and the
+ * perturbed B (D x d); the upper batch is the noise of grad_Y f (D) then of grad_x f (d). sigma = 0 gives batches of
+ * 0 values (exact oracles). */
 
 /* Largest D = sum m_l n_l for which the task reserves the dense workspace of sbo_quadratic_naive_point
  * (D^2 + D(d+1) + d(d+1) doubles). Larger instances return -1 from that function. */
@@ -40,8 +41,8 @@ int sbo_quadratic_x_star(const sbo_task *t, double *xstar);
  * whose Y-gradient and Y-Hessian are the lower oracles. Its x-derivative uses B, not the perturbed B_phi of
  * the cross oracle (§8 TC-7: only J uses B + sigma N/sqrt(D)), so J matches differences of grad_Y g only for
  * batch = NULL. The upper value is f(x,Y) + <noise_Y, Y> + <noise_x, x>. */
-double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const double *batch);
-double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const double *batch);
+double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch);
+double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch);
 
 /* The lower Hessian as a dense D x D matrix in the row-major vec of the block tuple (§1). */
 int sbo_quadratic_dense_H(const sbo_task *t, double *Hdense);

@@ -1,9 +1,11 @@
 /* tests/test_tasks.c: the task interface itself: the counterexample's oracles against central differences in
  * double (STYLE.md pattern 7), its exact metrics (§5.3), the row-symmetry declaration checked numerically (§6.2),
  * the subspace helpers (P^T V and P X are adjoint; full blocks copy), the generic reduced oracles equal to P^T of
- * the full ones, and the oracle counters. Run: ctest -R test_tasks */
+ * the full ones, the oracle counters, and the batch-version check of the generic fused oracles.
+ * Run: ctest -R test_tasks */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/sbo_haar.h"     /* Haar P for the subspace tests */
@@ -173,4 +175,40 @@ Test(tasks, subspace_helpers_and_generic_reduced_hvp) {
     for (long i = 0; i < R; i++) cr_expect(fabs(red[i] - ref[i]) < 1e-12, "entry %ld: %.15g vs %.15g", i, red[i], ref[i]);
     cr_expect_eq(t->counts.reduced_hvp, 1);
     sbo_task_destroy(t);
+}
+
+/* --- the linearization contract on the minibatch (generic fused oracles, tasks/task.c) --------------------------
+ * The quadratic (sigma > 0) has no native fused oracles: the wrappers compose the separate ones and record the
+ * batch's version at sbo_task_lower_at. A tangent sweep after a new draw into that batch must abort; after a new
+ * linearization it runs (the control: the same calls with lower_at in between). */
+static void lower_tangent_after_redraw(int relinearize) {
+    sbo_task *t = make_task("quadratic", NULL);
+    long D = sbo_layout_total(&t->lower);
+    double *x = calloc((size_t)t->d, sizeof(double)), *Y = calloc((size_t)D, sizeof(double));
+    double *V = calloc((size_t)D, sizeof(double)), *HV = calloc((size_t)D, sizeof(double));
+    sbo_batch *b = sbo_batch_create(t, 0);
+    cr_assert(x && Y && V && HV && b && b->n_values > 0);
+    V[0] = 1;
+    sbo_stream s;
+    sbo_stream_init(&s, 5, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(t, 0, &s, b);
+    sbo_task_lower_at(t, x, Y, b, NULL);
+    sbo_tangent tan = {.V = V, .hvp = HV};
+    sbo_task_lower_tangent(t, x, Y, &tan);          /* at the linearization: runs */
+    sbo_stream_init(&s, 5, SBO_RNG_LOWER_BATCH, 0, 1);
+    sbo_task_sample(t, 0, &s, b);                   /* phi_{k+1} into the same batch */
+    if (relinearize) sbo_task_lower_at(t, x, Y, b, NULL);
+    sbo_task_lower_tangent(t, x, Y, &tan);
+    sbo_batch_free(b);
+    free(x); free(Y); free(V); free(HV);
+    sbo_task_destroy(t);
+}
+
+Test(tasks, generic_tangent_after_a_new_draw_aborts, .signal = SIGABRT) {
+    lower_tangent_after_redraw(0);
+    cr_log_error("a tangent sweep ran on a minibatch drawn after the linearization");
+}
+
+Test(tasks, generic_tangent_after_a_new_draw_and_linearization_runs) {
+    lower_tangent_after_redraw(1);
 }
