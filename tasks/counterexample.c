@@ -4,16 +4,13 @@
  *   y*(x) = (x/h1, 0, 0), grad_y f = e1, grad_x f = x, J[z] = -z_1, Z* = H^{-1} e1,
  *   grad Phi(x) = x + 1/h1 (= x + 1), x* = -1/h1.
  * Noiseless oracles (empty batches). Exercised by: theory_checks/tc6_counterexample.c, tests/test_tasks.c. */
-#include "tasks/task.h"   /* the oracle table */
+#include "tasks/counterexample.h"   /* the typed options, the oracle table */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    double h[3];
-    double x0;
-} cx_ctx;
+typedef sbo_counterexample_options cx_ctx;   /* the task's whole state */
 
 static const sbo_option cx_options[] = {
     {"task.h", "1,2,3", "diagonal of the lower Hessian H (three positive numbers; §5.3 uses 1,2,3)"},
@@ -75,18 +72,33 @@ static const sbo_task_ops cx_ops = {
     .grad_upper_x = cx_grad_upper_x, .hvp = cx_hvp, .cross = cx_cross, .metrics = cx_metrics,
     .destroy = cx_destroy};
 
-static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
-    cx_ctx c;
+int sbo_counterexample_options_check(const sbo_counterexample_options *o, char *err, size_t errlen) {
+    if (!(o->h[0] > 0 && o->h[1] > 0 && o->h[2] > 0) || !isfinite(o->h[0] + o->h[1] + o->h[2])) {
+        snprintf(err, errlen, "task.h = '%g,%g,%g' must be three positive numbers separated by commas, e.g. "
+                 "task.h=1,2,3", o->h[0], o->h[1], o->h[2]);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_counterexample_options_parse(const sbo_config *cfg, sbo_counterexample_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
     const char *hs = sbo_config_get(cfg, "task.h");
     if (!hs) hs = "1,2,3";
     char tail;
-    if (sscanf(hs, "%lf,%lf,%lf%c", &c.h[0], &c.h[1], &c.h[2], &tail) != 3 || !(c.h[0] > 0 && c.h[1] > 0 && c.h[2] > 0) ||
-        !isfinite(c.h[0] + c.h[1] + c.h[2])) {
+    if (sscanf(hs, "%lf,%lf,%lf%c", &o->h[0], &o->h[1], &o->h[2], &tail) != 3 ||
+        sbo_counterexample_options_check(o, err, errlen)) {
         snprintf(err, errlen, "task.h = '%s' must be three positive numbers separated by commas, e.g. task.h=1,2,3", hs);
-        return NULL;
+        return -1;
     }
-    c.x0 = 2;
-    if (sbo_config_get(cfg, "task.x0") && sbo_config_double(cfg, "task.x0", &c.x0, err, errlen)) return NULL;
+    o->x0 = 2;
+    if (sbo_config_get(cfg, "task.x0") && sbo_config_double(cfg, "task.x0", &o->x0, err, errlen)) return -1;
+    return 0;
+}
+
+sbo_task *sbo_counterexample_create(const sbo_counterexample_options *o, char *err, size_t errlen) {
+    if (sbo_counterexample_options_check(o, err, errlen)) return NULL;
+    const sbo_counterexample_options c = *o;
     sbo_task *t = calloc(1, sizeof *t);
     cx_ctx *ctx = malloc(sizeof *ctx);
     if (!t || !ctx) {
@@ -95,6 +107,7 @@ static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     *ctx = c;
+    t->type = &sbo_task_counterexample;
     t->ops = &cx_ops;
     t->ctx = ctx;
     t->d = 1;
@@ -122,6 +135,11 @@ static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     return t;
+}
+
+static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
+    sbo_counterexample_options o;
+    return sbo_counterexample_options_parse(cfg, &o, err, errlen) ? NULL : sbo_counterexample_create(&o, err, errlen);
 }
 
 const sbo_task_type sbo_task_counterexample = {

@@ -8,34 +8,78 @@
 #include <string.h>
 
 
-static int get_int(const sbo_config *cfg, const char *key, long lo, long hi, long *out, char *err, size_t errlen) {
-    if (sbo_config_long(cfg, key, out, err, errlen)) return -1;
-    if (*out < lo || *out > hi) {
-        snprintf(err, errlen, "%s = %ld is out of range; choose %ld <= %s <= %ld", key, *out, lo, key, hi);
+/* --- options --------------------------------------------------------------------------------------------- */
+static int check_range(const char *key, long v, long lo, long hi, char *err, size_t errlen) {
+    if (v < lo || v > hi) {
+        snprintf(err, errlen, "%s = %ld is out of range; choose %ld <= %s <= %ld", key, v, lo, key, hi);
         return -1;
     }
     return 0;
 }
 
-int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *err, size_t errlen) {
-    memset(nn, 0, sizeof *nn);
-    long n_train, n_val, n_test, b, ub, seed;
-    int prec = 0;
-    if (get_int(cfg, "task.batch", 1, 1000000, &b, err, errlen) ||
-        get_int(cfg, "task.upper_batch", 1, 1000000, &ub, err, errlen) ||
-        get_int(cfg, "task.n_train", 1, 1000000, &n_train, err, errlen) ||
-        get_int(cfg, "task.n_val", 1, 1000000, &n_val, err, errlen) ||
-        get_int(cfg, "task.n_test", 1, 1000000, &n_test, err, errlen) ||
-        get_int(cfg, "task.data_seed", 0, 1L << 62, &seed, err, errlen) ||
-        sbo_config_choice(cfg, "task.precision", "float32|float64", &prec, err, errlen))
-        return -1;
-    if (!(noise >= 0 && noise <= 1)) {
-        snprintf(err, errlen, "task.noise = %g must lie in [0, 1]", noise);
+int sbo_neural_options_check(const sbo_neural_options *o, char *err, size_t errlen) {
+    if (check_range("task.hidden", o->hidden, 1, 65536, err, errlen)) return -1;
+    if (!(o->lambda > 0) || !isfinite(o->lambda)) {
+        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)",
+                 o->lambda);
         return -1;
     }
-    nn->precision = prec ? 64 : 32;
+    if (check_range("task.batch", o->batch, 1, 1000000, err, errlen) ||
+        check_range("task.upper_batch", o->upper_batch, 1, 1000000, err, errlen) ||
+        check_range("task.n_train", o->n_train, 1, 1000000, err, errlen) ||
+        check_range("task.n_val", o->n_val, 1, 1000000, err, errlen) ||
+        check_range("task.n_test", o->n_test, 1, 1000000, err, errlen) ||
+        check_range("task.data_seed", o->data_seed, 0, 1L << 62, err, errlen))
+        return -1;
+    if (o->precision != 32 && o->precision != 64) {
+        snprintf(err, errlen, "task.precision = %d must be 32 (float32) or 64 (float64)", o->precision);
+        return -1;
+    }
+    if (o->activation != SBO_NN_RELU && o->activation != SBO_NN_TANH && o->activation != SBO_NN_GELU) {
+        snprintf(err, errlen, "task.activation must be relu, tanh or gelu (engine kind %d given)", o->activation);
+        return -1;
+    }
+    if (!(o->noise >= 0 && o->noise <= 1)) {
+        snprintf(err, errlen, "task.noise = %g must lie in [0, 1]", o->noise);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_neural_options_parse(const sbo_config *cfg, sbo_neural_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    int act = 0, prec = 0;
+    if (sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
+        sbo_config_long(cfg, "task.hidden", &o->hidden, err, errlen) ||
+        sbo_config_double(cfg, "task.noise", &o->noise, err, errlen) ||
+        sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen) ||
+        sbo_config_long(cfg, "task.batch", &o->batch, err, errlen) ||
+        sbo_config_long(cfg, "task.upper_batch", &o->upper_batch, err, errlen) ||
+        sbo_config_long(cfg, "task.n_train", &o->n_train, err, errlen) ||
+        sbo_config_long(cfg, "task.n_val", &o->n_val, err, errlen) ||
+        sbo_config_long(cfg, "task.n_test", &o->n_test, err, errlen) ||
+        sbo_config_long(cfg, "task.data_seed", &o->data_seed, err, errlen) ||
+        sbo_config_choice(cfg, "task.precision", "float32|float64", &prec, err, errlen))
+        return -1;
+    o->activation = act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU;
+    o->precision = prec ? 64 : 32;
     const char *ds = sbo_config_get(cfg, "task.dataset"), *dir = sbo_config_get(cfg, "task.data_dir");
-    if (sbo_image_set_load(ds ? ds : "fashion_mnist", dir && *dir ? dir : NULL, &nn->set, err, errlen)) return -1;
+    snprintf(o->dataset, sizeof o->dataset, "%s", ds ? ds : "fashion_mnist");
+    snprintf(o->data_dir, sizeof o->data_dir, "%s", dir ? dir : "");
+    return sbo_neural_options_check(o, err, errlen);
+}
+
+double sbo_neural_init_gain(const sbo_neural_options *o) { return o->activation == SBO_NN_RELU ? 2.0 : 1.0; }
+
+/* --- data ---------------------------------------------------------------------------------------------- */
+int sbo_neural_load(sbo_neural *nn, const sbo_neural_options *o, char *err, size_t errlen) {
+    memset(nn, 0, sizeof *nn);
+    if (sbo_neural_options_check(o, err, errlen)) return -1;
+    const long n_train = o->n_train, n_val = o->n_val, n_test = o->n_test, b = o->batch, ub = o->upper_batch;
+    const long seed = o->data_seed;
+    const double noise = o->noise;
+    nn->precision = o->precision;
+    if (sbo_image_set_load(o->dataset, o->data_dir[0] ? o->data_dir : NULL, &nn->set, err, errlen)) return -1;
     const sbo_image_set *s = &nn->set;
     if (n_train + n_val > s->train.n) {
         snprintf(err, errlen, "task.n_train + task.n_val = %ld exceeds the %ld training images of %s; lower them",
@@ -91,28 +135,7 @@ int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *e
     return 0;
 }
 
-sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char *name, sbo_neural_opts *o, char *err,
-                              size_t errlen) {
-    int act = 0;
-    long hidden = 0;
-    memset(o, 0, sizeof *o);
-    if (sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
-        sbo_config_long(cfg, "task.hidden", &hidden, err, errlen) ||
-        sbo_config_double(cfg, "task.noise", &o->noise, err, errlen) ||
-        sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen))
-        return NULL;
-    if (hidden < 1 || hidden > 65536) {
-        snprintf(err, errlen, "task.hidden = %ld is out of range; choose 1 <= task.hidden <= 65536", hidden);
-        return NULL;
-    }
-    if (!(o->lambda > 0) || !isfinite(o->lambda)) {
-        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)",
-                 o->lambda);
-        return NULL;
-    }
-    o->hidden = (int)hidden;
-    o->activation = act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU;
-    o->init_gain = act == 0 ? 2.0 : 1.0;
+sbo_task *sbo_neural_task_new(const sbo_neural_options *o, size_t ctx_size, const char *name, char *err, size_t errlen) {
     sbo_task *t = calloc(1, sizeof *t);
     void *c = calloc(1, ctx_size);
     if (!t || !c) {
@@ -121,7 +144,7 @@ sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char
         return NULL;
     }
     t->ctx = c;
-    if (sbo_neural_load(c, cfg, o->noise, err, errlen)) {
+    if (sbo_neural_load(c, o, err, errlen)) {
         free(c); free(t);
         return NULL;
     }

@@ -114,7 +114,9 @@ typedef struct {
     const char *name;
     const char *description;
     const sbo_option *options;      /* keys "task.*" */
-    /* Returns NULL with a one-line message in err on bad configuration. */
+    /* Returns NULL with a one-line message in err on bad configuration. Every task parses its task.* keys once into
+     * a typed struct (sbo_<task>_options_parse in its header, liblinear's check_parameter pattern) and builds from
+     * that struct (sbo_<task>_create), which C code may also call without a configuration. */
     sbo_task *(*create)(const sbo_config *cfg, char *err, size_t errlen);
 } sbo_task_type;
 
