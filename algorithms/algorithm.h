@@ -106,11 +106,12 @@ int sbo_algo_state_finite(const sbo_algo *a);
 void sbo_algo_free_common(sbo_algo *a);   /* frees the arenas, then a->impl, then a */
 void sbo_algo_logf(sbo_algo *a, const char *fmt, ...);
 /* Draw phi_k (stream LOWER_BATCH, k) then psi_k (UPPER_BATCH, k) through the counted wrapper. */
-void sbo_algo_draw_batches(sbo_algo *a, long k, double *batch_lower, double *batch_upper);
+void sbo_algo_draw_batches(sbo_algo *a, long k, sbo_batch *batch_lower, sbo_batch *batch_upper);
 
-/* Full-space directions shared by SOBA and MA-SOBA (§2.1): buffers live in a->work. */
+/* Full-space directions shared by SOBA and MA-SOBA (§2.1): buffers live in a->work (the batches' arrays too). */
 typedef struct {
-    double *batch_lower, *batch_upper, *DY, *DZ, *gf, *Dx, *JZ;
+    sbo_batch batch_lower, batch_upper;
+    double *DY, *DZ, *gf, *Dx, *JZ;
 } sbo_full_space_work;
 void sbo_full_space_declare(sbo_algo *a, sbo_full_space_work *w);
 void sbo_full_space_directions(sbo_algo *a, long k, sbo_full_space_work *w);

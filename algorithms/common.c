@@ -139,10 +139,8 @@ void sbo_full_space_declare(sbo_algo *a, sbo_full_space_work *w) {
     sbo_task *t = a->task;
     long D = sbo_layout_total(&t->lower);
     char shape[64];
-    snprintf(shape, sizeof shape, "%ld (task lower batch)", t->lower_batch_doubles);
-    sbo_arena_add(&a->work, "lower minibatch phi_k", shape, t->lower_batch_doubles, &w->batch_lower);
-    snprintf(shape, sizeof shape, "%ld (task upper batch)", t->upper_batch_doubles);
-    sbo_arena_add(&a->work, "upper minibatch psi_k", shape, t->upper_batch_doubles, &w->batch_upper);
+    sbo_batch_declare(&w->batch_lower, t, 0, &a->work, "lower minibatch phi_k", " (task lower batch)");
+    sbo_batch_declare(&w->batch_upper, t, 1, &a->work, "upper minibatch psi_k", " (task upper batch)");
     snprintf(shape, sizeof shape, "sum m_l n_l = %ld", D);
     sbo_arena_add(&a->work, "D_Y = grad_Y g", shape, D, &w->DY);
     sbo_arena_add(&a->work, "D_Z = H[Z] - grad_Y f", shape, D, &w->DZ);
@@ -153,7 +151,7 @@ void sbo_full_space_declare(sbo_algo *a, sbo_full_space_work *w) {
 }
 
 /* Draw phi_k then psi_k (§1 order; SOBA and MA-SOBA draw only the minibatches). */
-void sbo_algo_draw_batches(sbo_algo *a, long k, double *batch_lower, double *batch_upper) {
+void sbo_algo_draw_batches(sbo_algo *a, long k, sbo_batch *batch_lower, sbo_batch *batch_upper) {
     sbo_stream s;
     sbo_stream_init(&s, a->seed, SBO_RNG_LOWER_BATCH, 0, (uint64_t)k);
     sbo_task_sample(a->task, 0, &s, batch_lower);
@@ -167,12 +165,12 @@ void sbo_algo_draw_batches(sbo_algo *a, long k, double *batch_lower, double *bat
 void sbo_full_space_directions(sbo_algo *a, long k, sbo_full_space_work *w) {
     sbo_task *t = a->task;
     long D = sbo_layout_total(&t->lower);
-    sbo_algo_draw_batches(a, k, w->batch_lower, w->batch_upper);
-    sbo_task_lower_at(t, a->x, a->Y, w->batch_lower, NULL);
+    sbo_algo_draw_batches(a, k, &w->batch_lower, &w->batch_upper);
+    sbo_task_lower_at(t, a->x, a->Y, &w->batch_lower, NULL);
     sbo_task_lower_grad(t, w->DY);
     sbo_tangent along_Z = {.V = a->Z, .hvp = w->DZ, .cross = w->JZ};
     sbo_task_lower_tangent(t, a->x, a->Y, &along_Z);
-    sbo_task_upper(t, a->x, a->Y, w->batch_upper, NULL, w->gf, w->Dx);
+    sbo_task_upper(t, a->x, a->Y, &w->batch_upper, NULL, w->gf, w->Dx);
     sbo_vec_axpy(D, -1.0, w->gf, w->DZ);
     sbo_vec_axpy(t->d, -1.0, w->JZ, w->Dx);
 }

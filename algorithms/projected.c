@@ -23,7 +23,7 @@ typedef struct {
     sbo_subspace S;
     sbo_probes pr;
     double *P_buf, *probe_buf, *haar_work, *zwork;
-    double *batch_lower, *batch_upper;
+    sbo_batch batch_lower, batch_upper;   /* arrays in a->work */
     double *G_own, *F_red, *Bq, *Dx, *JZ;   /* G_own: only when every block is full (else G uses zdir's scratch) */
     double lift_scale[SBO_MAX_BLOCKS];
 } projected_impl;
@@ -122,7 +122,8 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_algo_options *opt, int is
 
 typedef struct {
     sbo_task *t;
-    const double *x, *Y, *batch;
+    const double *x, *Y;
+    const sbo_batch *batch;
     const sbo_subspace *S;
     const double *Z;      /* Z_k: a sweep along it can return J[Z_k] too (every block full, cross_term = full) */
     double *JZ;           /* where J[Z_k] goes; NULL once it has been computed, or when the cross term differs */
@@ -207,10 +208,8 @@ sbo_algo *sbo_projected_create(const sbo_algo_type *type, int is_bros, sbo_task 
                                               : "zdir work (hvp out; every block full)", sh, p->work_doubles,
                       &im->zwork);
     }
-    snprintf(sh, sizeof sh, "%ld", t->lower_batch_doubles);
-    sbo_arena_add(&a->work, "lower minibatch phi_k", sh, t->lower_batch_doubles, &im->batch_lower);
-    snprintf(sh, sizeof sh, "%ld", t->upper_batch_doubles);
-    sbo_arena_add(&a->work, "upper minibatch psi_k", sh, t->upper_batch_doubles, &im->batch_upper);
+    sbo_batch_declare(&im->batch_lower, t, 0, &a->work, "lower minibatch phi_k", "");
+    sbo_batch_declare(&im->batch_upper, t, 1, &a->work, "upper minibatch psi_k", "");
     snprintf(sh, sizeof sh, "sum r_l n_l = %ld", nred);
     if (!p->in_doubles)   /* otherwise G lives in zdir's HVP input tuple, free once zdir_reduced has returned */
         sbo_arena_add(&a->work, "G = P^T grad_Y g (every block full)", sh, nred, &im->G_own);
@@ -245,13 +244,13 @@ int sbo_projected_step(sbo_algo *a, long k) {
 
     /* §1 draw order: per block P_l, probes; then phi_k, psi_k */
     sbo_zdir_draw(p, a->seed, k, &im->S, im->P_buf, &im->pr, im->probe_buf, im->haar_work);
-    sbo_algo_draw_batches(a, k, im->batch_lower, im->batch_upper);
+    sbo_algo_draw_batches(a, k, &im->batch_lower, &im->batch_upper);
 
     /* every oracle at the old iterate (x_k, Y_k, Z_k): Jacobi updates (§1). One pass of f gives F and grad_x f;
      * one linearization of g in the subspace serves zdir's reduced HVPs, G and the cross term (tangent sweeps). */
-    sbo_task_upper(t, a->x, a->Y, im->batch_upper, &im->S, im->F_red, im->Dx);
-    sbo_task_lower_at(t, a->x, a->Y, im->batch_lower, &im->S);
-    hvp_ctx hc = {t, a->x, a->Y, im->batch_lower, &im->S, a->Z, a->cross_term == SBO_CROSS_FULL ? im->JZ : NULL};
+    sbo_task_upper(t, a->x, a->Y, &im->batch_upper, &im->S, im->F_red, im->Dx);
+    sbo_task_lower_at(t, a->x, a->Y, &im->batch_lower, &im->S);
+    hvp_ctx hc = {t, a->x, a->Y, &im->batch_lower, &im->S, a->Z, a->cross_term == SBO_CROSS_FULL ? im->JZ : NULL};
     /* every Z_k-dependent quantity (B = P^T Z_k, u = Z_k omega) is cached here, before Z is updated in place */
     sbo_zdir_pieces pc;
     sbo_zdir_reduced(p, &im->S, &im->pr, a->Z, im->F_red, task_reduced_hvp, &hc, im->zwork, &pc);

@@ -26,6 +26,7 @@
 #include "core/sbo_rng.h"           /* sbo_stream for the oracle minibatch and the tangent */
 #include "core/sbo_haar.h"          /* sbo_haar_sample_v: wrapped, to time the subspace frames P */
 #include "core/nn/nn.h"            /* sbo_nn_set_input_u8: wrapped, to time the minibatch's pixel conversion */
+#include "tasks/neural.h"          /* sbo_neural_options: the image task's sizes for the header line */
 
 #if defined(SBO_BLAS_BLIS)
 #include <blis.h>                   /* bli_thread_get_num_threads */
@@ -233,8 +234,7 @@ static const char *const OR_NAME[N_OR] = {"grad_Y g", "H[V]", "J[Z]", "grad_Y f"
 
 static void bench_oracles(sbo_task *t, const double *x, const double *Y, int quick) {
     long nY = sbo_layout_total(&t->lower);
-    double *bl = calloc((size_t)t->lower_batch_doubles + 1, sizeof(double));
-    double *bu = calloc((size_t)t->upper_batch_doubles + 1, sizeof(double));
+    sbo_batch *bl = sbo_batch_create(t, 0), *bu = sbo_batch_create(t, 1);
     double *V = malloc(sizeof(double) * (size_t)nY), *out = malloc(sizeof(double) * (size_t)nY);
     double *outx = malloc(sizeof(double) * (size_t)t->d);
     if (!bl || !bu || !V || !out || !outx) die("oracles", "out of memory");
@@ -300,7 +300,7 @@ static void bench_oracles(sbo_task *t, const double *x, const double *Y, int qui
            med[OR_SWEEP] / med[OR_LIN], medc[OR_SWEEP] / medc[OR_LIN], 1e3 * (med[OR_LIN] + med[OR_SWEEP]),
            1e3 * (med[OR_GRAD] + med[OR_HVP] + med[OR_CROSS]),
            (med[OR_GRAD] + med[OR_HVP] + med[OR_CROSS]) / (med[OR_LIN] + med[OR_SWEEP]));
-    free(bl), free(bu), free(V), free(out), free(outx), free(out2), free(outx2);
+    sbo_batch_free(bl), sbo_batch_free(bu), free(V), free(out), free(outx), free(out2), free(outx2);
 }
 
 // --- 2. time per iteration ---------------------------------------------------------------------------------------
@@ -347,9 +347,10 @@ static int bench_task(const task_case *tc, int steps, int repeats, int quick) {
         snprintf(blocks + u, sizeof blocks - u, "%s%s %dx%d", l ? ", " : "", t->lower.block[l].name,
                  t->lower.block[l].m, t->lower.block[l].n);
     }
-    printf("\n== %s: d = %d, lower blocks %s; n_train %s, batch %s, precision %s (created in %.1f s)\n", tc->label,
-           t->d, blocks, sbo_config_get(&cfg_task, "task.n_train"), sbo_config_get(&cfg_task, "task.batch"),
-           sbo_config_get(&cfg_task, "task.precision"), now_s() - t0);
+    sbo_neural_options no;   /* every bench task is an image task: its options, as the task parsed them */
+    if (sbo_neural_options_parse(&cfg_task, &no, err, sizeof err)) die(tc->label, err);
+    printf("\n== %s: d = %d, lower blocks %s; n_train %ld, batch %ld, precision float%d (created in %.1f s)\n",
+           tc->label, t->d, blocks, no.n_train, no.batch, no.precision, now_s() - t0);
 
     // every algorithm exists at once, so that the repeats can be interleaved (below)
     sbo_algo *algos[N_ALGOS];

@@ -78,7 +78,8 @@ static void set_view(sbo_arena_entry *e, double *p) {
     if (!e->dst) return;
     if (e->kind == 0) *(double **)e->dst = p;
     else if (e->kind == 1) *(float **)e->dst = (float *)p;
-    else *(int **)e->dst = (int *)p;
+    else if (e->kind == 2) *(int **)e->dst = (int *)p;
+    else *(long **)e->dst = (long *)p;
 }
 
 void sbo_arena_init(sbo_arena *a, const char *name) {
@@ -108,7 +109,8 @@ static void arena_add(sbo_arena *a, const char *name, const char *shape, long co
     snprintf(e->shape, sizeof e->shape, "%s", shape ? shape : "");
     e->elems = count;
     e->kind = kind;
-    e->count = kind == 0 ? count : kind == 1 ? (count + 1) / 2 : (long)(((size_t)count * sizeof(int) + 7) / 8);
+    size_t elem = kind == 0 ? sizeof(double) : kind == 1 ? sizeof(float) : kind == 2 ? sizeof(int) : sizeof(long);
+    e->count = (long)(((size_t)count * elem + sizeof(double) - 1) / sizeof(double));
     e->dst = dst;
     set_view(e, NULL);
 }
@@ -121,6 +123,9 @@ void sbo_arena_add_f32(sbo_arena *a, const char *name, const char *shape, long c
 }
 void sbo_arena_add_int(sbo_arena *a, const char *name, const char *shape, long count, int **dst) {
     arena_add(a, name, shape, count, 2, dst);
+}
+void sbo_arena_add_long(sbo_arena *a, const char *name, const char *shape, long count, long **dst) {
+    arena_add(a, name, shape, count, 3, dst);
 }
 
 int sbo_arena_commit(sbo_arena *a) {

@@ -19,8 +19,8 @@ typedef struct {
     char shape[64];     /* human-readable shape formula with its values, e.g. "3x1 (m x n)" */
     long count;         /* number of doubles the buffer occupies (elements rounded up for float / int) */
     long elems;         /* number of elements of its own type */
-    int kind;           /* 0 double, 1 float, 2 int */
-    void *dst;          /* where commit writes the pointer: a double **, float ** or int ** by kind */
+    int kind;           /* 0 double, 1 float, 2 int, 3 long */
+    void *dst;          /* where commit writes the pointer: a double **, float **, int ** or long ** by kind */
 } sbo_arena_entry;
 
 typedef struct sbo_arena {
@@ -36,9 +36,11 @@ typedef struct sbo_arena {
 void sbo_arena_init(sbo_arena *a, const char *name);
 /* Declares a buffer; count may be 0 (the pointer is then NULL). Aborts on more than SBO_ARENA_MAX_ENTRIES. */
 void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count, double **dst);
-/* The same for float32 buffers (the neural-network engine) and int buffers (labels, indices). */
+/* The same for float32 buffers (the neural-network engine), int buffers (labels, indices) and long buffers
+ * (minibatch sample ids). */
 void sbo_arena_add_f32(sbo_arena *a, const char *name, const char *shape, long count, float **dst);
 void sbo_arena_add_int(sbo_arena *a, const char *name, const char *shape, long count, int **dst);
+void sbo_arena_add_long(sbo_arena *a, const char *name, const char *shape, long count, long **dst);
 int sbo_arena_commit(sbo_arena *a);      /* 0 ok, -1 out of memory; zero-fills */
 void sbo_arena_free(sbo_arena *a);
 size_t sbo_arena_bytes(const sbo_arena *a);

@@ -25,16 +25,16 @@ static int write_tuple(sbo_h5 *f, const char *group, const sbo_layout *lay, cons
     return rc;
 }
 
-static int write_batch(sbo_h5 *f, sbo_task *t, const char *name, int level, const double *batch, long b) {
+static int write_batch(sbo_h5 *f, sbo_task *t, const char *name, int level, const sbo_batch *batch) {
     char path[128];
     if (!sbo_neural_is(t)) {   /* a task's own minibatch encoding (quadratic: a sampled operator and noise) */
         snprintf(path, sizeof path, "/batch/%s/values", name);
-        return sbo_h5_write_matrix(f, path, batch, b, 1);
+        return sbo_h5_write_matrix(f, path, batch->values, batch->n_values, 1);
     }
+    long b = batch->n_ids;
     long *pos = malloc(sizeof(long) * (size_t)(b > 0 ? b : 1));
-    for (long i = 0; i < b; i++) pos[i] = (long)batch[i];
     snprintf(path, sizeof path, "/batch/%s/positions", name);
-    int rc = sbo_h5_write_longs(f, path, pos, b);
+    int rc = sbo_h5_write_longs(f, path, batch->ids, b);
     if (b > 0) {
         const sbo_neural *nn = t->ctx;
         double *in = malloc(sizeof(double) * (size_t)b * nn->pixels);
@@ -67,8 +67,7 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
     double *gY = malloc(sizeof(double) * (size_t)D), *gfY = malloc(sizeof(double) * (size_t)D);
     double *HV = malloc(sizeof(double) * (size_t)D), *gx = malloc(sizeof(double) * (size_t)(d + 1));
     double *JZ = malloc(sizeof(double) * (size_t)(d + 1));
-    double *bl = malloc(sizeof(double) * (size_t)(t->lower_batch_doubles + 1));
-    double *bu = malloc(sizeof(double) * (size_t)(t->upper_batch_doubles + 1));
+    sbo_batch *bl = sbo_batch_create(t, 0), *bu = sbo_batch_create(t, 1);
     sbo_stream s;
     sbo_stream_init(&s, seed, SBO_RNG_INIT, 0, 0);
     t->ops->init(t, &s, x, Y);
@@ -81,7 +80,8 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
     if (t->ops->sample) sbo_task_sample(t, 0, &s, bl);
     sbo_stream_init(&s, seed, SBO_RNG_UPPER_BATCH, 0, 0);
     if (t->ops->sample) sbo_task_sample(t, 1, &s, bu);
-    const double *BL = t->lower_batch_doubles ? bl : NULL, *BU = t->upper_batch_doubles ? bu : NULL;
+    /* an empty minibatch (no samples, no noise) means the exact oracles */
+    const sbo_batch *BL = sbo_batch_doubles(t, 0) ? bl : NULL, *BU = sbo_batch_doubles(t, 1) ? bu : NULL;
 
     sbo_task_grad_lower(t, x, Y, BL, gY);
     sbo_task_grad_upper_Y(t, x, Y, BU, gfY);
@@ -156,8 +156,8 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
         rc |= write_tuple(f, "/point/Y", lay, Y);
         rc |= write_tuple(f, "/directions/V", lay, V);
         rc |= write_tuple(f, "/directions/Z", lay, Z);
-        rc |= write_batch(f, t, "lower", SBO_LEVEL_LOWER, bl, t->lower_batch_doubles);
-        rc |= write_batch(f, t, "upper", SBO_LEVEL_UPPER, bu, t->upper_batch_doubles);
+        rc |= write_batch(f, t, "lower", SBO_LEVEL_LOWER, bl);
+        rc |= write_batch(f, t, "upper", SBO_LEVEL_UPPER, bu);
         rc |= write_tuple(f, "/oracles/grad_lower_Y", lay, gY);
         rc |= write_tuple(f, "/oracles/grad_upper_Y", lay, gfY);
         rc |= sbo_h5_write_matrix(f, "/oracles/grad_upper_x", gx, d, 1);
@@ -176,7 +176,8 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
         if (sbo_h5_close(f)) rc = 1;
         if (rc) snprintf(err, errlen, "could not write the oracle dump '%s'", out);
     }
-    free(x); free(Y); free(V); free(Z); free(gY); free(gfY); free(HV); free(gx); free(JZ); free(bl); free(bu);
+    free(x); free(Y); free(V); free(Z); free(gY); free(gfY); free(HV); free(gx); free(JZ);
+    sbo_batch_free(bl); sbo_batch_free(bu);
     free(Pbuf); free(work); free(X); free(rg); free(rh); free(rf);
     sbo_task_destroy(t);
     return rc ? (f ? 1 : 2) : 0;

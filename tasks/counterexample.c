@@ -3,17 +3,14 @@
  *   g(x, y) = 1/2 y^T H y - x y_1,   f(x, y) = 1/2 x^2 + y_1.
  *   y*(x) = (x/h1, 0, 0), grad_y f = e1, grad_x f = x, J[z] = -z_1, Z* = H^{-1} e1,
  *   grad Phi(x) = x + 1/h1 (= x + 1), x* = -1/h1.
- * Noiseless oracles (batch of 0 doubles). Exercised by: theory_checks/tc6_counterexample.c, tests/test_tasks.c. */
-#include "tasks/task.h"   /* the oracle table */
+ * Noiseless oracles (empty batches). Exercised by: theory_checks/tc6_counterexample.c, tests/test_tasks.c. */
+#include "tasks/counterexample.h"   /* the typed options, the oracle table */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    double h[3];
-    double x0;
-} cx_ctx;
+typedef sbo_counterexample_options cx_ctx;   /* the task's whole state */
 
 static const sbo_option cx_options[] = {
     {"task.h", "1,2,3", "diagonal of the lower Hessian H (three positive numbers; §5.3 uses 1,2,3)"},
@@ -25,23 +22,23 @@ static void cx_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     x0[0] = c->x0;
     Y0[0] = Y0[1] = Y0[2] = 0;
 }
-static void cx_sample(sbo_task *t, int level, sbo_stream *s, double *batch) { /* noiseless: nothing to draw */ }
-static void cx_grad_lower(sbo_task *t, const double *x, const double *Y, const double *b, double *out) {
+static void cx_sample(sbo_task *t, sbo_stream *s, sbo_batch *batch) { /* noiseless: nothing to draw */ }
+static void cx_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, double *out) {
     cx_ctx *c = t->ctx;
     for (int i = 0; i < 3; i++) out[i] = c->h[i] * Y[i];
     out[0] -= x[0];
 }
-static void cx_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *b, double *out) {
+static void cx_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, double *out) {
     out[0] = 1; out[1] = 0; out[2] = 0;
 }
-static void cx_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *b, double *out) {
+static void cx_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, double *out) {
     out[0] = x[0];
 }
-static void cx_hvp(sbo_task *t, const double *x, const double *Y, const double *b, const double *V, double *out) {
+static void cx_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, const double *V, double *out) {
     cx_ctx *c = t->ctx;
     for (int i = 0; i < 3; i++) out[i] = c->h[i] * V[i];
 }
-static void cx_cross(sbo_task *t, const double *x, const double *Y, const double *b, const double *Z, double *out) {
+static void cx_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *b, const double *Z, double *out) {
     out[0] = -Z[0];    /* J[z] = grad_x <grad_y g, z> = -z_1 */
 }
 static void cx_metrics(sbo_task *t, const double *x, const double *Y, const double *Z, double *out) {
@@ -75,18 +72,33 @@ static const sbo_task_ops cx_ops = {
     .grad_upper_x = cx_grad_upper_x, .hvp = cx_hvp, .cross = cx_cross, .metrics = cx_metrics,
     .destroy = cx_destroy};
 
-static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
-    cx_ctx c;
+int sbo_counterexample_options_check(const sbo_counterexample_options *o, char *err, size_t errlen) {
+    if (!(o->h[0] > 0 && o->h[1] > 0 && o->h[2] > 0) || !isfinite(o->h[0] + o->h[1] + o->h[2])) {
+        snprintf(err, errlen, "task.h = '%g,%g,%g' must be three positive numbers separated by commas, e.g. "
+                 "task.h=1,2,3", o->h[0], o->h[1], o->h[2]);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_counterexample_options_parse(const sbo_config *cfg, sbo_counterexample_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
     const char *hs = sbo_config_get(cfg, "task.h");
     if (!hs) hs = "1,2,3";
     char tail;
-    if (sscanf(hs, "%lf,%lf,%lf%c", &c.h[0], &c.h[1], &c.h[2], &tail) != 3 || !(c.h[0] > 0 && c.h[1] > 0 && c.h[2] > 0) ||
-        !isfinite(c.h[0] + c.h[1] + c.h[2])) {
+    if (sscanf(hs, "%lf,%lf,%lf%c", &o->h[0], &o->h[1], &o->h[2], &tail) != 3 ||
+        sbo_counterexample_options_check(o, err, errlen)) {
         snprintf(err, errlen, "task.h = '%s' must be three positive numbers separated by commas, e.g. task.h=1,2,3", hs);
-        return NULL;
+        return -1;
     }
-    c.x0 = 2;
-    if (sbo_config_get(cfg, "task.x0") && sbo_config_double(cfg, "task.x0", &c.x0, err, errlen)) return NULL;
+    o->x0 = 2;
+    if (sbo_config_get(cfg, "task.x0") && sbo_config_double(cfg, "task.x0", &o->x0, err, errlen)) return -1;
+    return 0;
+}
+
+sbo_task *sbo_counterexample_create(const sbo_counterexample_options *o, char *err, size_t errlen) {
+    if (sbo_counterexample_options_check(o, err, errlen)) return NULL;
+    const sbo_counterexample_options c = *o;
     sbo_task *t = calloc(1, sizeof *t);
     cx_ctx *ctx = malloc(sizeof *ctx);
     if (!t || !ctx) {
@@ -95,6 +107,7 @@ static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     *ctx = c;
+    t->type = &sbo_task_counterexample;
     t->ops = &cx_ops;
     t->ctx = ctx;
     t->d = 1;
@@ -104,8 +117,6 @@ static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
     t->lower.block[0].n = 1;
     t->lower.block[0].row_symmetric = 1;     /* vector block: every symmetric H is row-symmetric (§5.2) */
     sbo_layout_finish(&t->lower, NULL);
-    t->lower_batch_doubles = 0;
-    t->upper_batch_doubles = 0;
     t->mu = fmin(c.h[0], fmin(c.h[1], c.h[2]));
     static const char *names[] = {"grad_phi_sq", "dist_x_star", "phi", "upper_loss", "lower_loss", "dist_Y_star",
                                   "dist_Z_star"};
@@ -124,6 +135,11 @@ static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     return t;
+}
+
+static sbo_task *cx_create(const sbo_config *cfg, char *err, size_t errlen) {
+    sbo_counterexample_options o;
+    return sbo_counterexample_options_parse(cfg, &o, err, errlen) ? NULL : sbo_counterexample_create(&o, err, errlen);
 }
 
 const sbo_task_type sbo_task_counterexample = {

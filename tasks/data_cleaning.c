@@ -11,17 +11,15 @@
  * Baselines (task.weights): uniform = plain training on the noisy labels; clean = training on the clean subset only.
  * Metrics: test accuracy; precision, recall and F1 of flagging corrupted samples (sigma(x_i) < 0.5); losses.
  * Exercised by: tests/test_neural.c, configs/data_cleaning*.ini, `make reproduce`. */
-#include "tasks/neural.h"   /* shared data and oracles */
+#include "tasks/data_cleaning.h"   /* the typed options; shared data and oracles (tasks/neural.h) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    sbo_neural nn;          /* first member: the shared oracles cast ctx to sbo_neural */
-    sbo_neural_opts opts;   /* hidden, activation, lambda, noise */
-    int mlp, weights;
-    double x0;
+    sbo_neural nn;                   /* first member: the shared oracles cast ctx to sbo_neural */
+    sbo_data_cleaning_options opts;  /* model, weights, x0 and the image tasks' options */
 } dc_ctx;
 
 static const sbo_option dc_options[] = {
@@ -38,11 +36,11 @@ static const sbo_option dc_options[] = {
 
 static void dc_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     dc_ctx *c = t->ctx;
-    for (int i = 0; i < t->d; i++) x0[i] = c->x0;
+    for (int i = 0; i < t->d; i++) x0[i] = c->opts.x0;
     memset(Y0, 0, sizeof(double) * (size_t)sbo_layout_total(&t->lower));
-    if (c->mlp)   /* hidden layer: He init; output layer and biases start at 0 */
+    if (c->opts.model == SBO_DC_MLP)   /* hidden layer: He init; output layer and biases start at 0 */
         sbo_neural_init_weight(s, Y0 + t->lower.offset[0], t->lower.block[0].m, t->lower.block[0].n,
-                               c->opts.init_gain);
+                               sbo_neural_init_gain(&c->opts.nn));
 }
 
 static void dc_metrics(sbo_task *t, const double *x, const double *Y, const double *Z, double *out) {
@@ -54,7 +52,7 @@ static void dc_metrics(sbo_task *t, const double *x, const double *Y, const doub
     double fval = sbo_neural_evaluate(t, SBO_LEVEL_UPPER, x, Y, &acc_val);
     double gval = sbo_neural_evaluate(t, SBO_LEVEL_LOWER, x, Y, NULL);
     out[0] = acc_test;
-    if (c->weights == 0) {
+    if (c->opts.weights == SBO_DC_LEARNED) {
         long tp = 0, fp = 0, fn = 0;
         for (int i = 0; i < nn->n_train; i++) {
             int flag = x[i] < 0;     /* sigma(x_i) < 1/2 */
@@ -77,24 +75,39 @@ static void dc_metrics(sbo_task *t, const double *x, const double *Y, const doub
 
 static sbo_task_ops dc_ops;
 
-static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
-    int model = 0, weights = 0;
-    double x0 = 0;
-    if (sbo_config_choice(cfg, "task.model", "linear|mlp", &model, err, errlen) ||
-        sbo_config_choice(cfg, "task.weights", "learned|uniform|clean", &weights, err, errlen) ||
-        sbo_config_double(cfg, "task.x0", &x0, err, errlen))
-        return NULL;
-    sbo_neural_opts o;
-    sbo_task *t = sbo_neural_task_new(cfg, sizeof(dc_ctx), "data_cleaning", &o, err, errlen);
+int sbo_data_cleaning_options_check(const sbo_data_cleaning_options *o, char *err, size_t errlen) {
+    if (o->model != SBO_DC_LINEAR && o->model != SBO_DC_MLP) {
+        snprintf(err, errlen, "task.model must be linear or mlp (%d given)", o->model);
+        return -1;
+    }
+    if (o->weights < SBO_DC_LEARNED || o->weights > SBO_DC_CLEAN) {
+        snprintf(err, errlen, "task.weights must be learned, uniform or clean (%d given)", o->weights);
+        return -1;
+    }
+    return sbo_neural_options_check(&o->nn, err, errlen);
+}
+
+int sbo_data_cleaning_options_parse(const sbo_config *cfg, sbo_data_cleaning_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    if (sbo_config_choice(cfg, "task.model", "linear|mlp", &o->model, err, errlen) ||
+        sbo_config_choice(cfg, "task.weights", "learned|uniform|clean", &o->weights, err, errlen) ||
+        sbo_config_double(cfg, "task.x0", &o->x0, err, errlen) ||
+        sbo_neural_options_parse(cfg, &o->nn, err, errlen))
+        return -1;
+    return sbo_data_cleaning_options_check(o, err, errlen);
+}
+
+sbo_task *sbo_data_cleaning_create(const sbo_data_cleaning_options *o, char *err, size_t errlen) {
+    if (sbo_data_cleaning_options_check(o, err, errlen)) return NULL;
+    sbo_task *t = sbo_neural_task_new(&o->nn, sizeof(dc_ctx), "data_cleaning", err, errlen);
     if (!t) return NULL;
+    t->type = &sbo_task_data_cleaning;
     dc_ctx *c = t->ctx;
-    c->mlp = model;
-    c->opts = o;
-    c->weights = weights;
-    c->x0 = x0;
+    c->opts = *o;
+    const int mlp = o->model == SBO_DC_MLP, weights = o->weights;
     sbo_neural *nn = &c->nn;
-    double noise = o.noise, lambda = o.lambda;
-    if (weights == 2) {   /* clean baseline: the lower minibatches draw from the clean positions only */
+    double noise = o->nn.noise, lambda = o->nn.lambda;
+    if (weights == SBO_DC_CLEAN) {   /* clean baseline: the lower minibatches draw from the clean positions only */
         int k = 0;
         for (int i = 0; i < nn->n_train; i++) if (!nn->corrupted[i]) nn->lower_pool[k++] = i;
         nn->n_lower_pool = k;
@@ -104,16 +117,16 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
             return NULL;
         }
     }
-    int P = nn->pixels, C = nn->set.n_classes, H = o.hidden;
+    int P = nn->pixels, C = nn->set.n_classes, H = (int)o->nn.hidden;
     /* lower blocks, fan-in first (§3.1) */
     sbo_layout *lay = &t->lower;
     const char *names[4] = {"W1", "b1", "W2", "b2"};
     int shapes[4][2] = {{P, H}, {1, H}, {H, C}, {1, C}};
-    if (!c->mlp) {
+    if (!mlp) {
         names[0] = "W"; names[1] = "b";
         shapes[0][1] = C; shapes[1][1] = C;
     }
-    lay->L = c->mlp ? 4 : 2;
+    lay->L = mlp ? 4 : 2;
     for (int l = 0; l < lay->L; l++) {
         snprintf(lay->block[l].name, SBO_NAME_LEN, "%s", names[l]);
         lay->block[l].m = shapes[l][0];
@@ -130,16 +143,16 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
         int in = sbo_nn_input(g, "images", P);
         int w1 = sbo_nn_param_lower(g, names[0], shapes[0][0], shapes[0][1], 0);
         int b1 = sbo_nn_param_lower(g, names[1], 1, shapes[1][1], 1);
-        int z = sbo_nn_linear(g, c->mlp ? "h1" : "logits", in, w1, b1);
-        if (c->mlp) {
-            int a = sbo_nn_activation(g, "a1", o.activation, z);
+        int z = sbo_nn_linear(g, mlp ? "h1" : "logits", in, w1, b1);
+        if (mlp) {
+            int a = sbo_nn_activation(g, "a1", o->nn.activation, z);
             int w2 = sbo_nn_param_lower(g, names[2], H, C, 2);
             int b2 = sbo_nn_param_lower(g, names[3], 1, C, 3);
             z = sbo_nn_linear(g, "logits", a, w2, b2);
         }
         int ce = sbo_nn_xent(g, "ce", z);
         int w = -1;
-        if (level == 0 && weights == 0) {
+        if (level == 0 && weights == SBO_DC_LEARNED) {
             int xp = sbo_nn_param_upper(g, "x", 1, nn->n_train, 0);
             w = sbo_nn_sigmoid_gather(g, "sigma(x)", xp);
         }
@@ -174,6 +187,11 @@ static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
     for (int i = 0; i < 8; i++) { t->metric_names[i] = mnames[i]; t->metric_help[i] = mhelp[i]; }
     t->has_x_star = 0;
     return t;
+}
+
+static sbo_task *dc_create(const sbo_config *cfg, char *err, size_t errlen) {
+    sbo_data_cleaning_options o;
+    return sbo_data_cleaning_options_parse(cfg, &o, err, errlen) ? NULL : sbo_data_cleaning_create(&o, err, errlen);
 }
 
 const sbo_task_type sbo_task_data_cleaning = {

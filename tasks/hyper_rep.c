@@ -8,15 +8,15 @@
  * + lambda I, row-symmetric (§5.2). J[Z] runs through the feature extractor (forward-over-reverse on x).
  * Metric: test accuracy (and the losses).
  * Exercised by: tests/test_neural.c, configs/hyper_rep.ini. */
-#include "tasks/neural.h"   /* shared data and oracles */
+#include "tasks/hyper_rep.h"   /* the typed options; shared data and oracles (tasks/neural.h) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    sbo_neural nn;          /* first member: the shared oracles cast ctx to sbo_neural */
-    sbo_neural_opts opts;   /* hidden, activation, lambda, noise */
+    sbo_neural nn;                /* first member: the shared oracles cast ctx to sbo_neural */
+    sbo_hyper_rep_options opts;   /* the image tasks' options */
 } hr_ctx;
 
 static const sbo_option hr_options[] = {
@@ -30,7 +30,7 @@ static const sbo_option hr_options[] = {
 static void hr_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     hr_ctx *c = t->ctx;
     memset(x0, 0, sizeof(double) * (size_t)t->d);
-    sbo_neural_init_weight(s, x0, c->nn.pixels, c->opts.hidden, c->opts.init_gain);
+    sbo_neural_init_weight(s, x0, c->nn.pixels, (int)c->opts.nn.hidden, sbo_neural_init_gain(&c->opts.nn));
     memset(Y0, 0, sizeof(double) * (size_t)sbo_layout_total(&t->lower));
 }
 
@@ -48,15 +48,20 @@ static void hr_metrics(sbo_task *t, const double *x, const double *Y, const doub
 
 static sbo_task_ops hr_ops;
 
-static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
-    sbo_neural_opts o;
-    sbo_task *t = sbo_neural_task_new(cfg, sizeof(hr_ctx), "hyper_rep", &o, err, errlen);
+int sbo_hyper_rep_options_parse(const sbo_config *cfg, sbo_hyper_rep_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    return sbo_neural_options_parse(cfg, &o->nn, err, errlen);
+}
+
+sbo_task *sbo_hyper_rep_create(const sbo_hyper_rep_options *o, char *err, size_t errlen) {
+    sbo_task *t = sbo_neural_task_new(&o->nn, sizeof(hr_ctx), "hyper_rep", err, errlen);   /* checks o->nn */
     if (!t) return NULL;
+    t->type = &sbo_task_hyper_rep;
     hr_ctx *c = t->ctx;
-    c->opts = o;
+    c->opts = *o;
     sbo_neural *nn = &c->nn;
-    double lambda = o.lambda;
-    int P = nn->pixels, C = nn->set.n_classes, H = o.hidden;
+    double lambda = o->nn.lambda;
+    int P = nn->pixels, C = nn->set.n_classes, H = (int)o->nn.hidden;
     sbo_layout *lay = &t->lower;
     lay->L = 2;
     snprintf(lay->block[0].name, SBO_NAME_LEN, "W_head");
@@ -73,7 +78,7 @@ static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
         int w1 = sbo_nn_param_upper(g, "W_feat", P, H, 0);
         int b1 = sbo_nn_param_upper(g, "b_feat", 1, H, (long)P * H);
         int h = sbo_nn_linear(g, "h", in, w1, b1);
-        int a = sbo_nn_activation(g, "features", o.activation, h);
+        int a = sbo_nn_activation(g, "features", o->nn.activation, h);
         int wh = sbo_nn_param_lower(g, "W_head", H, C, 0);
         int bh = sbo_nn_param_lower(g, "b_head", 1, C, 1);
         int z = sbo_nn_linear(g, "logits", a, wh, bh);
@@ -102,6 +107,11 @@ static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
     t->n_metrics = 4;
     for (int i = 0; i < 4; i++) { t->metric_names[i] = mnames[i]; t->metric_help[i] = mhelp[i]; }
     return t;
+}
+
+static sbo_task *hr_create(const sbo_config *cfg, char *err, size_t errlen) {
+    sbo_hyper_rep_options o;
+    return sbo_hyper_rep_options_parse(cfg, &o, err, errlen) ? NULL : sbo_hyper_rep_create(&o, err, errlen);
 }
 
 const sbo_task_type sbo_task_hyper_rep = {

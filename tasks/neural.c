@@ -8,34 +8,78 @@
 #include <string.h>
 
 
-static int get_int(const sbo_config *cfg, const char *key, long lo, long hi, long *out, char *err, size_t errlen) {
-    if (sbo_config_long(cfg, key, out, err, errlen)) return -1;
-    if (*out < lo || *out > hi) {
-        snprintf(err, errlen, "%s = %ld is out of range; choose %ld <= %s <= %ld", key, *out, lo, key, hi);
+/* --- options --------------------------------------------------------------------------------------------- */
+static int check_range(const char *key, long v, long lo, long hi, char *err, size_t errlen) {
+    if (v < lo || v > hi) {
+        snprintf(err, errlen, "%s = %ld is out of range; choose %ld <= %s <= %ld", key, v, lo, key, hi);
         return -1;
     }
     return 0;
 }
 
-int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *err, size_t errlen) {
-    memset(nn, 0, sizeof *nn);
-    long n_train, n_val, n_test, b, ub, seed;
-    int prec = 0;
-    if (get_int(cfg, "task.batch", 1, 1000000, &b, err, errlen) ||
-        get_int(cfg, "task.upper_batch", 1, 1000000, &ub, err, errlen) ||
-        get_int(cfg, "task.n_train", 1, 1000000, &n_train, err, errlen) ||
-        get_int(cfg, "task.n_val", 1, 1000000, &n_val, err, errlen) ||
-        get_int(cfg, "task.n_test", 1, 1000000, &n_test, err, errlen) ||
-        get_int(cfg, "task.data_seed", 0, 1L << 62, &seed, err, errlen) ||
-        sbo_config_choice(cfg, "task.precision", "float32|float64", &prec, err, errlen))
-        return -1;
-    if (!(noise >= 0 && noise <= 1)) {
-        snprintf(err, errlen, "task.noise = %g must lie in [0, 1]", noise);
+int sbo_neural_options_check(const sbo_neural_options *o, char *err, size_t errlen) {
+    if (check_range("task.hidden", o->hidden, 1, 65536, err, errlen)) return -1;
+    if (!(o->lambda > 0) || !isfinite(o->lambda)) {
+        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)",
+                 o->lambda);
         return -1;
     }
-    nn->precision = prec ? 64 : 32;
+    if (check_range("task.batch", o->batch, 1, 1000000, err, errlen) ||
+        check_range("task.upper_batch", o->upper_batch, 1, 1000000, err, errlen) ||
+        check_range("task.n_train", o->n_train, 1, 1000000, err, errlen) ||
+        check_range("task.n_val", o->n_val, 1, 1000000, err, errlen) ||
+        check_range("task.n_test", o->n_test, 1, 1000000, err, errlen) ||
+        check_range("task.data_seed", o->data_seed, 0, 1L << 62, err, errlen))
+        return -1;
+    if (o->precision != 32 && o->precision != 64) {
+        snprintf(err, errlen, "task.precision = %d must be 32 (float32) or 64 (float64)", o->precision);
+        return -1;
+    }
+    if (o->activation != SBO_NN_RELU && o->activation != SBO_NN_TANH && o->activation != SBO_NN_GELU) {
+        snprintf(err, errlen, "task.activation must be relu, tanh or gelu (engine kind %d given)", o->activation);
+        return -1;
+    }
+    if (!(o->noise >= 0 && o->noise <= 1)) {
+        snprintf(err, errlen, "task.noise = %g must lie in [0, 1]", o->noise);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_neural_options_parse(const sbo_config *cfg, sbo_neural_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    int act = 0, prec = 0;
+    if (sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
+        sbo_config_long(cfg, "task.hidden", &o->hidden, err, errlen) ||
+        sbo_config_double(cfg, "task.noise", &o->noise, err, errlen) ||
+        sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen) ||
+        sbo_config_long(cfg, "task.batch", &o->batch, err, errlen) ||
+        sbo_config_long(cfg, "task.upper_batch", &o->upper_batch, err, errlen) ||
+        sbo_config_long(cfg, "task.n_train", &o->n_train, err, errlen) ||
+        sbo_config_long(cfg, "task.n_val", &o->n_val, err, errlen) ||
+        sbo_config_long(cfg, "task.n_test", &o->n_test, err, errlen) ||
+        sbo_config_long(cfg, "task.data_seed", &o->data_seed, err, errlen) ||
+        sbo_config_choice(cfg, "task.precision", "float32|float64", &prec, err, errlen))
+        return -1;
+    o->activation = act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU;
+    o->precision = prec ? 64 : 32;
     const char *ds = sbo_config_get(cfg, "task.dataset"), *dir = sbo_config_get(cfg, "task.data_dir");
-    if (sbo_image_set_load(ds ? ds : "fashion_mnist", dir && *dir ? dir : NULL, &nn->set, err, errlen)) return -1;
+    snprintf(o->dataset, sizeof o->dataset, "%s", ds ? ds : "fashion_mnist");
+    snprintf(o->data_dir, sizeof o->data_dir, "%s", dir ? dir : "");
+    return sbo_neural_options_check(o, err, errlen);
+}
+
+double sbo_neural_init_gain(const sbo_neural_options *o) { return o->activation == SBO_NN_RELU ? 2.0 : 1.0; }
+
+/* --- data ---------------------------------------------------------------------------------------------- */
+int sbo_neural_load(sbo_neural *nn, const sbo_neural_options *o, char *err, size_t errlen) {
+    memset(nn, 0, sizeof *nn);
+    if (sbo_neural_options_check(o, err, errlen)) return -1;
+    const long n_train = o->n_train, n_val = o->n_val, n_test = o->n_test, b = o->batch, ub = o->upper_batch;
+    const long seed = o->data_seed;
+    const double noise = o->noise;
+    nn->precision = o->precision;
+    if (sbo_image_set_load(o->dataset, o->data_dir[0] ? o->data_dir : NULL, &nn->set, err, errlen)) return -1;
     const sbo_image_set *s = &nn->set;
     if (n_train + n_val > s->train.n) {
         snprintf(err, errlen, "task.n_train + task.n_val = %ld exceeds the %ld training images of %s; lower them",
@@ -91,28 +135,7 @@ int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *e
     return 0;
 }
 
-sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char *name, sbo_neural_opts *o, char *err,
-                              size_t errlen) {
-    int act = 0;
-    long hidden = 0;
-    memset(o, 0, sizeof *o);
-    if (sbo_config_choice(cfg, "task.activation", "relu|tanh|gelu", &act, err, errlen) ||
-        sbo_config_long(cfg, "task.hidden", &hidden, err, errlen) ||
-        sbo_config_double(cfg, "task.noise", &o->noise, err, errlen) ||
-        sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen))
-        return NULL;
-    if (hidden < 1 || hidden > 65536) {
-        snprintf(err, errlen, "task.hidden = %ld is out of range; choose 1 <= task.hidden <= 65536", hidden);
-        return NULL;
-    }
-    if (!(o->lambda > 0) || !isfinite(o->lambda)) {
-        snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)",
-                 o->lambda);
-        return NULL;
-    }
-    o->hidden = (int)hidden;
-    o->activation = act == 0 ? SBO_NN_RELU : act == 1 ? SBO_NN_TANH : SBO_NN_GELU;
-    o->init_gain = act == 0 ? 2.0 : 1.0;
+sbo_task *sbo_neural_task_new(const sbo_neural_options *o, size_t ctx_size, const char *name, char *err, size_t errlen) {
     sbo_task *t = calloc(1, sizeof *t);
     void *c = calloc(1, ctx_size);
     if (!t || !c) {
@@ -121,7 +144,7 @@ sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char
         return NULL;
     }
     t->ctx = c;
-    if (sbo_neural_load(c, cfg, o->noise, err, errlen)) {
+    if (sbo_neural_load(c, o, err, errlen)) {
         free(c); free(t);
         return NULL;
     }
@@ -145,19 +168,18 @@ void sbo_neural_init_weight(sbo_stream *s, double *W, int fan_in, int fan_out, d
 }
 
 /* --- batches -------------------------------------------------------------------------------------------- */
-/* A batch is b split positions stored as doubles (lower: training positions, upper: validation positions). */
-static void nn_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
+/* A batch is b split positions as sample ids (lower: training positions, upper: validation positions). */
+static void nn_sample(sbo_task *t, sbo_stream *s, sbo_batch *batch) {
     sbo_neural *nn = t->ctx;
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
-    for (int i = 0; i < b; i++) {
-        if (level == SBO_LEVEL_LOWER) {
+    for (long i = 0; i < batch->n_ids; i++) {
+        if (batch->level == SBO_LEVEL_LOWER) {
             long j = (long)(sbo_stream_uniform(s) * nn->n_lower_pool);
             if (j >= nn->n_lower_pool) j = nn->n_lower_pool - 1;
-            batch[i] = nn->lower_pool[j];
+            batch->ids[i] = nn->lower_pool[j];
         } else {
             long j = (long)(sbo_stream_uniform(s) * nn->n_val);
             if (j >= nn->n_val) j = nn->n_val - 1;
-            batch[i] = (double)j;
+            batch->ids[i] = j;
         }
     }
 }
@@ -196,13 +218,13 @@ static void fill(sbo_neural *nn, int level, const int *pos, int b) {
     sbo_nn_set_ids(e, nn->ids, b);
 }
 
-/* Loads a minibatch (split positions stored as doubles) into level's executor; returns its size. */
-static int load_batch(sbo_neural *nn, int level, const double *batch) {
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
+/* Loads a minibatch (split positions as sample ids) into level's executor; returns its size. */
+static int load_batch(sbo_neural *nn, int level, const sbo_batch *batch) {
+    int b = (int)batch->n_ids;
     int pos[4096] = {0};
     int *p = b <= 4096 ? pos : malloc(sizeof(int) * (size_t)b);
     if (!p) { fprintf(stderr, "sbo: out of memory loading a minibatch\n"); exit(1); }
-    for (int i = 0; i < b; i++) p[i] = (int)batch[i];
+    for (int i = 0; i < b; i++) p[i] = (int)batch->ids[i];
     fill(nn, level, p, b);
     if (p != pos) free(p);
     return b;
@@ -210,7 +232,7 @@ static int load_batch(sbo_neural *nn, int level, const double *batch) {
 
 /* Runs call c at level with the given batch; NULL batch = the whole split in chunks, outputs averaged with the
  * chunk weights (b_chunk / n), which keeps the L2 term counted once. */
-static void run_level(sbo_task *t, int level, const double *x, const double *Y, const double *batch, sbo_nn_call c) {
+static void run_level(sbo_task *t, int level, const double *x, const double *Y, const sbo_batch *batch, sbo_nn_call c) {
     sbo_neural *nn = t->ctx;
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
     if (batch) {
@@ -256,41 +278,43 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     if (c.loss) *c.loss = loss;
 }
 
-static void nn_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void nn_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     sbo_nn_call c = {.grad_Y = out};
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void nn_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     sbo_nn_call c = {.grad_Y = out};
     run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
-static void nn_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void nn_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     sbo_nn_call c = {.grad_x = out};
     run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
-static void nn_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out) {
+static void nn_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *V,
+                   double *out) {
     sbo_nn_call c = {.dY = V, .hess_Y = out};
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out) {
+static void nn_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *Z,
+                     double *out) {
     sbo_nn_call c = {.dY = Z, .hess_x = out};     /* J[Z] = grad_x <grad_Y g, Z> (§1) */
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void nn_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                   const sbo_subspace *S, double *out) {
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
     sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
     run_level(t, SBO_LEVEL_LOWER, x, Y, batch, c);
 }
-static void nn_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void nn_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                     const sbo_subspace *S, double *out) {
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
     sbo_nn_call c = {.P = S->P, .rank = rank, .grad_Y = out};
     run_level(t, SBO_LEVEL_UPPER, x, Y, batch, c);
 }
-static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                            const double *X, double *out) {
     int rank[SBO_MAX_BLOCKS];
     for (int l = 0; l < t->lower.L; l++) rank[l] = S->red.block[l].m;
@@ -300,7 +324,7 @@ static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const 
 
 /* --- fused oracles: one linearization of g per iteration, tangent sweeps at it, one pass of f ------------------ */
 /* The minibatch of level into its executor (a fused oracle always has one: exact oracles use the calls above). */
-static int fill_batch(sbo_task *t, int level, const double *batch) {
+static int fill_batch(sbo_task *t, int level, const sbo_batch *batch) {
     sbo_neural *nn = t->ctx;
     if (!batch) {
         fprintf(stderr, "sbo: internal error: a fused image-task oracle needs a minibatch (exact oracles: the "
@@ -314,21 +338,23 @@ static void subspace_ranks(const sbo_task *t, const sbo_subspace *S, int *rank) 
     for (int l = 0; l < t->lower.L; l++) rank[l] = S ? S->red.block[l].m : t->lower.block[l].m;
 }
 
-static void nn_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S) {
+static void nn_lower_at(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S) {
     sbo_neural *nn = t->ctx;
     int rank[SBO_MAX_BLOCKS];
     subspace_ranks(t, S, rank);
     /* both adjoint paths (H[V] needs the lower one, J[V] the upper one); the lower gradient kept for lower_grad */
     sbo_nn_lin c = {.b = fill_batch(t, SBO_LEVEL_LOWER, batch), .P = S ? S->P : NULL, .rank = rank,
-                    .want_lower = 1, .want_upper = 1, .keep_grad_Y = 1};
+                    .want_lower = 1, .want_upper = 1, .keep_grad_Y = 1, .batch_version = batch->version};
     sbo_nn_linearize(nn->lower, x, Y, &c);
 }
 static void nn_lower_grad(sbo_task *t, double *out) { sbo_nn_gradient(((sbo_neural *)t->ctx)->lower, NULL, out); }
 static void nn_lower_tangent(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan) {
-    sbo_nn_tan c = {.dY = tan->V, .dY_full = tan->V_full, .hess_Y = tan->hvp, .hess_x = tan->cross};
+    /* the batch as it is now: the engine aborts when a new one was drawn into it since the linearization */
+    sbo_nn_tan c = {.dY = tan->V, .dY_full = tan->V_full, .hess_Y = tan->hvp, .hess_x = tan->cross,
+                    .batch_version = t->lin.batch->version};
     sbo_nn_tangent(((sbo_neural *)t->ctx)->lower, x, Y, &c);
 }
-static void nn_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+static void nn_upper(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                      double *gY, double *gx) {
     sbo_neural *nn = t->ctx;
     int rank[SBO_MAX_BLOCKS];
@@ -388,18 +414,17 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
 
 int sbo_neural_is(const sbo_task *t) { return t && t->ops && t->ops->sample == nn_sample; }
 
-double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const double *batch) {
+double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const sbo_batch *batch) {
     double l = 0;
     sbo_nn_call c = {.loss = &l};
     run_level(t, level, x, Y, batch, c);
     return l;
 }
 
-void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *inputs, int *labels, int *ids) {
+void sbo_neural_batch_data(sbo_task *t, int level, const sbo_batch *batch, double *inputs, int *labels, int *ids) {
     sbo_neural *nn = t->ctx;
-    int b = level == SBO_LEVEL_LOWER ? nn->b_lower : nn->b_upper;
-    for (int i = 0; i < b; i++) {
-        int p = (int)batch[i], row = split_row(nn, level, p);
+    for (long i = 0; i < batch->n_ids; i++) {
+        int p = (int)batch->ids[i], row = split_row(nn, level, p);
         const sbo_image_split *sp = split_set(nn, level);
         labels[i] = split_label(nn, level, p);
         ids[i] = p;
@@ -475,8 +500,8 @@ int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory creating the task buffers");
         return -1;
     }
-    t->lower_batch_doubles = nn->b_lower;
-    t->upper_batch_doubles = nn->b_upper;
+    t->batch_ids[SBO_LEVEL_LOWER] = nn->b_lower;
+    t->batch_ids[SBO_LEVEL_UPPER] = nn->b_upper;
     t->reduced_impl = "native (through P^T a, §3.1)";
     return 0;
 }

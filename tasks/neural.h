@@ -48,23 +48,39 @@ typedef struct {
     {"task.data_seed", "1", "seed of the train/validation split and of the label noise (fixed across runs, so "      \
      "that run seeds vary only the algorithm's randomness)"}
 
-/* The model options both image tasks read (each task's option table gives their defaults). activation is the
- * engine's kind (SBO_NN_RELU, SBO_NN_TANH or SBO_NN_GELU); init_gain the matching He/Glorot gain (2 for ReLU). */
+/* The options every image task has (the keys of SBO_NEURAL_OPTIONS) and the model options both image tasks read
+ * (task.activation, task.hidden, task.noise, task.lambda; each task's option table gives their defaults), parsed and
+ * checked once (liblinear's check_parameter pattern): the tasks read this struct, never an option string. */
 typedef struct {
-    int hidden, activation;
-    double lambda, noise, init_gain;
-} sbo_neural_opts;
+    char dataset[128];              /* task.dataset: fashion_mnist or mnist (checked when the data is loaded) */
+    char data_dir[128];             /* task.data_dir; "": the data set's standard place, or $SBO_DATA_DIR */
+    long n_train, n_val, n_test;    /* task.n_train, task.n_val, task.n_test: split sizes */
+    long batch, upper_batch;        /* task.batch, task.upper_batch: minibatch sizes of phi_k and psi_k */
+    int precision;                  /* task.precision: 32 (float32) or 64 (float64) */
+    long data_seed;                 /* task.data_seed: the splits and the label noise */
+    int activation;                 /* task.activation: SBO_NN_RELU, SBO_NN_TANH or SBO_NN_GELU */
+    long hidden;                    /* task.hidden: hidden width */
+    double noise, lambda;           /* task.noise (fraction of corrupted labels), task.lambda (L2 of the lower level) */
+} sbo_neural_options;
 
-/* The first half of an image task's create: parses task.hidden, task.activation, task.lambda and task.noise,
- * allocates the task and a zeroed ctx of ctx_size bytes (which must start with an sbo_neural), and loads and splits
- * the data (sbo_neural_load). NULL with a one-line message; name is the task's, for messages. */
-sbo_task *sbo_neural_task_new(const sbo_config *cfg, size_t ctx_size, const char *name, sbo_neural_opts *o, char *err,
-                              size_t errlen);
+/* Reads and checks the keys above from a resolved configuration (every key set, as sbo_run_resolve_config leaves it).
+ * 0, or -1 with a one-line message. */
+int sbo_neural_options_parse(const sbo_config *cfg, sbo_neural_options *o, char *err, size_t errlen);
+/* 0, or -1 with a one-line message when a value is out of its domain (the data-dependent limits, n_train + n_val
+ * against the data set, are checked when the data is loaded). */
+int sbo_neural_options_check(const sbo_neural_options *o, char *err, size_t errlen);
+/* The He/Glorot gain of the activation's weight init: 2 for ReLU, 1 otherwise. */
+double sbo_neural_init_gain(const sbo_neural_options *o);
+
+/* The first half of an image task's create: checks o, allocates the task and a zeroed ctx of ctx_size bytes (which
+ * must start with an sbo_neural), and loads and splits the data (sbo_neural_load). NULL with a one-line message; name
+ * is the task's, for messages. */
+sbo_task *sbo_neural_task_new(const sbo_neural_options *o, size_t ctx_size, const char *name, char *err, size_t errlen);
 
 /* Loads the data and splits it (train and validation from the official training set by a permutation keyed by
- * task.data_seed; test = the first n_test official test images); corrupts a fraction `noise` of the training labels
+ * o->data_seed; test = the first n_test official test images); corrupts a fraction o->noise of the training labels
  * uniformly at random to a different class (stream SBO_RNG_LABEL_NOISE). 0 or -1 with a one-line message. */
-int sbo_neural_load(sbo_neural *nn, const sbo_config *cfg, double noise, char *err, size_t errlen);
+int sbo_neural_load(sbo_neural *nn, const sbo_neural_options *o, char *err, size_t errlen);
 /* After the task has built nn->g_lower and nn->g_upper and filled t->lower, t->d: creates the executors, sets the
  * shared oracles on t (t->ops = the neural table). 0 or -1. */
 int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen);
@@ -79,10 +95,10 @@ double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double
 /* 1 when t is an image task (its ctx starts with an sbo_neural). */
 int sbo_neural_is(const sbo_task *t);
 /* The objective of level's graph (g or f) on one minibatch. */
-double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const double *batch);
+double sbo_neural_batch_loss(sbo_task *t, int level, const double *x, const double *Y, const sbo_batch *batch);
 /* What the network sees for a minibatch (level LOWER, UPPER or TEST: positions in that split): inputs (b x pixels, scaled as fed), labels (b), sample ids (b: training
  * positions, the index into x for data_cleaning's weights). */
-void sbo_neural_batch_data(sbo_task *t, int level, const double *batch, double *inputs, int *labels, int *ids);
+void sbo_neural_batch_data(sbo_task *t, int level, const sbo_batch *batch, double *inputs, int *labels, int *ids);
 /* The graph of level as text, one op per line ("linear h1 <- images, W1, b1"). */
 void sbo_neural_describe(const sbo_task *t, int level, char *buf, size_t buflen);
 /* Gaussian init of a weight block, scale sqrt(gain / fan_in). */

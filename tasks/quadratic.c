@@ -9,7 +9,7 @@
  *   B ~ N(0,1) 1.5 (D d)^{-1/4} (D x d), C ~ N(0,1) 1.5/sqrt(D) (p x D), c ~ N(0, I_p): one instance per
  *   task.instance_seed, shared by all run seeds (§8 TC-7).
  *
- * Minibatches (flat double arrays; NULL = exact oracles; 0 doubles when sigma = 0):
+ * Minibatches (the values of an sbo_batch, no sample ids; NULL = exact oracles; 0 values when sigma = 0):
  *   lower phi = [ A_xi (M x M) | H_xi (D x D) ][ sigma eps (D) ][ B + sigma N/sqrt(D) (D x d) ]
  *       A_xi = A + sigma (G + G^T)/sqrt(2M) (kron) or H_xi = H + sigma (G + G^T)/sqrt(2D) (generic), shared by
  *       every HVP and by grad_Y g = H_xi[Y] - mat(Bx) + sigma eps (§8 TC-7); only J uses the perturbed B.
@@ -27,8 +27,8 @@
 #include "core/sbo_linalg.h"    /* sbo_dgemm, Cholesky, Jacobi eigenvalues */
 #include "core/sbo_log.h"       /* sbo_log_appendf: the creation log */
 
-enum { QUAD_KRON = 0, QUAD_GENERIC = 1 };
-enum { QUAD_INIT_ZERO = 0, QUAD_INIT_NORMAL = 1 };
+enum { QUAD_KRON = SBO_QUAD_KRON, QUAD_GENERIC = SBO_QUAD_GENERIC };
+enum { QUAD_INIT_ZERO = SBO_QUAD_INIT_ZERO, QUAD_INIT_NORMAL = SBO_QUAD_INIT_NORMAL };
 
 /* Below this many multiply-adds a plain loop beats a BLAS call (TC-7's 12 x 12 x 3 is ~430). */
 #define QUAD_GEMM_THRESHOLD 32768L
@@ -151,7 +151,8 @@ static void hinv_apply(const quad_ctx *q, const double *r, double *out, double *
     }
 }
 
-/* Batch views. */
+/* Batch views: the internal functions take the batch's values (NULL: exact). */
+static const double *batch_values(const sbo_batch *b) { return b ? b->values : NULL; }
 static long lower_op_len(const quad_ctx *q) { return q->K * q->K; }
 static const double *lower_noise(const quad_ctx *q, const double *batch) {
     return batch ? batch + lower_op_len(q) : NULL;
@@ -173,8 +174,10 @@ static void quad_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
     }
 }
 
-static void quad_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
+static void quad_sample(sbo_task *t, sbo_stream *s, sbo_batch *b) {
     quad_ctx *q = t->ctx;
+    double *batch = b->values;
+    int level = b->level;
     if (!batch || q->sigma == 0) return;
     long D = q->D, d = q->d;
     double sg = q->sigma;
@@ -206,7 +209,8 @@ static void quad_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
     }
 }
 
-static void quad_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void quad_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, double *out) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     hess_apply(q, batch, Y, out);
     matvec(0, q->D, q->d, -1.0, q->B, x, 1.0, out);    /* - mat(B x): exact B (§8 TC-7) */
@@ -214,18 +218,21 @@ static void quad_grad_lower(sbo_task *t, const double *x, const double *Y, const
     if (eps) sbo_vec_axpy(q->D, 1.0, eps, out);
 }
 
-static void quad_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V,
+static void quad_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, const double *V,
                      double *out) {
+    const double *batch = batch_values(bt);
     hess_apply(t->ctx, batch, V, out);
 }
 
-static void quad_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z,
+static void quad_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, const double *Z,
                        double *out_d) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     matvec(1, q->D, q->d, -1.0, lower_B(q, batch), Z, 0.0, out_d);   /* J[Z] = -B_phi^T vec Z */
 }
 
-static void quad_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+static void quad_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, double *out) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     sbo_vec_copy(q->p, q->c, q->w_p);
     matvec(0, q->p, q->D, 1.0, q->C, Y, -1.0, q->w_p);  /* C vec Y - c */
@@ -233,7 +240,8 @@ static void quad_grad_upper_Y(sbo_task *t, const double *x, const double *Y, con
     if (batch) sbo_vec_axpy(q->D, 1.0, batch, out);
 }
 
-static void quad_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d) {
+static void quad_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *bt, double *out_d) {
+    const double *batch = batch_values(bt);
     quad_ctx *q = t->ctx;
     for (int k = 0; k < q->d; k++) out_d[k] = q->lambda * x[k];
     if (batch) sbo_vec_axpy(q->d, 1.0, batch + q->D, out_d);
@@ -415,22 +423,130 @@ malformed:
     return -1;
 }
 
-static int get_long_min(const sbo_config *cfg, const char *key, long lo, long *out, char *err, size_t errlen) {
-    if (sbo_config_long(cfg, key, out, err, errlen)) return -1;
-    if (*out < lo || *out > 100000000L) {
-        snprintf(err, errlen, "%s = %ld must be at least %ld", key, *out, lo);
+/* The blocks as text for messages: as the user gave them, or formatted from m and n. */
+static void blocks_text(const sbo_quadratic_options *o, char *buf, size_t len) {
+    size_t u = 0;
+    buf[0] = 0;
+    if (o->blocks_text[0]) { snprintf(buf, len, "%s", o->blocks_text); return; }
+    for (int l = 0; l < o->L && l < SBO_MAX_BLOCKS && u < len; l++)
+        u += (size_t)snprintf(buf + u, len - u, "%s%dx%d", l ? "," : "", o->m[l], o->n[l]);
+}
+
+static int check_long_min(const char *key, long v, long lo, char *err, size_t errlen) {
+    if (v < lo || v > 100000000L) {
+        snprintf(err, errlen, "%s = %ld must be at least %ld", key, v, lo);
         return -1;
     }
     return 0;
 }
 
-static int get_double(const sbo_config *cfg, const char *key, double *out, char *err, size_t errlen) {
-    if (sbo_config_double(cfg, key, out, err, errlen)) return -1;
-    if (!isfinite(*out)) {
-        snprintf(err, errlen, "%s = %g must be finite", key, *out);
+static int check_finite(const char *key, double v, char *err, size_t errlen) {
+    if (!isfinite(v)) {
+        snprintf(err, errlen, "%s = %g must be finite", key, v);
         return -1;
     }
     return 0;
+}
+
+int sbo_quadratic_options_check(const sbo_quadratic_options *o, char *err, size_t errlen) {
+    char bt[160];
+    blocks_text(o, bt, sizeof bt);
+    if (o->L < 1 || o->L > SBO_MAX_BLOCKS) {
+        snprintf(err, errlen, "task.blocks = '%s' must list between 1 and %d blocks (SBO_MAX_BLOCKS)", bt, SBO_MAX_BLOCKS);
+        return -1;
+    }
+    for (int l = 0; l < o->L; l++)
+        if (o->m[l] < 1 || o->n[l] < 1 || o->m[l] > 1000000 || o->n[l] > 1000000) {
+            snprintf(err, errlen, "task.blocks = '%s': block %d is %dx%d; m and n must be between 1 and 1000000", bt,
+                     l + 1, o->m[l], o->n[l]);
+            return -1;
+        }
+    if (check_long_min("task.d", o->d, 1, err, errlen) || check_long_min("task.p", o->p, 1, err, errlen) ||
+        check_long_min("task.instance_seed", o->instance_seed, 0, err, errlen) ||
+        check_finite("task.lambda", o->lambda, err, errlen) || check_finite("task.sigma", o->sigma, err, errlen))
+        return -1;
+    if (o->lambda < 0) {
+        snprintf(err, errlen, "task.lambda = %g must be non-negative", o->lambda);
+        return -1;
+    }
+    if (o->sigma < 0) {
+        snprintf(err, errlen, "task.sigma = %g must be non-negative (0 = exact oracles)", o->sigma);
+        return -1;
+    }
+    long D = 0;
+    int M = 0;
+    for (int l = 0; l < o->L; l++) {
+        D += (long)o->m[l] * o->n[l];
+        M += o->m[l];
+    }
+    if (o->structure == SBO_QUAD_KRON) {
+        for (int l = 1; l < o->L; l++)
+            if (o->n[l] != o->n[0]) {
+                snprintf(err, errlen,
+                         "task.structure = kron needs every block of task.blocks to have the same n "
+                         "(block 1 has n = %d, block %d has n = %d); use task.structure = generic",
+                         o->n[0], l + 1, o->n[l]);
+                return -1;
+            }
+        if (check_finite("task.a_min", o->a_min, err, errlen) || check_finite("task.a_max", o->a_max, err, errlen) ||
+            check_finite("task.s_min", o->s_min, err, errlen) || check_finite("task.s_max", o->s_max, err, errlen))
+            return -1;
+        if (o->a_max < o->a_min || o->s_max < o->s_min) {
+            snprintf(err, errlen, "task.a_min <= task.a_max and task.s_min <= task.s_max are required (got %g, %g, %g, %g)",
+                     o->a_min, o->a_max, o->s_min, o->s_max);
+            return -1;
+        }
+        if (!(o->a_min + o->s_min > 0)) {
+            snprintf(err, errlen, "task.a_min + task.s_min = %g must be positive (it is mu, the strong convexity of g)",
+                     o->a_min + o->s_min);
+            return -1;
+        }
+    } else {
+        if (check_finite("task.h_min", o->h_min, err, errlen) || check_finite("task.h_max", o->h_max, err, errlen))
+            return -1;
+        if (!(o->h_min > 0) || o->h_max < o->h_min) {
+            snprintf(err, errlen, "task.h_min = %g must be positive and at most task.h_max = %g", o->h_min, o->h_max);
+            return -1;
+        }
+    }
+    /* The instance is dense: generic stores H, W and a work matrix of D x D, kron three M x M. */
+    if ((o->structure == SBO_QUAD_GENERIC && D > 4096) ||
+        (o->structure == SBO_QUAD_KRON && (M > 4096 || o->n[0] > 4096 || D > 10000000L))) {
+        snprintf(err, errlen, "task.blocks = '%s' gives D = %ld (M = %d), too large for the dense %s instance "
+                 "(limits: generic D <= 4096, kron M <= 4096 and n <= 4096)", bt, D, M,
+                 o->structure == SBO_QUAD_KRON ? "kron" : "generic");
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_quadratic_options_parse(const sbo_config *cfg_in, sbo_quadratic_options *o, char *err, size_t errlen) {
+    /* Work on a copy with our defaults filled in, so a partial config (tests, theory checks) works. */
+    sbo_config cfg_store = *cfg_in;   /* ~26 kB on the stack; keeps parsing reentrant */
+    sbo_config *cfg = &cfg_store;
+    sbo_config_apply_defaults(cfg, quad_options);
+    memset(o, 0, sizeof *o);
+    if (sbo_config_choice(cfg, "task.structure", "kron|generic", &o->structure, err, errlen) ||
+        sbo_config_choice(cfg, "task.init", "zero|normal", &o->init, err, errlen))
+        return -1;
+    const char *blocks = sbo_config_get(cfg, "task.blocks");
+    snprintf(o->blocks_text, sizeof o->blocks_text, "%s", blocks ? blocks : "");
+    if (parse_blocks(o->blocks_text, &o->L, o->m, o->n, err, errlen)) return -1;
+    if (sbo_config_long(cfg, "task.d", &o->d, err, errlen) || sbo_config_long(cfg, "task.p", &o->p, err, errlen) ||
+        sbo_config_long(cfg, "task.instance_seed", &o->instance_seed, err, errlen) ||
+        sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen) ||
+        sbo_config_double(cfg, "task.sigma", &o->sigma, err, errlen))
+        return -1;
+    /* only the keys of the chosen structure are read (the others may hold anything) */
+    if (o->structure == SBO_QUAD_KRON
+            ? sbo_config_double(cfg, "task.a_min", &o->a_min, err, errlen) ||
+                  sbo_config_double(cfg, "task.a_max", &o->a_max, err, errlen) ||
+                  sbo_config_double(cfg, "task.s_min", &o->s_min, err, errlen) ||
+                  sbo_config_double(cfg, "task.s_max", &o->s_max, err, errlen)
+            : sbo_config_double(cfg, "task.h_min", &o->h_min, err, errlen) ||
+                  sbo_config_double(cfg, "task.h_max", &o->h_max, err, errlen))
+        return -1;
+    return sbo_quadratic_options_check(o, err, errlen);
 }
 
 /* --- construction --------------------------------------------------------------- */
@@ -482,33 +598,16 @@ static sbo_task *fail(sbo_task *t, char *err, size_t errlen, const char *fmt, ..
     return NULL;
 }
 
-static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen) {
-    /* Work on a copy with our defaults filled in, so a partial config (tests, theory checks) works. */
-    sbo_config cfg_store = *cfg_in;   /* ~26 kB on the stack; keeps create reentrant */
-    sbo_config *cfg = &cfg_store;
-    sbo_config_apply_defaults(cfg, quad_options);
-
+sbo_task *sbo_quadratic_create(const sbo_quadratic_options *o, char *err, size_t errlen) {
+    if (sbo_quadratic_options_check(o, err, errlen)) return NULL;
     quad_ctx q0;
     memset(&q0, 0, sizeof q0);
-    int bm[SBO_MAX_BLOCKS], bn[SBO_MAX_BLOCKS], L = 0;
-    long d, p, seed;
-    if (sbo_config_choice(cfg, "task.structure", "kron|generic", &q0.structure, err, errlen)) return NULL;
-    if (sbo_config_choice(cfg, "task.init", "zero|normal", &q0.init, err, errlen)) return NULL;
-    const char *blocks = sbo_config_get(cfg, "task.blocks");
-    if (parse_blocks(blocks ? blocks : "", &L, bm, bn, err, errlen)) return NULL;
-    if (get_long_min(cfg, "task.d", 1, &d, err, errlen) || get_long_min(cfg, "task.p", 1, &p, err, errlen) ||
-        get_long_min(cfg, "task.instance_seed", 0, &seed, err, errlen))
-        return NULL;
-    if (get_double(cfg, "task.lambda", &q0.lambda, err, errlen) || get_double(cfg, "task.sigma", &q0.sigma, err, errlen))
-        return NULL;
-    if (q0.lambda < 0) {
-        snprintf(err, errlen, "task.lambda = %g must be non-negative", q0.lambda);
-        return NULL;
-    }
-    if (q0.sigma < 0) {
-        snprintf(err, errlen, "task.sigma = %g must be non-negative (0 = exact oracles)", q0.sigma);
-        return NULL;
-    }
+    const int L = o->L, *bm = o->m, *bn = o->n;
+    const long d = o->d, p = o->p, seed = o->instance_seed;
+    q0.structure = o->structure;
+    q0.init = o->init;
+    q0.lambda = o->lambda;
+    q0.sigma = o->sigma;
     long D = 0;
     int M = 0;
     for (int l = 0; l < L; l++) {
@@ -516,49 +615,17 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
         M += bm[l];
     }
     if (q0.structure == QUAD_KRON) {
-        for (int l = 1; l < L; l++)
-            if (bn[l] != bn[0]) {
-                snprintf(err, errlen,
-                         "task.structure = kron needs every block of task.blocks to have the same n "
-                         "(block 1 has n = %d, block %d has n = %d); use task.structure = generic",
-                         bn[0], l + 1, bn[l]);
-                return NULL;
-            }
-        if (get_double(cfg, "task.a_min", &q0.lo, err, errlen) || get_double(cfg, "task.a_max", &q0.hi, err, errlen) ||
-            get_double(cfg, "task.s_min", &q0.s_lo, err, errlen) || get_double(cfg, "task.s_max", &q0.s_hi, err, errlen))
-            return NULL;
-        if (q0.hi < q0.lo || q0.s_hi < q0.s_lo) {
-            snprintf(err, errlen, "task.a_min <= task.a_max and task.s_min <= task.s_max are required (got %g, %g, %g, %g)",
-                     q0.lo, q0.hi, q0.s_lo, q0.s_hi);
-            return NULL;
-        }
-        if (!(q0.lo + q0.s_lo > 0)) {
-            snprintf(err, errlen, "task.a_min + task.s_min = %g must be positive (it is mu, the strong convexity of g)",
-                     q0.lo + q0.s_lo);
-            return NULL;
-        }
+        q0.lo = o->a_min; q0.hi = o->a_max; q0.s_lo = o->s_min; q0.s_hi = o->s_max;
         q0.M = M;
         q0.n = bn[0];
         q0.K = M;
         q0.mu = q0.lo + q0.s_lo;
         q0.Lg = linspace_at(q0.lo, q0.hi, M - 1, M) + linspace_at(q0.s_lo, q0.s_hi, bn[0] - 1, bn[0]);
     } else {
-        if (get_double(cfg, "task.h_min", &q0.lo, err, errlen) || get_double(cfg, "task.h_max", &q0.hi, err, errlen))
-            return NULL;
-        if (!(q0.lo > 0) || q0.hi < q0.lo) {
-            snprintf(err, errlen, "task.h_min = %g must be positive and at most task.h_max = %g", q0.lo, q0.hi);
-            return NULL;
-        }
+        q0.lo = o->h_min; q0.hi = o->h_max;
         q0.K = D;
         q0.mu = q0.lo;
         q0.Lg = linspace_at(q0.lo, q0.hi, D - 1, D);
-    }
-    /* The instance is dense: generic stores H, W and a work matrix of D x D, kron three M x M. */
-    if ((q0.structure == QUAD_GENERIC && D > 4096) || (q0.structure == QUAD_KRON && (M > 4096 || bn[0] > 4096 || D > 10000000L))) {
-        snprintf(err, errlen, "task.blocks = '%s' gives D = %ld (M = %d), too large for the dense %s instance "
-                 "(limits: generic D <= 4096, kron M <= 4096 and n <= 4096)", blocks, D, M,
-                 q0.structure == QUAD_KRON ? "kron" : "generic");
-        return NULL;
     }
     q0.L = L;
     q0.D = D;
@@ -589,8 +656,8 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
     }
     sbo_layout_finish(&t->lower, NULL);
     long K = q->K;
-    t->lower_batch_doubles = q->sigma > 0 ? K * K + D + D * d : 0;
-    t->upper_batch_doubles = q->sigma > 0 ? D + d : 0;
+    t->batch_values[0] = q->sigma > 0 ? K * K + D + D * d : 0;
+    t->batch_values[1] = q->sigma > 0 ? D + d : 0;
     t->mu = q->mu;
     static const char *names[] = {"grad_phi_sq", "dist_x_star", "phi", "upper_loss", "lower_loss", "dist_Y_star",
                                   "dist_Z_star"};
@@ -780,6 +847,11 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
     return t;
 }
 
+static sbo_task *quad_create(const sbo_config *cfg, char *err, size_t errlen) {
+    sbo_quadratic_options o;
+    return sbo_quadratic_options_parse(cfg, &o, err, errlen) ? NULL : sbo_quadratic_create(&o, err, errlen);
+}
+
 const sbo_task_type sbo_task_quadratic = {
     .name = "quadratic",
     .description = "quadratic bilevel problem with closed-form Phi, x*, Y*, Z* (§8 TC-7): kron (row-symmetric, "
@@ -824,14 +896,14 @@ int sbo_quadratic_x_star(const sbo_task *t, double *xstar) {
     return 0;
 }
 
-double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const double *batch) {
+double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch) {
     quad_ctx *q = ctx_of(t);
-    return q ? lower_value(q, x, Y, batch) : NAN;
+    return q ? lower_value(q, x, Y, batch_values(batch)) : NAN;
 }
 
-double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const double *batch) {
+double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch) {
     quad_ctx *q = ctx_of(t);
-    return q ? upper_value(q, x, Y, batch) : NAN;
+    return q ? upper_value(q, x, Y, batch_values(batch)) : NAN;
 }
 
 int sbo_quadratic_dense_H(const sbo_task *t, double *Hd) {

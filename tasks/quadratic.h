@@ -16,9 +16,34 @@
 
 extern const sbo_task_type sbo_task_quadratic;
 
-/* Minibatch layout (tasks/quadratic.c): the lower batch starts with the sampled operator, A_xi (M x M, kron) or
- * H_xi (D x D, generic), followed by the noise of grad_Y g (D) and the perturbed B (D x d); the upper batch is
- * the noise of grad_Y f (D) then of grad_x f (d). sigma = 0 gives batches of 0 doubles (exact oracles). */
+/* --- options: every task.* key parsed and checked once (liblinear's check_parameter pattern) ------------------ */
+enum { SBO_QUAD_KRON = 0, SBO_QUAD_GENERIC = 1 };            /* task.structure */
+enum { SBO_QUAD_INIT_ZERO = 0, SBO_QUAD_INIT_NORMAL = 1 };   /* task.init */
+
+typedef struct {
+    int structure;                                  /* task.structure: SBO_QUAD_KRON or SBO_QUAD_GENERIC */
+    int L, m[SBO_MAX_BLOCKS], n[SBO_MAX_BLOCKS];    /* task.blocks: L blocks of m_l x n_l */
+    char blocks_text[128];                          /* task.blocks as given, for messages ("": formatted from m, n) */
+    long d, p;                                      /* task.d, task.p */
+    double lambda, sigma;                           /* task.lambda, task.sigma */
+    double a_min, a_max, s_min, s_max;              /* kron: task.a_min .. task.s_max */
+    double h_min, h_max;                            /* generic: task.h_min, task.h_max */
+    long instance_seed;                             /* task.instance_seed */
+    int init;                                       /* task.init: SBO_QUAD_INIT_ZERO or SBO_QUAD_INIT_NORMAL */
+} sbo_quadratic_options;
+
+/* Reads every task.* key of the quadratic (unset keys take the option table's defaults; only the spectrum keys of the
+ * chosen structure are read) and checks them. 0, or -1 with a one-line message. */
+int sbo_quadratic_options_parse(const sbo_config *cfg, sbo_quadratic_options *o, char *err, size_t errlen);
+/* 0, or -1 with a one-line message when a value is out of its domain or the instance would be too large. */
+int sbo_quadratic_options_check(const sbo_quadratic_options *o, char *err, size_t errlen);
+/* The task from options (checked again here): builds the instance of o->instance_seed. NULL with a message. */
+sbo_task *sbo_quadratic_create(const sbo_quadratic_options *o, char *err, size_t errlen);
+
+/* Minibatch layout (tasks/quadratic.c; the values of an sbo_batch, no sample ids): the lower batch starts with the
+ * sampled operator, A_xi (M x M, kron) or H_xi (D x D, generic), followed by the noise of grad_Y g (D) and the
+ * perturbed B (D x d); the upper batch is the noise of grad_Y f (D) then of grad_x f (d). sigma = 0 gives batches of
+ * 0 values (exact oracles). */
 
 /* Largest D = sum m_l n_l for which the task reserves the dense workspace of sbo_quadratic_naive_point
  * (D^2 + D(d+1) + d(d+1) doubles). Larger instances return -1 from that function. */
@@ -40,8 +65,8 @@ int sbo_quadratic_x_star(const sbo_task *t, double *xstar);
  * whose Y-gradient and Y-Hessian are the lower oracles. Its x-derivative uses B, not the perturbed B_phi of
  * the cross oracle (§8 TC-7: only J uses B + sigma N/sqrt(D)), so J matches differences of grad_Y g only for
  * batch = NULL. The upper value is f(x,Y) + <noise_Y, Y> + <noise_x, x>. */
-double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const double *batch);
-double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const double *batch);
+double sbo_quadratic_lower_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch);
+double sbo_quadratic_upper_value(const sbo_task *t, const double *x, const double *Y, const sbo_batch *batch);
 
 /* The lower Hessian as a dense D x D matrix in the row-major vec of the block tuple (§1). */
 int sbo_quadratic_dense_H(const sbo_task *t, double *Hdense);

@@ -1,11 +1,10 @@
 /* tasks/registry.c: the list of tasks `sbo list` shows and `--task` accepts. Add a task here. */
 #include "tasks/task.h"
 #include <string.h>
-
-extern const sbo_task_type sbo_task_counterexample;   /* tasks/counterexample.c, §5.3 */
-extern const sbo_task_type sbo_task_quadratic;        /* tasks/quadratic.c, §8 TC-7 */
-extern const sbo_task_type sbo_task_data_cleaning;    /* tasks/data_cleaning.c, hyper-data cleaning */
-extern const sbo_task_type sbo_task_hyper_rep;        /* tasks/hyper_rep.c, hyper-representation learning */
+#include "tasks/counterexample.h"   /* sbo_task_counterexample, §5.3 */
+#include "tasks/quadratic.h"        /* sbo_task_quadratic, §8 TC-7 */
+#include "tasks/data_cleaning.h"    /* sbo_task_data_cleaning, hyper-data cleaning */
+#include "tasks/hyper_rep.h"        /* sbo_task_hyper_rep, hyper-representation learning */
 
 static const sbo_task_type *const registry[] = {&sbo_task_counterexample, &sbo_task_quadratic, &sbo_task_data_cleaning,
                                                   &sbo_task_hyper_rep, NULL};

@@ -2,38 +2,94 @@
  * subspace helpers P^T V and P X of core/sbo_subspace.c).
  * Exercised by: tests/test_tasks.c, every algorithm. */
 #include "tasks/task.h"         /* the oracle table */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void sbo_task_sample(sbo_task *t, int level, sbo_stream *s, double *batch) {
-    if (level == 0) t->counts.lower_samples++; else t->counts.upper_samples++;
-    t->ops->sample(t, level, s, batch);
+/* --- minibatches -------------------------------------------------------------------------------------------- */
+/* One counter for the process, so that two batches never share a version (theory checks draw in threads). */
+static _Atomic uint64_t g_batch_version;
+
+void sbo_batch_touch(sbo_batch *b) { b->version = atomic_fetch_add(&g_batch_version, 1) + 1; }
+
+static void batch_shape(sbo_batch *b, const sbo_task *t, int level) {
+    memset(b, 0, sizeof *b);
+    b->level = level;
+    b->n_ids = t->batch_ids[level];
+    b->n_values = t->batch_values[level];
 }
-void sbo_task_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+
+long sbo_batch_doubles(const sbo_task *t, int level) { return t->batch_ids[level] + t->batch_values[level]; }
+
+sbo_batch *sbo_batch_create(const sbo_task *t, int level) {
+    sbo_batch *b = malloc(sizeof *b);
+    if (!b) return NULL;
+    batch_shape(b, t, level);
+    b->ids = b->n_ids ? malloc(sizeof(long) * (size_t)b->n_ids) : NULL;
+    b->values = b->n_values ? malloc(sizeof(double) * (size_t)b->n_values) : NULL;
+    if ((b->n_ids && !b->ids) || (b->n_values && !b->values)) {
+        sbo_batch_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void sbo_batch_free(sbo_batch *b) {
+    if (!b) return;
+    free(b->ids);
+    free(b->values);
+    free(b);
+}
+
+void sbo_batch_declare(sbo_batch *b, const sbo_task *t, int level, sbo_arena *a, const char *name, const char *note) {
+    char shape[64], vname[48];
+    batch_shape(b, t, level);
+    if (b->n_ids) {
+        snprintf(shape, sizeof shape, "%ld%s", b->n_ids, note);
+        sbo_arena_add_long(a, name, shape, b->n_ids, &b->ids);
+    }
+    if (b->n_values || !b->n_ids) {
+        snprintf(vname, sizeof vname, b->n_ids ? "%s values" : "%s", name);
+        snprintf(shape, sizeof shape, "%ld%s", b->n_values, note);
+        sbo_arena_add(a, vname, shape, b->n_values, &b->values);
+    }
+}
+
+void sbo_task_sample(sbo_task *t, int level, sbo_stream *s, sbo_batch *b) {
+    if (b->level != level) {
+        fprintf(stderr, "sbo: internal error: drawing a level-%d minibatch into a level-%d batch\n", level, b->level);
+        abort();
+    }
+    if (level == 0) t->counts.lower_samples++; else t->counts.upper_samples++;
+    t->ops->sample(t, s, b);
+    sbo_batch_touch(b);
+}
+void sbo_task_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     t->counts.grad_lower++;
     t->ops->grad_lower_Y(t, x, Y, batch, out);
 }
-void sbo_task_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out) {
+void sbo_task_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out) {
     t->counts.grad_upper_Y++;
     t->ops->grad_upper_Y(t, x, Y, batch, out);
 }
-void sbo_task_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d) {
+void sbo_task_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out_d) {
     t->counts.grad_upper_x++;
     t->ops->grad_upper_x(t, x, Y, batch, out_d);
 }
-void sbo_task_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out) {
+void sbo_task_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *V, double *out) {
     t->counts.hvp++;
     t->ops->hvp(t, x, Y, batch, V, out);
 }
-void sbo_task_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out_d) {
+void sbo_task_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *Z,
+                    double *out_d) {
     t->counts.cross++;
     t->ops->cross(t, x, Y, batch, Z, out_d);
 }
 
 /* Generic reduced oracles (§9 "generic HVPs"): form the full tuple, call the full oracle, project.
  * Costs a transient m x n per block in and out; t->reduced_impl says so in every printout. */
-void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                  const sbo_subspace *S, double *out_red) {
     t->counts.grad_lower++;
     if (t->ops->reduced_grad_lower) {
@@ -43,7 +99,7 @@ void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, 
     t->ops->grad_lower_Y(t, x, Y, batch, t->scratch_full_a);
     sbo_subspace_project(S, t->scratch_full_a, out_red);
 }
-void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch,
+void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                           const sbo_subspace *S, const double *X_red, double *out_red) {
     t->counts.reduced_hvp++;
     if (t->ops->reduced_hvp) {
@@ -56,7 +112,7 @@ void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const d
     sbo_subspace_project(S, t->scratch_full_b, out_red);
 }
 
-void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                    const sbo_subspace *S, double *out_red) {
     t->counts.grad_upper_Y++;
     if (t->ops->reduced_grad_upper_Y) {
@@ -84,8 +140,9 @@ int sbo_task_reserve(sbo_task *t, const int *rank, int full_tangents, char *err,
     return -1;
 }
 
-void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S) {
-    t->lin = (sbo_linearization){.x = x, .Y = Y, .batch = batch, .S = S, .valid = 1};
+void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S) {
+    t->lin = (sbo_linearization){.x = x, .Y = Y, .batch = batch, .S = S, .valid = 1,
+                                 .batch_version = batch ? batch->version : 0};
     if (t->ops->lower_at) {
         t->ops->lower_at(t, x, Y, batch, S);
         return;
@@ -102,6 +159,12 @@ static void check_point(const sbo_task *t, const double *x, const double *Y) {
     if (x != t->lin.x || Y != t->lin.Y || point_hash(t, x, Y) != t->lin.hash) {
         fprintf(stderr, "sbo: internal error: a second-order oracle at a point other than the last linearization "
                 "(x or Y changed since sbo_task_lower_at)\n");
+        abort();
+    }
+    if (t->lin.batch && t->lin.batch->version != t->lin.batch_version) {
+        fprintf(stderr, "sbo: internal error: a second-order oracle after a new minibatch was drawn into the "
+                "linearization's batch (version %llu at sbo_task_lower_at, now %llu); linearize again first\n",
+                (unsigned long long)t->lin.batch_version, (unsigned long long)t->lin.batch->version);
         abort();
     }
 }
@@ -143,7 +206,7 @@ void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const
     }
 }
 
-void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                     double *grad_Y_out, double *grad_x_out) {
     if (t->ops->upper) {
         if (grad_Y_out) t->counts.grad_upper_Y++;

@@ -41,45 +41,64 @@ typedef struct {
     double *cross;    /* J[V] = grad_x <grad_Y g, V> (d); NULL: not wanted */
 } sbo_tangent;
 
+/* A minibatch: phi_k at the lower level, psi_k at the upper one. sbo_task_sample draws it; the oracles read it
+ * (a NULL batch = the exact / population oracle). Its sizes come from the task (t->batch_ids, t->batch_values):
+ * sample ids are rows of the task's split (image tasks: training or validation positions); values are the task's
+ * own random numbers (the quadratic's sampled operator and noise). A task without either has an empty batch.
+ * version is a process-wide stamp, new at every draw (sbo_task_sample) or hand edit (sbo_batch_touch): a
+ * linearization records it, and a second-order call after the batch changed aborts (STYLE.md pattern 3). */
+typedef struct sbo_batch {
+    int level;          /* 0 lower, 1 upper */
+    long n_ids;         /* sample ids (0 and NULL for tasks without samples) */
+    long *ids;
+    long n_values;      /* task-defined random values (0 and NULL when none) */
+    double *values;
+    uint64_t version;   /* 0: never drawn */
+} sbo_batch;
+
 /* The point of the last fused linearization (generic implementation: the wrappers keep it, and check it). */
 typedef struct {
-    const double *x, *Y, *batch;
+    const double *x, *Y;
+    const sbo_batch *batch;
     const sbo_subspace *S;
-    uint64_t hash;      /* of x and Y: a second-order call must be at this point (STYLE.md pattern 3) */
+    uint64_t hash;          /* of x and Y: a second-order call must be at this point (STYLE.md pattern 3) */
+    uint64_t batch_version; /* batch->version at the linearization: a second-order call must see the same batch */
     int valid;
 } sbo_linearization;
 
 typedef struct {
     /* x0 (d) and Y0 (lower tuple) from the init stream. */
     void (*init)(sbo_task *t, sbo_stream *s, double *x0, double *Y0);
-    /* Draw a minibatch into batch (task->lower_batch_doubles or upper_batch_doubles doubles). level: 0 lower, 1 upper. */
-    void (*sample)(sbo_task *t, int level, sbo_stream *s, double *batch);
+    /* Draw a minibatch into b (its level, sizes and arrays set by sbo_batch_create / sbo_batch_declare; the wrapper
+     * stamps the version). */
+    void (*sample)(sbo_task *t, sbo_stream *s, sbo_batch *b);
     /* Full-space oracles at (x, Y) with a minibatch (NULL batch = exact / population oracle). */
-    void (*grad_lower_Y)(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
-    void (*grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
-    void (*grad_upper_x)(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d);
-    void (*hvp)(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out);
-    void (*cross)(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out_d);
+    void (*grad_lower_Y)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out);
+    void (*grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out);
+    void (*grad_upper_x)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out_d);
+    void (*hvp)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *V, double *out);
+    void (*cross)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *Z,
+                  double *out_d);
     /* Optional native reduced oracles (NULL: the wrappers project the full oracle, which costs a
      * transient m x n per block, §9 "generic HVPs"). */
-    void (*reduced_grad_lower)(sbo_task *t, const double *x, const double *Y, const double *batch,
+    void (*reduced_grad_lower)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                const sbo_subspace *S, double *out_red);
-    void (*reduced_hvp)(sbo_task *t, const double *x, const double *Y, const double *batch,
+    void (*reduced_hvp)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                         const sbo_subspace *S, const double *X_red, double *out_red);
     /* out_red = P^T grad_Y f (upper gradient in reduced form, r_l x n_l per block). A native one computes it
      * through P^T a and never forms m x n (§9 "fused"); NULL: the wrapper forms grad_Y f in scratch_full_a
      * and projects (a transient m x n per block). */
-    void (*reduced_grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const double *batch,
+    void (*reduced_grad_upper_Y)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                  const sbo_subspace *S, double *out_red);
     /* Optional fused oracles (NULL: the wrappers compose the oracles above, with the same results). One
      * linearization of g at (x, Y; phi) [reduced through S], then any number of tangent sweeps at that point and
      * the gradient whenever asked; one pass of f for grad_Y f [P^T grad_Y f] and grad_x f together. A native
      * implementation does one primal forward and reverse pass per linearization and one tangent forward and reverse
      * per sweep, and refuses (aborts) a sweep at another point. */
-    void (*lower_at)(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S);
+    void (*lower_at)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S);
     void (*lower_grad)(sbo_task *t, double *out);
     void (*lower_tangent)(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan);
-    void (*upper)(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+    void (*upper)(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                   double *grad_Y_out, double *grad_x_out);
     /* Optional: allocate now every buffer the fused oracles will need for subspaces of these ranks (rank[l] < m_l:
      * block l projected; NULL: full space) and, with full_tangents, full tangents on every block (the full cross
@@ -95,7 +114,9 @@ typedef struct {
     const char *name;
     const char *description;
     const sbo_option *options;      /* keys "task.*" */
-    /* Returns NULL with a one-line message in err on bad configuration. */
+    /* Returns NULL with a one-line message in err on bad configuration. Every task parses its task.* keys once into
+     * a typed struct (sbo_<task>_options_parse in its header, liblinear's check_parameter pattern) and builds from
+     * that struct (sbo_<task>_create), which C code may also call without a configuration. */
     sbo_task *(*create)(const sbo_config *cfg, char *err, size_t errlen);
 } sbo_task_type;
 
@@ -104,7 +125,7 @@ struct sbo_task {
     const sbo_task_ops *ops;
     int d;                          /* upper dimension */
     sbo_layout lower;               /* lower blocks (shapes, row-symmetry declarations) */
-    long lower_batch_doubles, upper_batch_doubles;
+    long batch_ids[2], batch_values[2];   /* per level (0 lower, 1 upper): sample ids and values in one minibatch */
     double mu;                      /* lower strong-convexity constant (for MA-SOBA's default R, §2.2) */
     int n_metrics;
     const char *metric_names[SBO_MAX_METRICS];
@@ -125,20 +146,35 @@ const sbo_task_type *sbo_task_find(const char *name);
 /* type->create plus bookkeeping (sets t->type). NULL with a one-line message on error. */
 sbo_task *sbo_task_create(const sbo_task_type *type, const sbo_config *cfg, char *err, size_t errlen);
 
+/* --- minibatches ------------------------------------------------------------ */
+/* A minibatch of level with its own allocation (tests, runners); NULL when out of memory. */
+sbo_batch *sbo_batch_create(const sbo_task *t, int level);
+void sbo_batch_free(sbo_batch *b);
+/* A minibatch of level whose arrays live in arena a (an algorithm's work arena): declares them under name with the
+ * shape "<doubles><note>", one entry (ids, or values; values when the batch is empty, a 0-byte entry) or two (ids,
+ * then values as "<name> values"); b's arrays point into a after sbo_arena_commit. */
+void sbo_batch_declare(sbo_batch *b, const sbo_task *t, int level, sbo_arena *a, const char *name, const char *note);
+/* The arena doubles one minibatch of level occupies (8-byte ids and values). */
+long sbo_batch_doubles(const sbo_task *t, int level);
+/* A new version for b, after its ids or values were written by hand. */
+void sbo_batch_touch(sbo_batch *b);
+
 /* --- counted wrappers (the only way algorithms reach the oracles) ---------- */
-void sbo_task_sample(sbo_task *t, int level, sbo_stream *s, double *batch);
-void sbo_task_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
-void sbo_task_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch, double *out);
-void sbo_task_grad_upper_x(sbo_task *t, const double *x, const double *Y, const double *batch, double *out_d);
-void sbo_task_hvp(sbo_task *t, const double *x, const double *Y, const double *batch, const double *V, double *out);
-void sbo_task_cross(sbo_task *t, const double *x, const double *Y, const double *batch, const double *Z, double *out_d);
+/* Draws level's minibatch into b (b->level must be level) and gives it a new version. */
+void sbo_task_sample(sbo_task *t, int level, sbo_stream *s, sbo_batch *b);
+void sbo_task_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out);
+void sbo_task_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out);
+void sbo_task_grad_upper_x(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, double *out_d);
+void sbo_task_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *V, double *out);
+void sbo_task_cross(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const double *Z,
+                    double *out_d);
 /* P^T grad_Y g (reduced tuple); P^T of an already computed full tuple (no oracle call). */
-void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+void sbo_task_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                  const sbo_subspace *S, double *out_red);
-void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch,
+void sbo_task_reduced_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                           const sbo_subspace *S, const double *X_red, double *out_red);
 /* P^T grad_Y f (reduced tuple); counted as one grad_upper_Y call. */
-void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                    const sbo_subspace *S, double *out_red);
 /* --- fused oracles (every algorithm uses these; tasks/task.c). Counting: each output counts as the separate
  * oracle it replaces (grad_lower, hvp or reduced_hvp, cross, grad_upper_Y, grad_upper_x), so the counters keep
@@ -149,14 +185,14 @@ void sbo_task_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y
  * one-line message (out of memory). */
 int sbo_task_reserve(sbo_task *t, const int *rank, int full_tangents, char *err, size_t errlen);
 /* Linearize g at (x, Y; batch), reduced through S (NULL: full space). Counts nothing. */
-void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S);
+void sbo_task_lower_at(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S);
 /* grad_Y g (P^T grad_Y g with a subspace) at the linearization. One grad_lower. */
 void sbo_task_lower_grad(sbo_task *t, double *out);
 /* H[V] and/or J[V] at the linearization, which must be at (x, Y): one hvp (reduced_hvp with a subspace) and/or one
  * cross. Aborts with a message when (x, Y) is not the linearization's point. */
 void sbo_task_lower_tangent(sbo_task *t, const double *x, const double *Y, const sbo_tangent *tan);
 /* grad_Y f (P^T grad_Y f through S) and grad_x f from one pass; either output may be NULL. */
-void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const double *batch, const sbo_subspace *S,
+void sbo_task_upper(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch, const sbo_subspace *S,
                     double *grad_Y_out, double *grad_x_out);
 void sbo_task_destroy(sbo_task *t);
 

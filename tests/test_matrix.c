@@ -436,7 +436,8 @@ Test(matrix, bros_Y_step_is_beta_l_m_over_r_P_PT_grad) {
 /* --- the Z update in place (§7, §9): no m x n direction is formed --------------------------------------- */
 typedef struct {
     sbo_task *t;
-    const double *x, *Y, *batch;
+    const double *x, *Y;
+    const sbo_batch *batch;
     const sbo_subspace *S;
 } test_hvp_ctx;
 static void test_reduced_hvp(void *vctx, const double *X_red, double *out_red) {
@@ -469,8 +470,7 @@ static void check_inplace_step(const char *algo, const char *structure, const ch
     double *gf = malloc(sizeof(double) * D), *d = malloc(sizeof(double) * D), *F = malloc(sizeof(double) * D);
     double *Pb = malloc(sizeof(double) * (p->P_doubles + 1)), *pb = malloc(sizeof(double) * (p->probe_doubles + 1));
     double *hw = malloc(sizeof(double) * (p->haar_work_doubles + 1)), *w = malloc(sizeof(double) * p->work_doubles);
-    double *bl = malloc(sizeof(double) * (t->lower_batch_doubles + 1));
-    double *bu = malloc(sizeof(double) * (t->upper_batch_doubles + 1));
+    sbo_batch *bl = sbo_batch_create(t, 0), *bu = sbo_batch_create(t, 1);
     cr_assert(x && Y && Zexp && gf && d && F && Pb && pb && hw && w && bl && bu);
     memcpy(x, a->x, sizeof(double) * t->d);
     memcpy(Y, a->Y, sizeof(double) * D);
@@ -499,7 +499,8 @@ static void check_inplace_step(const char *algo, const char *structure, const ch
     cr_expect(dmax <= 1e-12, "%s (%s): in-place Z update differs from Z - gamma d by %.3g", algo, a->variant_name,
               dmax);
     cr_expect(sbo_vec_norm2(D, d) > 1e-6, "%s: the direction must be nonzero", algo);
-    free(x); free(Y); free(Zexp); free(gf); free(d); free(F); free(Pb); free(pb); free(hw); free(w); free(bl); free(bu);
+    free(x); free(Y); free(Zexp); free(gf); free(d); free(F); free(Pb); free(pb); free(hw); free(w);
+    sbo_batch_free(bl); sbo_batch_free(bu);
     destroy(&r);
 }
 
@@ -515,17 +516,17 @@ Test(matrix, inplace_z_update_equals_z_minus_gamma_d) {
  * only sees t->ops->reduced_* != NULL; what matters here is the algorithm's own arena. */
 static const sbo_task_ops *g_full_ops;
 static double g_a[4096], g_b[4096];
-static void fake_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void fake_reduced_grad_upper_Y(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                       const sbo_subspace *S, double *out_red) {
     g_full_ops->grad_upper_Y(t, x, Y, batch, g_a);
     sbo_subspace_project(S, g_a, out_red);
 }
-static void fake_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void fake_reduced_grad_lower(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                                     const sbo_subspace *S, double *out_red) {
     g_full_ops->grad_lower_Y(t, x, Y, batch, g_a);
     sbo_subspace_project(S, g_a, out_red);
 }
-static void fake_reduced_hvp(sbo_task *t, const double *x, const double *Y, const double *batch,
+static void fake_reduced_hvp(sbo_task *t, const double *x, const double *Y, const sbo_batch *batch,
                              const sbo_subspace *S, const double *X_red, double *out_red) {
     sbo_vec_zero(sbo_layout_total(&t->lower), g_a);
     sbo_subspace_lift_add(S, X_red, NULL, g_a);
@@ -580,7 +581,7 @@ static void check_arena_vs_model(const char *algo, const char *const *extra, int
     double transient = 0;     /* task-side generic transients, in the model but not in the algorithm's arena */
     for (int l = 0; l < t->lower.L; l++)
         if (!native && a->rank[l] < t->lower.block[l].m) transient += 2.0 * t->lower.block[l].m * t->lower.block[l].n;
-    double arena = (double)(sum - t->lower_batch_doubles - t->upper_batch_doubles - t->d);   /* minus J[Z] */
+    double arena = (double)(sum - sbo_batch_doubles(t, 0) - sbo_batch_doubles(t, 1) - t->d);   /* minus J[Z] */
     cr_log_info("%s (%s%s, cross_term = %s): arena work %ld doubles (largest %ld, D = %ld), model work %.0f", algo,
                 a->variant_name, native ? ", native reduced oracles" : ", generic", ct ? ct : "full", sum, biggest, D,
                 mm.work);
@@ -704,7 +705,7 @@ Test(matrix, full_block_next_to_a_projected_one_stores_no_zero_coefficient_outpu
         cr_expect_float_eq(mm.per_block_state[1], 5.0 * mn1 + 4 + 6, 1e-9, "full block model %g", mm.per_block_state[1]);
         long sum = 0;
         for (int i = 0; i < a->work.n; i++) sum += a->work.entry[i].count;
-        double arena = (double)(sum - t->lower_batch_doubles - t->upper_batch_doubles - t->d);   /* minus J[Z] */
+        double arena = (double)(sum - sbo_batch_doubles(t, 0) - sbo_batch_doubles(t, 1) - t->d);   /* minus J[Z] */
         double transient = 2.0 * 30 * 6;                       /* generic reduced oracles on the projected block */
         double expect = p->P_doubles + p->probe_doubles + p->haar_work_doubles + p->work_doubles
                         + (rn0 + mn1)                          /* F (G shares zdir's HVP input) */

@@ -52,6 +52,13 @@ static sbo_task *try_task_v(const char *name, char *err, size_t errlen, va_list 
     return sbo_task_create(tt, &cfg, err, errlen);
 }
 
+/* A hand-made minibatch of level on the n sample ids in ids (not copied), with a fresh version. */
+static sbo_batch ids_batch(int level, long n, long *ids) {
+    sbo_batch b = {.level = level, .n_ids = n, .ids = ids};
+    sbo_batch_touch(&b);
+    return b;
+}
+
 static sbo_task *try_task(const char *name, char *err, size_t errlen, ...) {
     va_list ap;
     va_start(ap, errlen);
@@ -247,7 +254,7 @@ static double grad_check(point *p, int level, int wrt, const double *grad, int n
 /* H[V] against (grad_Y g(Y + hV) - grad_Y g(Y - hV)) / 2h (batch: the same minibatch for all three calls).
  * Returns the largest relative error over the output blocks (block norm of the error / block norm of H[V],
  * blocks whose H[V] is below 1e-6 ||H[V]|| compared against 1e-6 ||H[V]||). */
-static double hvp_check(point *p, const double *batch, const double *V, double h) {
+static double hvp_check(point *p, const sbo_batch *batch, const double *V, double h) {
     long D = p->D;
     double *HV = dalloc(D), *gp = dalloc(D), *gm = dalloc(D), *Yp = dalloc(D);
     sbo_task_hvp(p->t, p->x, p->Y, batch, V, HV);
@@ -441,8 +448,9 @@ Test(neural_derivatives, data_cleaning_cross_is_per_sample) {
      * out sigma(x_i): batch = {i}, grad = sigma(x_i) grad CE_i + lambda Y (the L2 term covers every block) */
     double lambda = 1e-3, err = 0;
     for (int i = 0; i < nn->n_train; i++) {
-        double batch[1] = {(double)i};
-        sbo_task_grad_lower(t, p.x, p.Y, batch, g);
+        long id = i;
+        sbo_batch one = ids_batch(SBO_LEVEL_LOWER, 1, &id);
+        sbo_task_grad_lower(t, p.x, p.Y, &one, g);
         sbo_vec_copy(D, g, gc);
         for (long k = 0; k < D; k++) gc[k] -= lambda * p.Y[k];   /* L2 on W and b */
         double sg = 1 / (1 + exp(-p.x[i]));
@@ -466,16 +474,17 @@ Test(neural_minibatch, hvp_on_a_batch_matches_differences_of_the_batch_gradient)
         sbo_task *t = make_task("data_cleaning", models[mi], "task.activation=tanh", NULL);
         point p;
         point_init(&p, t, 31, 1.0, 0.05);
-        double *batch = dalloc(t->lower_batch_doubles), *batch2 = dalloc(t->lower_batch_doubles);
+        sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER), *batch2 = sbo_batch_create(t, SBO_LEVEL_LOWER);
         sbo_stream s;
         sbo_stream_init(&s, 7, SBO_RNG_LOWER_BATCH, 0, 3);
         sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
         sbo_stream_init(&s, 7, SBO_RNG_LOWER_BATCH, 0, 3);
         sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch2);
-        cr_expect_eq(memcmp(batch, batch2, sizeof(double) * (size_t)t->lower_batch_doubles), 0,
+        cr_expect_eq(memcmp(batch->ids, batch2->ids, sizeof(long) * (size_t)batch->n_ids), 0,
                      "the same stream must draw the same batch");
-        for (long i = 0; i < t->lower_batch_doubles; i++)
-            cr_assert(batch[i] >= 0 && batch[i] < 60 && batch[i] == floor(batch[i]), "bad position %g", batch[i]);
+        cr_expect(batch->version != batch2->version, "every draw gets its own version");
+        for (long i = 0; i < batch->n_ids; i++)
+            cr_assert(batch->ids[i] >= 0 && batch->ids[i] < 60, "bad position %ld", batch->ids[i]);
         double *V = dalloc(p.D), *HV = dalloc(p.D), *HVx = dalloc(p.D);
         sbo_stream_init(&s, 8, SBO_RNG_TEST, 0, 0);
         gauss(&s, p.D, 1.0 / sqrt((double)p.D), V);
@@ -488,7 +497,7 @@ Test(neural_minibatch, hvp_on_a_batch_matches_differences_of_the_batch_gradient)
         double gap = rel_diff(p.D, HV, HVx);
         cr_log_info("%s: batch vs exact H[V] differ by %.2e (must be > 1e-3)", models[mi], gap);
         cr_expect(gap > 1e-3, "batch and exact H[V] coincide (%.3g): the batch is ignored", gap);
-        free(batch); free(batch2); free(V); free(HV); free(HVx);
+        sbo_batch_free(batch); sbo_batch_free(batch2); free(V); free(HV); free(HVx);
         point_free(&p);
         sbo_task_destroy(t);
     }
@@ -504,7 +513,8 @@ Test(neural_minibatch, exact_oracle_is_the_mean_over_a_partition) {
     long D = sbo_layout_total(&t->lower);
     int d = t->d, nb = 1200 / 16;
     double *x = dalloc(d), *Y = dalloc(D), *Z = dalloc(D), *g = dalloc(D), *gs = dalloc(D), *J = dalloc(d),
-           *Js = dalloc(d), *HV = dalloc(D), *HVs = dalloc(D), *tmp = dalloc(d > D ? d : D), batch[16];
+           *Js = dalloc(d), *HV = dalloc(D), *HVs = dalloc(D), *tmp = dalloc(d > D ? d : D);
+    long ids[16];
     sbo_stream s;
     sbo_stream_init(&s, 9, SBO_RNG_TEST, 0, 0);
     gauss(&s, d, 1.0, x);
@@ -514,12 +524,13 @@ Test(neural_minibatch, exact_oracle_is_the_mean_over_a_partition) {
     sbo_task_cross(t, x, Y, NULL, Z, J);
     sbo_task_hvp(t, x, Y, NULL, Z, HV);
     for (int k = 0; k < nb; k++) {
-        for (int i = 0; i < 16; i++) batch[i] = 16 * k + i;
-        sbo_task_grad_lower(t, x, Y, batch, tmp);
+        for (int i = 0; i < 16; i++) ids[i] = 16 * k + i;
+        sbo_batch batch = ids_batch(SBO_LEVEL_LOWER, 16, ids);
+        sbo_task_grad_lower(t, x, Y, &batch, tmp);
         sbo_vec_axpy(D, 1.0 / nb, tmp, gs);
-        sbo_task_cross(t, x, Y, batch, Z, tmp);
+        sbo_task_cross(t, x, Y, &batch, Z, tmp);
         sbo_vec_axpy(d, 1.0 / nb, tmp, Js);
-        sbo_task_hvp(t, x, Y, batch, Z, tmp);
+        sbo_task_hvp(t, x, Y, &batch, Z, tmp);
         sbo_vec_axpy(D, 1.0 / nb, tmp, HVs);
     }
     double eg = rel_diff(D, g, gs), eJ = rel_diff(d, J, Js), eH = rel_diff(D, HV, HVs);
@@ -562,7 +573,7 @@ static void draw_subspace(const sbo_task *t, const int *ranks, uint64_t seed, sb
     sbo_layout_finish(&S->red, rows);
 }
 
-static void reduced_check(sbo_task *t, const int *ranks, const double *batch, const double *ubatch, uint64_t seed,
+static void reduced_check(sbo_task *t, const int *ranks, const sbo_batch *batch, const sbo_batch *ubatch, uint64_t seed,
                           double *eg, double *eh, double *ef) {
     point p;
     point_init(&p, t, seed, strcmp(t->type->name, "data_cleaning") ? 0.02 : 1.0, 0.05);
@@ -623,7 +634,7 @@ static void reduced_suite(const char *precision, double tol) {
     };
     for (int c = 0; c < 3; c++) {
         sbo_task *t = make_task(cases[c].task, prec, cases[c].set[0], cases[c].set[1], NULL);   /* NULL ends early */
-        double *batch = dalloc(t->lower_batch_doubles), *ubatch = dalloc(t->upper_batch_doubles);
+        sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER), *ubatch = sbo_batch_create(t, SBO_LEVEL_UPPER);
         sbo_stream s;
         sbo_stream_init(&s, 41, SBO_RNG_LOWER_BATCH, 0, 0);
         sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
@@ -639,7 +650,7 @@ static void reduced_suite(const char *precision, double tol) {
             cr_expect(eg < tol && eh < tol && ef < tol, "%s %s: reduced grad g %.3g, HVP %.3g, grad f %.3g",
                       cases[c].label, precision, eg, eh, ef);
         }
-        free(batch); free(ubatch);
+        sbo_batch_free(batch); sbo_batch_free(ubatch);
         sbo_task_destroy(t);
     }
 }
@@ -663,7 +674,7 @@ static void fused_check(sbo_task *t, const int *ranks, const char *label) {
     draw_subspace(t, ranks, 72, &S, Pm);
     sbo_stream s;
     long R = sbo_layout_total(&S.red);
-    double *batch = dalloc(t->lower_batch_doubles), *ubatch = dalloc(t->upper_batch_doubles);
+    sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER), *ubatch = sbo_batch_create(t, SBO_LEVEL_UPPER);
     sbo_stream_init(&s, 73, SBO_RNG_LOWER_BATCH, 0, 0);
     sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
     sbo_stream_init(&s, 73, SBO_RNG_UPPER_BATCH, 0, 0);
@@ -736,7 +747,9 @@ static void fused_check(sbo_task *t, const int *ranks, const char *label) {
                 lin1 - lin0, sw1 - sw0, ulin1 - ulin0);
     cr_expect(lin1 - lin0 == 2 && sw1 - sw0 == 4 && ulin1 - ulin0 == 2, "%s: passes %ld, %ld, %ld (2, 4, 2 expected)",
               label, lin1 - lin0, sw1 - sw0, ulin1 - ulin0);
-    double *bufs[] = {batch, ubatch, Z, X1, X2, g, hz, jz, gf, gx, rg, rh1, rh2, rf, fg, fhz, fjz, fgf, fgx, frg, frh1,
+    sbo_batch_free(batch);
+    sbo_batch_free(ubatch);
+    double *bufs[] = {Z, X1, X2, g, hz, jz, gf, gx, rg, rh1, rh2, rf, fg, fhz, fjz, fgf, fgx, frg, frh1,
                       frh2, frf, fjz2, fgx2};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     for (int l = 0; l < lay->L; l++) free(Pm[l]);
@@ -842,13 +855,49 @@ Test(neural_fused, full_mode_sweep_after_the_saving_aborts, .signal = SIGABRT) {
     sbo_task *t;
     sbo_algo *a = saving_run(0, 1, &bytes, &t);
     long D = sbo_layout_total(&t->lower);
-    double *batch = dalloc(t->lower_batch_doubles), *V = dalloc(D), *out = dalloc(D);
+    sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER);
+    double *V = dalloc(D), *out = dalloc(D);
     sbo_stream s;
     sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, 0);
     sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
     for (long i = 0; i < D; i++) V[i] = 1e-2 * (double)(i % 7);
     sbo_task_hvp(t, a->x, a->Y, batch, V, out);
     cr_log_error("a full-mode HVP ran although the hidden activation was kept as a P only");
+}
+
+/* The linearization contract on the minibatch (STYLE.md pattern 3): a fused tangent sweep after a new minibatch was
+ * drawn into the linearization's batch must abort (the engine compares the batch's version stamp with the one it
+ * linearized at), not sweep the old batch's linearization; after a new linearization it runs (the control). */
+static void tangent_after_redraw(int relinearize) {
+    sbo_task *t = make_task("data_cleaning", "task.model=linear", NULL);
+    point p;
+    point_init(&p, t, 5, 1.0, 0.05);
+    sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER);
+    double *V = dalloc(p.D), *HV = dalloc(p.D);
+    V[0] = 1;
+    sbo_stream s;
+    sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
+    sbo_task_lower_at(t, p.x, p.Y, batch, NULL);
+    sbo_tangent tan = {.V = V, .hvp = HV};
+    sbo_task_lower_tangent(t, p.x, p.Y, &tan);                  /* at the linearization: runs */
+    sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, 1);
+    sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);             /* phi_{k+1} into the same batch, not loaded */
+    if (relinearize) sbo_task_lower_at(t, p.x, p.Y, batch, NULL);
+    sbo_task_lower_tangent(t, p.x, p.Y, &tan);
+    sbo_batch_free(batch);
+    free(V); free(HV);
+    point_free(&p);
+    sbo_task_destroy(t);
+}
+
+Test(neural_fused, tangent_after_a_new_draw_aborts, .signal = SIGABRT) {
+    tangent_after_redraw(0);
+    cr_log_error("a tangent sweep ran on a minibatch drawn after the linearization");
+}
+
+Test(neural_fused, tangent_after_a_new_draw_and_linearization_runs) {
+    tangent_after_redraw(1);
 }
 
 /* --- 4. row-symmetry declarations (§5.2) --------------------------------------------------------------------- */
@@ -995,22 +1044,22 @@ Test(neural_data, clean_baseline_draws_only_clean_samples) {
     long in_pool = 0;
     for (int k = 0; k < nn->n_lower_pool; k++) in_pool += nn->corrupted[nn->lower_pool[k]];
     cr_expect_eq(in_pool, 0, "the clean pool holds %ld corrupted positions", in_pool);
-    double *batch = dalloc(tc->lower_batch_doubles);
+    sbo_batch *batch = sbo_batch_create(tc, SBO_LEVEL_LOWER);
     sbo_stream s;
     long drawn_c = 0, drawn_l = 0;
     for (int k = 0; k < 50; k++) {
         sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, (uint64_t)k);
         sbo_task_sample(tc, SBO_LEVEL_LOWER, &s, batch);
-        for (long i = 0; i < tc->lower_batch_doubles; i++) drawn_c += nn->corrupted[(int)batch[i]];
+        for (long i = 0; i < batch->n_ids; i++) drawn_c += nn->corrupted[batch->ids[i]];
         sbo_stream_init(&s, 3, SBO_RNG_LOWER_BATCH, 0, (uint64_t)k);
         sbo_task_sample(tl, SBO_LEVEL_LOWER, &s, batch);
-        for (long i = 0; i < tl->lower_batch_doubles; i++) drawn_l += nn->corrupted[(int)batch[i]];
+        for (long i = 0; i < batch->n_ids; i++) drawn_l += nn->corrupted[batch->ids[i]];
     }
     cr_log_info("50 batches of 16: corrupted samples drawn %ld (clean baseline, must be 0), %ld (learned, must be > 0)",
                 drawn_c, drawn_l);
     cr_expect_eq(drawn_c, 0);
     cr_expect(drawn_l > 0, "power: the learned task must draw corrupted samples");
-    free(batch);
+    sbo_batch_free(batch);
     sbo_task_destroy(tc); sbo_task_destroy(tl);
 }
 
@@ -1027,8 +1076,9 @@ Test(neural_data, clean_baseline_exact_oracle_averages_the_pool) {
     gauss(&s, D, 0.05, Y);
     sbo_task_grad_lower(t, x, Y, NULL, g);
     for (int k = 0; k < nn->n_lower_pool; k++) {
-        double batch[1] = {(double)nn->lower_pool[k]};
-        sbo_task_grad_lower(t, x, Y, batch, tmp);
+        long id = nn->lower_pool[k];
+        sbo_batch one = ids_batch(SBO_LEVEL_LOWER, 1, &id);
+        sbo_task_grad_lower(t, x, Y, &one, tmp);
         sbo_vec_axpy(D, 1.0 / nn->n_lower_pool, tmp, gs);
     }
     double e = rel_diff(D, g, gs);
@@ -1045,7 +1095,8 @@ Test(neural_data, uniform_weights_have_no_x_dependence) {
     sbo_task *tl = make_task("data_cleaning", "task.weights=learned", NULL);
     long D = sbo_layout_total(&tu->lower);
     int d = tu->d;
-    double *x = dalloc(d), *Y = dalloc(D), *Z = dalloc(D), *J = dalloc(d), *batch = dalloc(tu->lower_batch_doubles);
+    double *x = dalloc(d), *Y = dalloc(D), *Z = dalloc(D), *J = dalloc(d);
+    sbo_batch *batch = sbo_batch_create(tu, SBO_LEVEL_LOWER);
     sbo_stream s;
     sbo_stream_init(&s, 17, SBO_RNG_TEST, 0, 0);
     gauss(&s, d, 1.0, x);
@@ -1063,7 +1114,8 @@ Test(neural_data, uniform_weights_have_no_x_dependence) {
     cr_expect_eq(nonzero, 0);
     sbo_task_cross(tl, x, Y, NULL, Z, J);
     cr_expect(max_abs(d, J) > 0, "power: weights=learned must have a nonzero J[Z]");
-    free(x); free(Y); free(Z); free(J); free(batch);
+    free(x); free(Y); free(Z); free(J);
+    sbo_batch_free(batch);
     sbo_task_destroy(tu); sbo_task_destroy(tl);
 }
 
@@ -1160,7 +1212,8 @@ Test(neural_data, evaluation_accuracy_ignores_the_other_executors_labels) {
     sbo_neural *nn = t->ctx;
     long D = sbo_layout_total(&t->lower);
     double *x = calloc((size_t)t->d, sizeof(double)), *Y = calloc((size_t)D, sizeof(double));
-    double *g = calloc((size_t)D, sizeof(double)), *batch = calloc((size_t)nn->b_lower, sizeof(double));
+    double *g = calloc((size_t)D, sizeof(double));
+    sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER);
     sbo_stream s;
     sbo_stream_init(&s, 41, SBO_RNG_TEST, 0, 0);
     for (long i = 0; i < D; i++) Y[i] = 0.3 * sbo_stream_gaussian(&s);
@@ -1176,6 +1229,7 @@ Test(neural_data, evaluation_accuracy_ignores_the_other_executors_labels) {
     size_t before = sbo_nn_exec_bytes(nn->lower);
     sbo_neural_batch_loss(t, SBO_LEVEL_LOWER, x, Y, NULL);
     cr_expect_eq(sbo_nn_exec_bytes(nn->lower), before, "a loss-only exact call allocated derivative buffers");
-    free(x); free(Y); free(g); free(batch);
+    free(x); free(Y); free(g);
+    sbo_batch_free(batch);
     sbo_task_destroy(t);
 }

@@ -99,8 +99,8 @@ static const char *cfg_name(int i) {
     return names[i];
 }
 
-/* Draws one lower and one upper minibatch for iteration k (NULL buffers when sigma = 0). */
-static void draw_batches(sbo_task *t, long k, double *bl, double *bu) {
+/* Draws one lower and one upper minibatch for iteration k. */
+static void draw_batches(sbo_task *t, long k, sbo_batch *bl, sbo_batch *bu) {
     sbo_stream s;
     sbo_stream_init(&s, 99, SBO_RNG_LOWER_BATCH, 0, (uint64_t)k);
     sbo_task_sample(t, 0, &s, bl);
@@ -130,16 +130,15 @@ Test(quadratic, oracles_match_finite_differences) {
         double *x = dalloc(d), *Y = dalloc(D), *V = dalloc(D), *Z = dalloc(D);
         double *g = dalloc(D), *fd = dalloc(D), *gp = dalloc(D), *gm = dalloc(D), *hv = dalloc(D);
         double *gx = dalloc(d), *fdx = dalloc(d), *xp = dalloc(d), *Yp = dalloc(D);
-        double *bl = t->lower_batch_doubles ? dalloc(t->lower_batch_doubles) : NULL;
-        double *bu = t->upper_batch_doubles ? dalloc(t->upper_batch_doubles) : NULL;
-        cr_assert(bl && bu, "default sigma 0.3 must give non-empty minibatches");
+        sbo_batch *bl = sbo_batch_create(t, 0), *bu = sbo_batch_create(t, 1);
+        cr_assert(bl && bu && bl->n_values && bu->n_values, "default sigma 0.3 must give non-empty minibatches");
         randn(1, d, x);
         randn(2, D, Y);
         randn(3, D, V);
         randn(4, D, Z);
         draw_batches(t, 0, bl, bu);
         for (int pass = 0; pass < 2; pass++) {           /* exact oracles, then one sampled minibatch */
-            const double *lb = pass ? bl : NULL, *ub = pass ? bu : NULL;
+            const sbo_batch *lb = pass ? bl : NULL, *ub = pass ? bu : NULL;
             char tag[64];
             snprintf(tag, sizeof tag, "%s, %s", cn, pass ? "sampled batch" : "exact");
             /* grad_Y g against differences of g */
@@ -193,7 +192,7 @@ Test(quadratic, oracles_match_finite_differences) {
         }
         check_fd("J[Z] vs grad_x <grad_Y g, Z>", cn, d, gx, fdx);
         free(x); free(Y); free(V); free(Z); free(g); free(fd); free(gp); free(gm); free(hv);
-        free(gx); free(fdx); free(xp); free(Yp); free(bl); free(bu);
+        free(gx); free(fdx); free(xp); free(Yp); sbo_batch_free(bl); sbo_batch_free(bu);
         sbo_task_destroy(t);
     }
 }
@@ -381,7 +380,7 @@ Test(quadratic, noise_is_mean_zero) {
         const long N = 20000;
         double *x = dalloc(d), *Y = dalloc(D), *V = dalloc(D), *Z = dalloc(D), *o = dalloc(D), *ex = dalloc(D);
         double *od = dalloc(d), *exd = dalloc(d);
-        double *bl = dalloc(t->lower_batch_doubles), *bu = dalloc(t->upper_batch_doubles);
+        sbo_batch *bl = sbo_batch_create(t, 0), *bu = sbo_batch_create(t, 1);
         randn(11, d, x);
         randn(12, D, Y);
         randn(13, D, V);
@@ -394,13 +393,14 @@ Test(quadratic, noise_is_mean_zero) {
         sbo_quadratic_kron_factors(t, &A, NULL, &M, NULL);   /* kron only: A_xi is the first M x M of the batch */
         for (long k = 0; k < N; k++) {
             draw_batches(t, k, bl, bu);
+            const double *Axi = bl->values;
             for (int i = 0; A && i < M; i++) {
-                double e = bl[i * M + i] - A[i * M + i];
+                double e = Axi[i * M + i] - A[i * M + i];
                 diag2 += e * e;
                 for (int j = i + 1; j < M; j++) {
-                    e = bl[i * M + j] - A[i * M + j];
+                    e = Axi[i * M + j] - A[i * M + j];
                     off2 += e * e;
-                    batch_asym = fmax(batch_asym, fabs(bl[i * M + j] - bl[j * M + i]));
+                    batch_asym = fmax(batch_asym, fabs(Axi[i * M + j] - Axi[j * M + i]));
                 }
             }
             sbo_task_grad_lower(t, x, Y, bl, o);   acc_add(&ag, D, o);
@@ -444,7 +444,8 @@ Test(quadratic, noise_is_mean_zero) {
                           rows[r].name, sd);
         }
         acc_free(&ag); acc_free(&ah); acc_free(&aj); acc_free(&afy); acc_free(&afx);
-        free(x); free(Y); free(V); free(Z); free(o); free(ex); free(od); free(exd); free(bl); free(bu);
+        free(x); free(Y); free(V); free(Z); free(o); free(ex); free(od); free(exd);
+        sbo_batch_free(bl); sbo_batch_free(bu);
         sbo_task_destroy(t);
     }
 }
@@ -452,8 +453,8 @@ Test(quadratic, noise_is_mean_zero) {
 Test(quadratic, sigma_zero_gives_exact_empty_batches) {
     const char *kv[] = {"task.sigma=0", NULL};
     sbo_task *t = make_ok(kv);
-    cr_expect_eq(t->lower_batch_doubles, 0);
-    cr_expect_eq(t->upper_batch_doubles, 0);
+    cr_expect_eq(sbo_batch_doubles(t, 0), 0);
+    cr_expect_eq(sbo_batch_doubles(t, 1), 0);
     sbo_task_destroy(t);
 }
 
@@ -609,13 +610,14 @@ Test(quadratic, instance_is_deterministic) {
         fingerprint(t2, f2);
         cr_expect(memcmp(f1, f2, sizeof(double) * len) == 0, "same instance_seed must give the same instance");
         /* the minibatch is a function of the stream alone */
-        double *b1 = dalloc(t1->lower_batch_doubles), *b2 = dalloc(t1->lower_batch_doubles);
+        sbo_batch *b1 = sbo_batch_create(t1, 0), *b2 = sbo_batch_create(t1, 0);
         sbo_stream s;
         sbo_stream_init(&s, 5, SBO_RNG_LOWER_BATCH, 0, 17);
         sbo_task_sample(t1, 0, &s, b1);
         sbo_stream_init(&s, 5, SBO_RNG_LOWER_BATCH, 0, 17);
         sbo_task_sample(t2, 0, &s, b2);
-        cr_expect(memcmp(b1, b2, sizeof(double) * t1->lower_batch_doubles) == 0);
+        cr_expect(memcmp(b1->values, b2->values, sizeof(double) * (size_t)b1->n_values) == 0);
+        cr_expect(b1->version != b2->version, "every draw gets its own version");
         sbo_task_destroy(t2);
         const char *kv_gen[] = {"task.structure=generic", "task.blocks=4x3,2x2", "task.instance_seed=2", NULL};
         const char *kv_kron[] = {"task.instance_seed=2", NULL};
@@ -623,7 +625,7 @@ Test(quadratic, instance_is_deterministic) {
         fingerprint(t3, f3);
         cr_expect(max_abs_diff(len, f1, f3) > 1e-3, "another instance_seed must give another instance");
         sbo_task_destroy(t3);
-        free(f1); free(f2); free(f3); free(b1); free(b2);
+        free(f1); free(f2); free(f3); sbo_batch_free(b1); sbo_batch_free(b2);
         sbo_task_destroy(t1);
     }
 }

@@ -1,14 +1,19 @@
 /* tests/test_tasks.c: the task interface itself: the counterexample's oracles against central differences in
  * double (STYLE.md pattern 7), its exact metrics (§5.3), the row-symmetry declaration checked numerically (§6.2),
  * the subspace helpers (P^T V and P X are adjoint; full blocks copy), the generic reduced oracles equal to P^T of
- * the full ones, and the oracle counters. Run: ctest -R test_tasks */
+ * the full ones, the oracle counters, the batch-version check of the generic fused oracles, and the typed task
+ * options (a task from a struct without a configuration; the parsers' messages).
+ * Run: ctest -R test_tasks */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/sbo_haar.h"     /* Haar P for the subspace tests */
 #include "runners/sbo_run.h"     /* sbo_run_resolve_config */
 #include "tasks/task.h"        /* the oracle table */
+#include "tasks/counterexample.h"   /* typed options: sbo_counterexample_options */
+#include "tasks/quadratic.h"   /* typed options: sbo_quadratic_options */
 
 static sbo_task *make_task(const char *name, const char *const *settings) {
     sbo_config cfg;
@@ -173,4 +178,84 @@ Test(tasks, subspace_helpers_and_generic_reduced_hvp) {
     for (long i = 0; i < R; i++) cr_expect(fabs(red[i] - ref[i]) < 1e-12, "entry %ld: %.15g vs %.15g", i, red[i], ref[i]);
     cr_expect_eq(t->counts.reduced_hvp, 1);
     sbo_task_destroy(t);
+}
+
+/* --- the linearization contract on the minibatch (generic fused oracles, tasks/task.c) --------------------------
+ * The quadratic (sigma > 0) has no native fused oracles: the wrappers compose the separate ones and record the
+ * batch's version at sbo_task_lower_at. A tangent sweep after a new draw into that batch must abort; after a new
+ * linearization it runs (the control: the same calls with lower_at in between). */
+static void lower_tangent_after_redraw(int relinearize) {
+    sbo_task *t = make_task("quadratic", NULL);
+    long D = sbo_layout_total(&t->lower);
+    double *x = calloc((size_t)t->d, sizeof(double)), *Y = calloc((size_t)D, sizeof(double));
+    double *V = calloc((size_t)D, sizeof(double)), *HV = calloc((size_t)D, sizeof(double));
+    sbo_batch *b = sbo_batch_create(t, 0);
+    cr_assert(x && Y && V && HV && b && b->n_values > 0);
+    V[0] = 1;
+    sbo_stream s;
+    sbo_stream_init(&s, 5, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(t, 0, &s, b);
+    sbo_task_lower_at(t, x, Y, b, NULL);
+    sbo_tangent tan = {.V = V, .hvp = HV};
+    sbo_task_lower_tangent(t, x, Y, &tan);          /* at the linearization: runs */
+    sbo_stream_init(&s, 5, SBO_RNG_LOWER_BATCH, 0, 1);
+    sbo_task_sample(t, 0, &s, b);                   /* phi_{k+1} into the same batch */
+    if (relinearize) sbo_task_lower_at(t, x, Y, b, NULL);
+    sbo_task_lower_tangent(t, x, Y, &tan);
+    sbo_batch_free(b);
+    free(x); free(Y); free(V); free(HV);
+    sbo_task_destroy(t);
+}
+
+Test(tasks, generic_tangent_after_a_new_draw_aborts, .signal = SIGABRT) {
+    lower_tangent_after_redraw(0);
+    cr_log_error("a tangent sweep ran on a minibatch drawn after the linearization");
+}
+
+Test(tasks, generic_tangent_after_a_new_draw_and_linearization_runs) {
+    lower_tangent_after_redraw(1);
+}
+
+/* --- typed task options (liblinear's check_parameter pattern): a task from a struct, no configuration ----------- */
+Test(tasks, counterexample_from_typed_options_without_a_config) {
+    sbo_counterexample_options o = {.h = {1, 2, 3}, .x0 = 2};
+    char err[SBO_ERR_LEN] = "";
+    sbo_task *t = sbo_counterexample_create(&o, err, sizeof err);
+    cr_assert(t, "%s", err);
+    cr_expect_eq(t->type, &sbo_task_counterexample);
+    cr_expect_eq(t->d, 1);
+    cr_expect_eq(t->mu, 1.0);
+    /* the same task as the registry's from its defaults: the same oracle at a point */
+    sbo_task *r = make_task("counterexample", NULL);
+    double x[1] = {0.7}, y[3] = {0.3, -1.1, 0.5}, g1[3], g2[3], x0a[1], x0b[1], y0[3];
+    sbo_task_grad_lower(t, x, y, NULL, g1);
+    sbo_task_grad_lower(r, x, y, NULL, g2);
+    cr_expect(memcmp(g1, g2, sizeof g1) == 0);
+    t->ops->init(t, NULL, x0a, y0);
+    r->ops->init(r, NULL, x0b, y0);
+    cr_expect_eq(x0a[0], x0b[0]);
+    sbo_task_destroy(r);
+    sbo_task_destroy(t);
+    /* a struct with a bad value is refused by the constructor, with the parser's wording */
+    o.h[1] = -2;
+    cr_expect_null(sbo_counterexample_create(&o, err, sizeof err));
+    cr_expect(strstr(err, "task.h = '1,-2,3' must be three positive numbers") != NULL, "message: %s", err);
+}
+
+Test(tasks, options_parsers_reject_bad_values_with_their_message) {
+    sbo_config cfg;
+    char err[SBO_ERR_LEN] = "";
+    sbo_config_init(&cfg);
+    cr_assert_eq(sbo_config_set_arg(&cfg, "task.lambda=-1", err, sizeof err), 0, "%s", err);
+    sbo_quadratic_options q;
+    cr_expect_eq(sbo_quadratic_options_parse(&cfg, &q, err, sizeof err), -1);
+    cr_expect_str_eq(err, "task.lambda = -1 must be non-negative");
+    /* the defaults of the option table fill what the configuration leaves unset */
+    sbo_config_init(&cfg);
+    cr_assert_eq(sbo_quadratic_options_parse(&cfg, &q, err, sizeof err), 0, "%s", err);
+    cr_expect(q.structure == SBO_QUAD_KRON && q.L == 1 && q.m[0] == 12 && q.n[0] == 3 && q.d == 5 && q.sigma == 0.3);
+    sbo_counterexample_options c;
+    cr_assert_eq(sbo_config_set_arg(&cfg, "task.h=1,2", err, sizeof err), 0, "%s", err);
+    cr_expect_eq(sbo_counterexample_options_parse(&cfg, &c, err, sizeof err), -1);
+    cr_expect_str_eq(err, "task.h = '1,2' must be three positive numbers separated by commas, e.g. task.h=1,2,3");
 }

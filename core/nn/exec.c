@@ -118,6 +118,7 @@ typedef struct {
      * NULL through it when freed, so it must outlive the arena). [0..2] base, [3] lower_full[0], [4..5] reduced. */
     real *arena_view[8];                  /* [6]: lower_full[1], [7]: acts */
     int lin_valid, lin_b, lin_lower, lin_upper, lin_P;
+    uint64_t lin_batch_version;           /* the caller's batch stamp at the linearization (sbo_nn_lin) */
     int broken;                           /* a re-made arena could not be allocated: the buffers are gone */
     int covers_Y;                         /* every lower block is a parameter: outputs on Y need no zeroing */
     long n_lin, n_sweeps;
@@ -589,6 +590,7 @@ static void SFX(linearize)(void *ve, const double *x, const double *Y, const sbo
     e->lin_lower = c->want_lower;
     e->lin_upper = c->want_upper;
     for (int i = 0; i < nv; i++) e->lin_version[i] = e->v[i].version;
+    e->lin_batch_version = c->batch_version;
     e->n_lin++;
     e->lin_P = any_P;
     if (c->grad_x || c->grad_Y) SFX(gradient)(e, c->grad_x, c->grad_Y);
@@ -630,6 +632,12 @@ static void SFX(tangent)(void *ve, const double *x, const double *Y, const sbo_n
     char msg[320];
     if (!e->lin_valid) exec_die(e->name, "a tangent sweep (H[V], J[V]) before any linearization (forward pass)");
     /* the linearization contract (STYLE.md pattern 3): the same point, the same batch */
+    if (t->batch_version != e->lin_batch_version) {
+        snprintf(msg, sizeof msg, "a second-order call on another minibatch than the last forward pass's (batch "
+                 "version %llu, linearized at version %llu): a new batch was drawn since; linearize again first",
+                 (unsigned long long)t->batch_version, (unsigned long long)e->lin_batch_version);
+        exec_die(e->name, msg);
+    }
     for (int i = 0; i < nv; i++) {
         const sbo_nn_value *v = &g->v[i];
         const SFX(sbo_nn_buf) *bf = &e->v[i];

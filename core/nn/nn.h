@@ -16,7 +16,8 @@
  *                      V on (x, Y), H[V] = theta_bar' on Y and J[V] = theta_bar' on x, exactly
  * A tangent sweep costs about one forward and one reverse pass and reuses the primal values and adjoints; any
  * number of sweeps may follow one linearization. A sweep checks that it is at the point of the last linearization
- * (the same x, Y as the engine rounds them, the same batch and subspace) and aborts with a message otherwise
+ * (the same x, Y as the engine rounds them, the same batch: the inputs' load versions and the caller's batch
+ * stamp, and the same subspace) and aborts with a message otherwise
  * (STYLE.md pattern 3). sbo_nn_run is both in one call.
  *
  * Reduced mode (ALGORITHMS.md §3.1, fan-in projection Y = W^T): a lower block l given a frame P_l (m x r) takes
@@ -36,6 +37,7 @@
 #ifndef SBO_NN_H
 #define SBO_NN_H
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "core/sbo_tuple.h"    /* sbo_layout: the lower blocks the lower parameters map to */
 
@@ -143,6 +145,8 @@ typedef struct {
                                      * gradient is not asked for: H[V] and J[V] need the adjoint path only) */
     double *loss;                   /* the summed objective (1 double) */
     double *grad_x, *grad_Y;        /* gradients (NULL: not copied out) */
+    uint64_t batch_version;         /* the caller's stamp of the loaded minibatch (a task's sbo_batch version; 0: none):
+                                     * every tangent sweep at this linearization must carry the same stamp */
 } sbo_nn_lin;
 
 /* One tangent sweep at the last linearization. */
@@ -152,6 +156,7 @@ typedef struct {
                                      * tuple when dY_full = 1 (every block m_l x n_l), NULL: 0 */
     int dY_full;
     double *hess_x, *hess_Y;        /* J[V] (d) and H[V] (reduced on projected blocks); NULL: not computed */
+    uint64_t batch_version;         /* the stamp of the minibatch the caller means (sbo_nn_lin.batch_version) */
 } sbo_nn_tan;
 
 /* precision: 32 or 64. name prefixes the arena names. NULL with a one-line message on error. */
