@@ -418,8 +418,20 @@ malformed:
 static int get_long_min(const sbo_config *cfg, const char *key, long lo, long *out, char *err, size_t errlen) {
     if (sbo_config_long(cfg, key, out, err, errlen)) return -1;
     if (*out < lo || *out > 100000000L) {
-        snprintf(err, errlen, "%s = %ld must be at least %ld", key, *out, lo);
+        snprintf(err, errlen, "%s = %ld is outside %ld..100000000; choose a value in that range", key, *out, lo);
         return -1;
+    }
+    return 0;
+}
+
+/* Double precision resolves a condition number up to ~1/eps = 4.5e15, and the self-checks (eigenvalues, H H^{-1} B)
+ * overflow long before 1e308: refuse such a spectrum by name instead of a failed self-check (or -nan). */
+#define QUAD_MAX_EIGENVALUE 1e15
+static int spectrum_too_wide(const char *hi_name, double hi, double lo, char *err, size_t errlen) {
+    if (hi > QUAD_MAX_EIGENVALUE || hi > QUAD_MAX_EIGENVALUE * lo) {
+        snprintf(err, errlen, "%s = %g with smallest eigenvalue mu = %g: the largest eigenvalue and the condition "
+                 "number must be at most %g (double precision); lower %s", hi_name, hi, lo, QUAD_MAX_EIGENVALUE, hi_name);
+        return 1;
     }
     return 0;
 }
@@ -537,6 +549,7 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
                      q0.lo + q0.s_lo);
             return NULL;
         }
+        if (spectrum_too_wide("task.a_max + task.s_max", q0.hi + q0.s_hi, q0.lo + q0.s_lo, err, errlen)) return NULL;
         q0.M = M;
         q0.n = bn[0];
         q0.K = M;
@@ -549,6 +562,7 @@ static sbo_task *quad_create(const sbo_config *cfg_in, char *err, size_t errlen)
             snprintf(err, errlen, "task.h_min = %g must be positive and at most task.h_max = %g", q0.lo, q0.hi);
             return NULL;
         }
+        if (spectrum_too_wide("task.h_max", q0.hi, q0.lo, err, errlen)) return NULL;
         q0.K = D;
         q0.mu = q0.lo;
         q0.Lg = linspace_at(q0.lo, q0.hi, D - 1, D);
