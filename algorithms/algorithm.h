@@ -50,6 +50,8 @@ typedef struct {
     const char *name;
     const char *description;
     const sbo_option *options;      /* keys "algo.*" (the shared table plus the method's own) */
+    const char *const *unread_options;  /* keys of options this method ignores (NULL-terminated; NULL: none):
+                                         * `sbo run` warns when one is set (runners/sbo_run.c) */
     /* Validates cfg against the task and allocates; NULL with a one-line message on error. */
     sbo_algo *(*create)(sbo_task *t, const sbo_config *cfg, uint64_t seed, char *err, size_t errlen);
     /* One iteration k (Jacobi updates, §1). Returns 0, or 1 when an iterate became non-finite. */
@@ -92,6 +94,9 @@ void sbo_algo_names(char *buf, size_t n);               /* "soba, ma_soba, ..." 
 
 /* --- shared pieces (algorithms/common.c) -------------------------------------- */
 extern const sbo_option sbo_algo_common_options[];       /* algo.alpha, ... */
+/* The shared options only the projected methods read (the full-space methods' unread_options). */
+#define SBO_PROJECTED_ONLY_OPTIONS "algo.rank", "algo.ranks", "algo.memory_rule", "algo.beta_scaling", \
+    "algo.gamma_scaling", "algo.variant", "algo.subspace_period", "algo.haar", "algo.cross_term"
 /* Parse the shared options, allocate x, h, Y, Z (state arena), draw x_0, Y_0 from the init stream,
  * Z_0 = 0, h_0 = 0, and resolve R (§2.2). Returns 0 or -1 with err. */
 int sbo_algo_setup(sbo_algo *a, const sbo_algo_type *type, sbo_task *t, const sbo_algo_options *opt,

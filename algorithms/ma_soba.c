@@ -28,10 +28,14 @@ static int ma_soba_memory(const sbo_task *t, const sbo_config *cfg, sbo_memory_m
     return sbo_memory_model_compute(&ma_soba_memory_traits, t, cfg, out, err, errlen);
 }
 
+/* set by --config or --set, these draw a warning: this method never reads them */
+static const char *const ma_soba_unread[] = {SBO_PROJECTED_ONLY_OPTIONS, NULL};
+
 const sbo_algo_type sbo_algo_ma_soba = {
     .name = "ma_soba",
     .description = "MA-SOBA (§2.2): SOBA directions, moving-average hypergradient h, Z kept in a ball of radius R",
     .options = sbo_algo_common_options,
+    .unread_options = ma_soba_unread,
     .create = ma_soba_create,
     .step = ma_soba_step,
     .destroy = sbo_full_space_destroy,

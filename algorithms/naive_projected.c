@@ -17,10 +17,14 @@ static int naive_memory(const sbo_task *t, const sbo_config *cfg, sbo_memory_mod
     return sbo_memory_model_compute(&naive_memory_traits, t, cfg, out, err, errlen);
 }
 
+/* set by --config or --set, these draw a warning: this method never reads them */
+static const char *const naive_unread[] = {"algo.variant", NULL};
+
 const sbo_algo_type sbo_algo_naive_projected = {
     .name = "naive_projected",
     .description = "naive projected (§5.1): random-subspace Y and Z updates scaled by m/r, no correction (biased)",
     .options = sbo_algo_common_options,
+    .unread_options = naive_unread,
     .create = naive_create,
     .step = sbo_projected_step,
     .destroy = sbo_projected_destroy,

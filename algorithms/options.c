@@ -65,7 +65,8 @@ int sbo_algo_options_parse(const sbo_config *cfg, sbo_algo_options *o, char *err
         long r;
         if (sbo_config_long(cfg, "algo.rank", &r, err, errlen)) return -1;
         if (r < 1 || r > 1000000000L) {
-            snprintf(err, errlen, "algo.rank = %ld is impossible; choose a positive rank or 'half'", r);
+            snprintf(err, errlen, "algo.rank = %ld is outside 1..1000000000; choose a rank up to the block size m, "
+                     "or 'half'", r);
             return -1;
         }
         o->rank = (int)r;

@@ -27,10 +27,14 @@ static int soba_memory(const sbo_task *t, const sbo_config *cfg, sbo_memory_mode
     return sbo_memory_model_compute(&soba_memory_traits, t, cfg, out, err, errlen);
 }
 
+/* set by --config or --set, these draw a warning: this method never reads them */
+static const char *const soba_unread[] = {"algo.theta", "algo.R", "algo.R_min", SBO_PROJECTED_ONLY_OPTIONS, NULL};
+
 const sbo_algo_type sbo_algo_soba = {
     .name = "soba",
     .description = "SOBA (§2.1): single-loop SGD on Y, Z, x with full-space Hessian actions",
     .options = sbo_algo_common_options,
+    .unread_options = soba_unread,
     .create = soba_create,
     .step = soba_step,
     .destroy = sbo_full_space_destroy,

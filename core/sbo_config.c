@@ -4,6 +4,7 @@
  * Exercised by: build/tests/test_config, tests/test_cli.c. */
 #include "core/sbo_config.h"   /* the interface */
 #include "core/sbo_log.h"   /* sbo_errf */
+#include "core/sbo_input.h" /* sbo_input_open: regular files only, remembered */
 
 #include <ini.h>               /* inih: ini_parse_stream */
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void sbo_config_init(sbo_config *c) {
     memset(c, 0, sizeof *c);
@@ -94,32 +96,38 @@ int sbo_config_set_arg(sbo_config *c, const char *arg, char *err, size_t errlen)
 
 // --- INI files ------------------------------------------------------------------------------------
 
+#define SBO_INI_MAX_BYTES (1L << 20)   /* a config file is a few lines; a bigger one is the wrong file */
+
 typedef struct {
-    FILE *f;
-    const char *path;
+    const char *text;      /* the whole file, NUL-terminated (no NUL inside: checked before parsing) */
+    size_t pos, len;
     sbo_config *cfg;
     int line;              /* our own line count: the line inih is processing now */
-    int prev_complete;     /* the previous read ended with a newline */
     int err_line;          /* first error we detected (0: none) */
     char err[SBO_ERR_LEN];
 } ini_ctx;
 
-/* Reader for ini_parse_stream: one line per call, counted here so that handler errors carry the line
- * number (the Debian inih is built without INI_HANDLER_LINENO). Leading whitespace is stripped, so an
+/* Reader for ini_parse_stream over the file's text: one line per call, counted here so that handler errors carry
+ * the line number (the Debian inih is built without INI_HANDLER_LINENO). Leading whitespace is stripped, so an
  * indented "key = value" is a key and never a silent continuation of the previous value. */
 static char *ini_reader_fn(char *str, int num, void *stream) {
     ini_ctx *x = (ini_ctx *)stream;
-    if (!fgets(str, num, x->f)) return NULL;
-    if (x->prev_complete) x->line++;
-    size_t len = strlen(str);
-    x->prev_complete = (len > 0 && str[len - 1] == '\n') || feof(x->f);
-    if (!x->prev_complete && !x->err_line) {
-        x->err_line = x->line;
-        snprintf(x->err, sizeof x->err, "line longer than %d characters; shorten it", num - 3);
+    if (x->pos >= x->len) return NULL;
+    const char *p = x->text + x->pos;
+    const char *nl = memchr(p, '\n', x->len - x->pos);
+    size_t linelen = nl ? (size_t)(nl - p) + 1 : x->len - x->pos;
+    x->line++;
+    x->pos += linelen;
+    if (linelen > (size_t)num - 1) {
+        if (!x->err_line) {
+            x->err_line = x->line;
+            snprintf(x->err, sizeof x->err, "line longer than %d characters; shorten it", num - 3);
+        }
+        linelen = (size_t)num - 1;
     }
-    size_t skip = 0;
-    while (str[skip] == ' ' || str[skip] == '\t') skip++;
-    if (skip) memmove(str, str + skip, len - skip + 1);
+    while (linelen > 0 && (*p == ' ' || *p == '\t')) { p++; linelen--; }
+    memcpy(str, p, linelen);
+    str[linelen] = '\0';
     return str;
 }
 
@@ -148,43 +156,84 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
     return 1;
 }
 
-/* Line n of path (for quoting a syntax error), without its newline. */
-static void read_line_n(const char *path, int n, char *out, size_t outlen) {
+/* Line n of the text (for quoting a syntax error), without its line end, cut to fit out. */
+static void text_line_n(const char *text, size_t len, int n, char *out, size_t outlen) {
     out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char buf[512];
-    int k = 0;
-    while (fgets(buf, sizeof buf, f)) {
-        size_t len = strlen(buf);
-        int complete = len > 0 && buf[len - 1] == '\n';
-        if (k + 1 == n) {
-            while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) buf[--len] = '\0';
-            snprintf(out, outlen, "%s", buf);
-            break;
-        }
-        if (complete) k++;
+    const char *p = text, *end = text + len;
+    for (int k = 1; k < n && p < end; k++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
     }
-    fclose(f);
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    while (l > 0 && p[l - 1] == '\r') l--;
+    snprintf(out, outlen, "%.*s", (int)l, p);
+}
+
+/* The whole file behind fd into a NUL-terminated buffer (caller frees). NULL with err. */
+static char *read_text(int fd, const char *path, size_t *len, char *err, size_t errlen) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (!buf) {
+            sbo_errf(err, errlen, "%s: out of memory", path);
+            return NULL;
+        }
+        if (n == cap) {
+            if (cap >= (size_t)SBO_INI_MAX_BYTES) {
+                free(buf);
+                sbo_errf(err, errlen, "config file '%s' is larger than %ld bytes; --config takes a short INI file "
+                         "([run], [task], [algo] with key = value lines)", path, SBO_INI_MAX_BYTES);
+                return NULL;
+            }
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) free(buf);
+            buf = nb;
+            continue;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            sbo_errf(err, errlen, "cannot read config file '%s': %s; check the --config path", path, strerror(errno));
+            free(buf);
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        sbo_errf(err, errlen, "%s: cannot open config file: %s; check the --config path", path, strerror(errno));
+    int fd = sbo_input_open(path, "config file", "--config takes a regular INI file", err, errlen);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    char *text = read_text(fd, path, &len, err, errlen);
+    close(fd);
+    if (!text) return -1;
+    /* A NUL byte would end inih's line early: report it, with its line, before parsing. */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1;
+        for (const char *p = text; p < nul; p++) line += *p == '\n';
+        sbo_errf(err, errlen, "%s:%d: NUL byte in the line; a config file is text (is this the right file?)",
+                 path, line);
+        free(text);
         return -1;
     }
     /* Parse into a copy so that a bad file leaves c unchanged. */
     sbo_config *tmp = malloc(sizeof *tmp);
     if (!tmp) {
-        fclose(f);
+        free(text);
         sbo_errf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     *tmp = *c;
-    ini_ctx x = {.f = f, .path = path, .cfg = tmp, .line = 0, .prev_complete = 1, .err_line = 0};
+    ini_ctx x = {.text = text, .pos = 0, .len = len, .cfg = tmp, .line = 0, .err_line = 0};
     int rc = ini_parse_stream(ini_reader_fn, &x, ini_handler_fn, &x);
-    fclose(f);
     int status = 0;
     if (rc < 0) {
         sbo_errf(err, errlen, "%s: cannot read the file (inih error %d)", path, rc);
@@ -193,14 +242,15 @@ int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errle
         sbo_errf(err, errlen, "%s:%d: %s", path, x.err_line, x.err);
         status = -1;
     } else if (rc > 0) {
-        char text[160];
-        read_line_n(path, rc, text, sizeof text);
+        char quoted[160];
+        text_line_n(text, len, rc, quoted, sizeof quoted);
         sbo_errf(err, errlen, "%s:%d: cannot parse '%s': expected 'key = value', '[section]' or a comment "
-                "(';' or '#'); fix this line", path, rc, text);
+                "(';' or '#'); fix this line", path, rc, quoted);
         status = -1;
     }
     if (status == 0) *c = *tmp;
     free(tmp);
+    free(text);
     return status;
 }
 

@@ -8,6 +8,8 @@
 
 #define SBO_CONFIG_MAX 128
 #define SBO_ERR_LEN 512
+/* A value holds a path (task.data_dir): PATH_MAX on Linux, so no directory is too long for the config. */
+#define SBO_CONFIG_VALUE_LEN 4096
 
 /* An option a task, an algorithm or the runner accepts. Tables end with {NULL}. */
 typedef struct {
@@ -19,7 +21,7 @@ typedef struct {
 typedef struct {
     int n;
     char key[SBO_CONFIG_MAX][64];
-    char value[SBO_CONFIG_MAX][128];
+    char value[SBO_CONFIG_MAX][SBO_CONFIG_VALUE_LEN];
     char origin[SBO_CONFIG_MAX][16];    /* "default", "file", "--set" */
 } sbo_config;
 

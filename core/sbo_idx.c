@@ -1,4 +1,4 @@
-/* core/sbo_idx.c: the IDX reader (MNIST / Fashion-MNIST format, .gz or not, through zlib's gzopen/gzread), the
+/* core/sbo_idx.c: the IDX reader (MNIST / Fashion-MNIST format, .gz or not, through zlib's inflate), the
  * image-set loader, and the deterministic split permutation (STYLE.md pattern 12: every error one line naming the
  * file and the fix).
  * Exercised by: tests/test_idx.c (generated, truncated, corrupt files; the Debian Fashion-MNIST when installed).
@@ -10,7 +10,9 @@
 
 #include "core/sbo_rng.h"   /* sbo_stream, SBO_RNG_DATA_SPLIT */
 
-#include <zlib.h>           /* gzopen, gzread, gzerror: read .gz and plain files alike */
+#include "core/sbo_input.h" /* sbo_input_open: regular files only, remembered as inputs */
+
+#include <zlib.h>           /* inflate: .gz files, trailer and trailing bytes checked */
 
 #include <errno.h>
 #include <limits.h>
@@ -19,39 +21,104 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define IDX_MAX_BYTES 2147483647L   /* 2^31 - 1: far above any MNIST-like set; beyond it the header is corrupt */
 #define IDX_N_CLASSES 10
+#define SBO_IDX_PATH_LEN (4096 + 64)   /* a data directory (PATH_MAX) and a file name */
 
 /* How to get the data, appended to "cannot open" messages of the IDX reader (which does not know the set). */
 #define IDX_HOW_TO_GET "get the data with `sudo apt-get install dataset-fashion-mnist` (Fashion-MNIST) or " \
                        "`data_fetch/fetch_mnist.sh` (MNIST), or point --data-dir (or SBO_DATA_DIR) at its directory"
 
-/* After a failed gzread: a system error (unreadable file, a directory) or corrupt compressed data. */
-static void gz_failed(const char *path, gzFile gz, char *err, size_t errlen) {
-    int saved = errno, errnum = Z_OK;
-    const char *msg = gzerror(gz, &errnum);
-    size_t plen = strlen(path);
-    if (msg && strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-        msg += plen + 2;   /* zlib prefixes the path; ours is already in the message */
-    if (errnum == Z_ERRNO)
-        sbo_errf(err, errlen, "cannot read '%s': %s; %s", path, strerror(saved), IDX_HOW_TO_GET);
-    else
-        sbo_errf(err, errlen, "'%s': corrupt gzip data (%s); replace the file (re-run data_fetch/fetch_mnist.sh, "
-                "or `sudo apt-get install --reinstall dataset-fashion-mnist`)",
-                path, msg && msg[0] ? msg : "zlib error");
+/* The source of an IDX file: the bytes of a plain file, or the inflated bytes of a gzip file (inflate directly,
+ * not gzread: gzread accepts a gzip stream whose CRC trailer is cut off, and ignores what follows the stream). */
+typedef struct {
+    int fd;
+    int gz;                     /* 1: the file starts with the gzip magic 1f 8b */
+    z_stream zs;
+    int zs_live;
+    int ended;                  /* gzip: inflate reached Z_STREAM_END (the trailer's CRC-32 and length checked) */
+    int eof;                    /* no more bytes in the file */
+    unsigned char in[1 << 17];
+    size_t in_pos, in_len;      /* unread input bytes in[in_pos .. in_len) */
+} idx_src;
+
+/* Fill the input buffer when it is empty. 0, or -1 on a read error (errno set). */
+static int src_fill(idx_src *s) {
+    if (s->in_pos < s->in_len || s->eof) return 0;
+    for (;;) {
+        ssize_t r = read(s->fd, s->in, sizeof s->in);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        s->in_pos = 0;
+        s->in_len = (size_t)r;
+        if (r == 0) s->eof = 1;
+        return 0;
+    }
 }
 
-/* Reads up to n bytes; *got = bytes read. Returns 0 (EOF or n reached), -1 on a zlib / system error. */
-static int gz_read_full(gzFile gz, unsigned char *buf, long n, long *got) {
+/* Reads up to n bytes; *got = bytes read. 0 (end of data or n reached), -1 with err on a read or gzip error. */
+static int src_read(idx_src *s, const char *path, unsigned char *buf, long n, long *got, char *err, size_t errlen) {
     *got = 0;
     while (*got < n) {
+        if (src_fill(s) != 0) {
+            sbo_errf(err, errlen, "cannot read '%s': %s; %s", path, strerror(errno), IDX_HOW_TO_GET);
+            return -1;
+        }
+        if (!s->gz) {
+            size_t k = s->in_len - s->in_pos;
+            if (k == 0) return 0;
+            if ((long)k > n - *got) k = (size_t)(n - *got);
+            memcpy(buf + *got, s->in + s->in_pos, k);
+            s->in_pos += k;
+            *got += (long)k;
+            continue;
+        }
+        if (s->ended) return 0;
+        if (s->in_pos == s->in_len && s->eof) return 0;   /* the stream ends early: the caller reports it */
         long want = n - *got;
         if (want > (1L << 30)) want = 1L << 30;
-        int r = gzread(gz, buf + *got, (unsigned)want);
-        if (r < 0) return -1;
-        if (r == 0) break;
-        *got += r;
+        s->zs.next_in = s->in + s->in_pos;
+        s->zs.avail_in = (uInt)(s->in_len - s->in_pos);
+        s->zs.next_out = buf + *got;
+        s->zs.avail_out = (uInt)want;
+        int zr = inflate(&s->zs, Z_NO_FLUSH);
+        s->in_pos = s->in_len - s->zs.avail_in;
+        *got += want - (long)s->zs.avail_out;
+        if (zr == Z_STREAM_END) s->ended = 1;
+        else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            sbo_errf(err, errlen, "'%s': corrupt gzip data (%s); replace the file (re-run data_fetch/fetch_mnist.sh, "
+                     "or `sudo apt-get install --reinstall dataset-fashion-mnist`)",
+                     path, s->zs.msg ? s->zs.msg : zr == Z_MEM_ERROR ? "out of memory" : "zlib error");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* After the data: a gzip file must end with its stream (trailer included) and hold nothing after it. */
+static int src_check_end(idx_src *s, const char *path, char *err, size_t errlen) {
+    if (!s->gz) return 0;
+    if (!s->ended) {
+        sbo_errf(err, errlen, "'%s': the gzip stream ends early (its CRC-32 trailer is missing or cut off: a truncated "
+                 "download?); replace the file", path);
+        return -1;
+    }
+    long extra = (long)(s->in_len - s->in_pos);
+    for (;;) {
+        s->in_pos = s->in_len;
+        if (src_fill(s) != 0) {
+            sbo_errf(err, errlen, "cannot read '%s': %s; %s", path, strerror(errno), IDX_HOW_TO_GET);
+            return -1;
+        }
+        if (s->eof) break;
+        extra += (long)s->in_len;
+    }
+    if (extra > 0) {
+        sbo_errf(err, errlen, "'%s': %ld bytes of trailing garbage after the gzip stream; the file is corrupt, "
+                 "replace it", path, extra);
+        return -1;
     }
     return 0;
 }
@@ -68,20 +135,35 @@ void sbo_idx_free(sbo_idx *x) {
 
 int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    errno = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) {
-        sbo_errf(err, errlen, "cannot open '%s': %s; %s", path, errno ? strerror(errno) : "out of memory",
-                IDX_HOW_TO_GET);
+    idx_src *src = calloc(1, sizeof *src);
+    if (!src) {
+        sbo_errf(err, errlen, "out of memory opening '%s'", path);
         return -1;
     }
-    gzbuffer(gz, 1u << 17);
+    src->fd = sbo_input_open(path, "data file", IDX_HOW_TO_GET, err, errlen);
+    if (src->fd < 0) {
+        free(src);
+        return -1;
+    }
     unsigned char head[16];
     long got = 0;
     int rc = -1;
     unsigned char *data = NULL;
 
-    if (gz_read_full(gz, head, 4, &got)) { gz_failed(path, gz, err, errlen); goto done; }
+    if (src_fill(src) != 0) {
+        sbo_errf(err, errlen, "cannot read '%s': %s; %s", path, strerror(errno), IDX_HOW_TO_GET);
+        goto done;
+    }
+    if (src->in_len >= 2 && src->in[0] == 0x1f && src->in[1] == 0x8b) {
+        src->gz = 1;
+        if (inflateInit2(&src->zs, 15 + 16) != Z_OK) {   /* 15 + 16: a gzip wrapper, CRC-32 checked */
+            sbo_errf(err, errlen, "out of memory reading '%s' (zlib)", path);
+            goto done;
+        }
+        src->zs_live = 1;
+    }
+
+    if (src_read(src, path, head, 4, &got, err, errlen)) goto done;
     if (got < 4) {
         sbo_errf(err, errlen, "'%s' is too short for an IDX header (%ld bytes); the file is truncated or not IDX",
                 path, got);
@@ -103,7 +185,7 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
                 path, ndim);
         goto done;
     }
-    if (gz_read_full(gz, head + 4, 4L * ndim, &got)) { gz_failed(path, gz, err, errlen); goto done; }
+    if (src_read(src, path, head + 4, 4L * ndim, &got, err, errlen)) goto done;
     if (got < 4L * ndim) {
         sbo_errf(err, errlen, "'%s': truncated IDX header: expected %d bytes of dimensions, got %ld",
                 path, 4 * ndim, got);
@@ -134,20 +216,18 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
         sbo_errf(err, errlen, "out of memory reading '%s' (%ld bytes of data)", path, count);
         goto done;
     }
-    if (gz_read_full(gz, data, count, &got)) { gz_failed(path, gz, err, errlen); goto done; }
+    if (src_read(src, path, data, count, &got, err, errlen)) goto done;
     if (got < count) {
-        int errnum = Z_OK;
-        gzerror(gz, &errnum);
         sbo_errf(err, errlen, "'%s' is truncated: expected %ld bytes of data, got %ld (dims %s)%s; replace the file",
-                path, count, got, dimtext, errnum == Z_BUF_ERROR ? " (the gzip stream ends early)" : "");
+                path, count, got, dimtext, src->gz && !src->ended ? " (the gzip stream ends early)" : "");
         goto done;
     }
-    /* Nothing may follow. Reading on also makes zlib reach the gzip trailer and check its CRC and length. */
+    /* Nothing may follow the data. Reading on also makes inflate reach the gzip trailer and check its CRC. */
     long extra = 0;
     for (;;) {
         unsigned char sink[4096];
-        int r = gzread(gz, sink, sizeof sink);
-        if (r < 0) { gz_failed(path, gz, err, errlen); goto done; }
+        long r = 0;
+        if (src_read(src, path, sink, sizeof sink, &r, err, errlen)) goto done;
         if (r == 0) break;
         extra += r;
     }
@@ -156,13 +236,16 @@ int sbo_idx_read(const char *path, sbo_idx *out, char *err, size_t errlen) {
                 "the file is corrupt or not one IDX array", path, extra, count, dimtext);
         goto done;
     }
+    if (src_check_end(src, path, err, errlen)) goto done;
     out->ndim = ndim;
     out->count = count;
     out->data = data;
     data = NULL;
     rc = 0;
 done:
-    gzclose(gz);
+    if (src->zs_live) inflateEnd(&src->zs);
+    close(src->fd);
+    free(src);
     free(data);
     if (rc) memset(out, 0, sizeof *out);
     return rc;
@@ -211,7 +294,7 @@ static void split_free(sbo_image_split *s) {
 /* Loads prefix-images-idx3-ubyte and prefix-labels-idx1-ubyte of dir into sp. */
 static int load_split(const known_set *ks, const char *dir, const char *prefix, sbo_image_split *sp,
                       char *err, size_t errlen) {
-    char base[64], ipath[640], lpath[640];
+    char base[64], ipath[SBO_IDX_PATH_LEN], lpath[SBO_IDX_PATH_LEN];
     snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
     if (find_file(ks, dir, base, ipath, sizeof ipath, err, errlen)) return -1;
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);

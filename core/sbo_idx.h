@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     char name[32];          /* "fashion_mnist" or "mnist" */
-    char dir[512];          /* the directory the files came from */
+    char dir[4096];         /* the directory the files came from (PATH_MAX) */
     sbo_image_split train, test;
     int n_classes;          /* 10 */
 } sbo_image_set;

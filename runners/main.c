@@ -10,6 +10,7 @@
 #include "runners/oracle_dump.h"    /* sbo oracle-dump */
 #include "runners/memory_report.h"  /* sbo memory */
 #include "core/sbo_blas.h"          /* BLAS vendor and core name */
+#include "core/sbo_log.h"           /* sbo_print_error: one escaped line on stderr */
 #include "sbo_build_info.h"         /* version, commit, build flags (generated) */
 
 #include <hdf5.h>
@@ -22,13 +23,14 @@
 
 #define MAX_SETS 256
 
+/* Bytes from the user (paths, config text) are escaped: a binary config file must not reach the terminal raw. */
 static int usage_error(const char *fmt, ...) {
+    char msg[8192];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "sbo: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    sbo_print_error("sbo: error: ", msg);
     return SBO_EXIT_USAGE;
 }
 
@@ -87,6 +89,7 @@ static const char *const help_main =
     "  help CMD  help for a command (or: sbo CMD --help)\n"
     "\n"
     "exit codes: 0 done, 1 results write failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.\n"
+    "bad inputs and their messages: docs/ERRORS.md\n"
     "results schema: docs/SCHEMA.md\n";
 
 static const char *const help_run =
@@ -100,7 +103,9 @@ static const char *const help_run =
     "  --task T          task name (sbo list)\n"
     "  --algo A          algorithm name (sbo list)\n"
     "  --seed S          integer seed in [0, 2^63-1]; same seed, same build, one thread: identical curves\n"
-    "  --out FILE.h5     results file; parent directories are created, an existing file is replaced\n"
+    "  --out FILE.h5     results file; parent directories are created, an existing regular file is replaced\n"
+    "                    (a symlink to one: its target); anything else there, or one of the run's inputs, is\n"
+    "                    refused (docs/ERRORS.md)\n"
     "  --config FILE     INI file with sections [run], [task], [algo], e.g.  [algo]\\n alpha = 0.01\n"
     "  --set key=value   override one option, e.g. --set algo.alpha=0.01 (repeatable; wins over --config)\n"
     "  --data-dir DIR    the image data set's directory, e.g. /usr/share/datasets/fashion-mnist: the same as\n"
@@ -182,7 +187,7 @@ typedef struct {
     const char *task, *algo, *seed, *out, *config, *data_dir, *steps, *algos, *csv;
     const char *sets[MAX_SETS + 1];   /* + 1: room for --data-dir's task.data_dir=DIR */
     int n_sets, quiet;
-    char data_dir_set[sizeof "task.data_dir=" + 128];
+    char data_dir_set[sizeof "task.data_dir=" + SBO_CONFIG_VALUE_LEN];
 } cli_args;
 
 /* Accepts "--opt value" and "--opt=value". allowed: the flags this command takes, e.g. "task,algo". */
@@ -284,13 +289,21 @@ static int cmd_run(int argc, char **argv) {
         free(cfg);
         return usage_error("%s", err);
     }
+    /* Options the algorithm never reads: a warning, not an error, so one config can serve every method of a sweep */
+    char unread[1024];
+    if (sbo_run_unread_options(at, cfg, unread, sizeof unread) > 0) {
+        char warn[1400];
+        snprintf(warn, sizeof warn, "%s does not read %s: set but without effect on this run (recorded as "
+                 "unread_options); drop it, or see 'sbo list' for what each method reads", at->name, unread);
+        sbo_print_error("sbo: warning: ", warn);
+    }
     sbo_run_spec spec = {.task_type = tt, .algo_type = at, .cfg = cfg, .seed = seed, .out_path = a.out,
                          .argc = argc, .argv = argv, .progress = -1, .handle_signals = 1,
                          .info = a.quiet ? NULL : stdout};
     int code = sbo_run(&spec, NULL, err, sizeof err);
     free(cfg);
-    if (code == SBO_EXIT_INTERRUPTED) fprintf(stderr, "sbo: %s\n", err);
-    else if (code != SBO_EXIT_OK) fprintf(stderr, "sbo: error: %s\n", err);
+    if (code == SBO_EXIT_INTERRUPTED) sbo_print_error("sbo: ", err);
+    else if (code != SBO_EXIT_OK) sbo_print_error("sbo: error: ", err);
     return code;
 }
 
@@ -315,7 +328,7 @@ static int cmd_oracle_dump(int argc, char **argv) {
     }
     int code = sbo_oracle_dump(tt, cfg, seed, a.out, argc, argv, err, sizeof err);
     free(cfg);
-    if (code) fprintf(stderr, "sbo: error: %s\n", err);
+    if (code) sbo_print_error("sbo: error: ", err);
     else printf("sbo oracle-dump: task %s, seed %s -> %s\n", tt->name, a.seed, a.out);
     return code;
 }
@@ -374,7 +387,7 @@ static int cmd_memory(int argc, char **argv) {
                                 .algos = a.algos, .csv = a.csv};
     static char err[SBO_MEMORY_REPORT_ERR_LEN];
     int code = sbo_memory_report(&o, err, sizeof err);
-    if (code) fprintf(stderr, "sbo: error: %s\n", err);
+    if (code) sbo_print_error("sbo: error: ", err);
     return code;
 }
 

@@ -21,9 +21,17 @@
 typedef struct sbo_h5 sbo_h5;
 typedef struct sbo_h5_table sbo_h5_table;
 
-/* Create (truncate) a file. Parent directories are created. NULL with err on failure
- * ("cannot write results to 'x.h5': Permission denied; choose a writable --out"). */
+/* Create a results file in memory; nothing appears at path until the first snapshot (sbo_h5_flush, the first
+ * automatic one after SBO_H5_SNAPSHOT_INTERVAL_S, or sbo_h5_close), which replaces what is there. Parent
+ * directories are created (and removed again when creation fails). Refused with err, nothing created:
+ * a path ending in '/', a file name over NAME_MAX, a path that exists and is not a regular file (directory, FIFO,
+ * device, socket, dangling symlink), a file the process opened as an input (core/sbo_input.h), an unwritable
+ * directory ("cannot write results to 'x.h5': Permission denied; choose a writable --out").
+ * A symlink to a regular file is followed: the target is replaced, the link stays. */
 sbo_h5 *sbo_h5_create(const char *path, char *err, size_t errlen);
+/* Give up a file (bad input found after create): close it without publishing; remove it if a snapshot was
+ * published and the directories that create made. */
+void sbo_h5_abandon(sbo_h5 *f);
 int sbo_h5_close(sbo_h5 *f);                  /* closes tables too, publishes the final file; 0 ok */
 int sbo_h5_flush(sbo_h5 *f);                  /* publish a snapshot now */
 /* Publish if there are unpublished changes and the last snapshot is older than the interval; cheap

@@ -36,6 +36,20 @@ int sbo_run_resolve_config(const sbo_task_type *task_type, const sbo_algo_type *
     return 0;
 }
 
+size_t sbo_run_unread_options(const sbo_algo_type *at, const sbo_config *cfg, char *buf, size_t len) {
+    size_t n = 0;
+    if (len) buf[0] = '\0';
+    for (int i = 0; i < cfg->n; i++) {
+        if (strcmp(cfg->origin[i], "default") == 0) continue;
+        int unread = 0;
+        for (const char *const *u = at->unread_options; u && *u; u++) unread |= strcmp(*u, cfg->key[i]) == 0;
+        if (!unread) continue;
+        int w = snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, "%s%s", n ? ", " : "", cfg->key[i]);
+        if (w > 0) n += (size_t)w;
+    }
+    return n;
+}
+
 int sbo_parse_seed(const char *s, uint64_t *seed, char *err, size_t errlen) {
     char *end = NULL;
     errno = 0;
@@ -172,9 +186,10 @@ static int write_header(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo
     rc |= sbo_h5_attr_str(f, "/", "algorithm", sp->algo_type->name);
     rc |= sbo_h5_attr_str(f, "/", "algorithm_description",
                           sp->algo_type->description ? sp->algo_type->description : "");
-    char *cfgdump = malloc(SBO_CONFIG_MAX * 200);
+    size_t dumplen = sbo_config_dump(sp->cfg, NULL, 0) + 1;
+    char *cfgdump = malloc(dumplen);
     if (cfgdump) {
-        sbo_config_dump(sp->cfg, cfgdump, SBO_CONFIG_MAX * 200);
+        sbo_config_dump(sp->cfg, cfgdump, dumplen);
         rc |= sbo_h5_attr_str(f, "/", "config", cfgdump);
         free(cfgdump);
     } else {
@@ -216,6 +231,9 @@ static int write_header(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo
     rc |= sbo_h5_attr_double(f, "/", "theta", a->theta);
     rc |= sbo_h5_attr_str(f, "/", "schedule", a->schedule == SBO_SCHEDULE_INV_SQRT ? "inv_sqrt" : "constant");
     rc |= sbo_h5_attr_str(f, "/", "algo_log", a->log);
+    char unread[1024];
+    sbo_run_unread_options(sp->algo_type, sp->cfg, unread, sizeof unread);
+    rc |= sbo_h5_attr_str(f, "/", "unread_options", unread);
     return rc ? -1 : 0;
 }
 
@@ -374,13 +392,14 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
         }
     }
     sbo_h5_table *curves = NULL;
+    /* the header is published at once (status "running"): a run killed in its first interval leaves it, not an
+     * empty file */
     if (write_header(f, sp, t, a, K, E) != 0 || write_memory(f, sp, t, a, info) != 0 ||
         !(curves = sbo_h5_table_create(f, "/curves", ncols, cols)) ||
-        sbo_h5_attr_str(f, "/curves", "column_help", help) != 0) {
+        sbo_h5_attr_str(f, "/curves", "column_help", help) != 0 || sbo_h5_flush(f) != 0) {
         snprintf(err, errlen, "cannot write the results header to '%s' (see the message above); check the disk",
                  sp->out_path);
-        sbo_h5_close(f);
-        unlink(sp->out_path);
+        sbo_h5_abandon(f);
         code = SBO_EXIT_USAGE;
         goto out;
     }

@@ -68,6 +68,11 @@ int sbo_run_arena_totals(sbo_arena_total *out, int max);
  * (then it holds as many whole entries as fit). */
 int sbo_run_arena_summary(char *buf, size_t len);
 
+/* The options set by --config or --set (not defaults) that algorithm at declares but does not read
+ * (sbo_algo_type.unread_options), as "algo.rank, algo.theta" into buf (cut to len). Returns the full length; 0:
+ * none. `sbo run` warns about them on stderr and records them as the unread_options attribute. */
+size_t sbo_run_unread_options(const sbo_algo_type *at, const sbo_config *cfg, char *buf, size_t len);
+
 /* Parse a seed: a decimal integer in [0, 2^63 - 1]. 0, or -1 with err. */
 int sbo_parse_seed(const char *s, uint64_t *seed, char *err, size_t errlen);
 #endif

@@ -53,7 +53,7 @@ typedef struct {
  * checked once (liblinear's check_parameter pattern): the tasks read this struct, never an option string. */
 typedef struct {
     char dataset[128];              /* task.dataset: fashion_mnist or mnist (checked when the data is loaded) */
-    char data_dir[128];             /* task.data_dir; "": the data set's standard place, or $SBO_DATA_DIR */
+    char data_dir[SBO_CONFIG_VALUE_LEN];   /* task.data_dir (PATH_MAX); "": the data set's standard place, or $SBO_DATA_DIR */
     long n_train, n_val, n_test;    /* task.n_train, task.n_val, task.n_test: split sizes */
     long batch, upper_batch;        /* task.batch, task.upper_batch: minibatch sizes of phi_k and psi_k */
     int precision;                  /* task.precision: 32 (float32) or 64 (float64) */

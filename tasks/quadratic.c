@@ -434,8 +434,20 @@ static void blocks_text(const sbo_quadratic_options *o, char *buf, size_t len) {
 
 static int check_long_min(const char *key, long v, long lo, char *err, size_t errlen) {
     if (v < lo || v > 100000000L) {
-        snprintf(err, errlen, "%s = %ld must be at least %ld", key, v, lo);
+        snprintf(err, errlen, "%s = %ld is outside %ld..100000000; choose a value in that range", key, v, lo);
         return -1;
+    }
+    return 0;
+}
+
+/* Double precision resolves a condition number up to ~1/eps = 4.5e15, and the self-checks (eigenvalues, H H^{-1} B)
+ * overflow long before 1e308: refuse such a spectrum by name instead of a failed self-check (or -nan). */
+#define QUAD_MAX_EIGENVALUE 1e15
+static int spectrum_too_wide(const char *hi_name, double hi, double lo, char *err, size_t errlen) {
+    if (hi > QUAD_MAX_EIGENVALUE || hi > QUAD_MAX_EIGENVALUE * lo) {
+        snprintf(err, errlen, "%s = %g with smallest eigenvalue mu = %g: the largest eigenvalue and the condition "
+                 "number must be at most %g (double precision); lower %s", hi_name, hi, lo, QUAD_MAX_EIGENVALUE, hi_name);
+        return 1;
     }
     return 0;
 }
@@ -501,6 +513,8 @@ int sbo_quadratic_options_check(const sbo_quadratic_options *o, char *err, size_
                      o->a_min + o->s_min);
             return -1;
         }
+        if (spectrum_too_wide("task.a_max + task.s_max", o->a_max + o->s_max, o->a_min + o->s_min, err, errlen))
+            return -1;
     } else {
         if (check_finite("task.h_min", o->h_min, err, errlen) || check_finite("task.h_max", o->h_max, err, errlen))
             return -1;
@@ -508,6 +522,7 @@ int sbo_quadratic_options_check(const sbo_quadratic_options *o, char *err, size_
             snprintf(err, errlen, "task.h_min = %g must be positive and at most task.h_max = %g", o->h_min, o->h_max);
             return -1;
         }
+        if (spectrum_too_wide("task.h_max", o->h_max, o->h_min, err, errlen)) return -1;
     }
     /* The instance is dense: generic stores H, W and a work matrix of D x D, kron three M x M. */
     if ((o->structure == SBO_QUAD_GENERIC && D > 4096) ||

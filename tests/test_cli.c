@@ -7,6 +7,7 @@
  * --data-dir sets task.data_dir (and is refused by a task without data); `sbo memory` prints one row per
  * algorithm (--algos, --steps, --csv); a run's root memory_* attributes hold the memory after the last step.
  * Run: ctest -R test_cli, or build/test_cli --verbose. */
+#define _XOPEN_SOURCE 700   /* mknod: a character device of the test's own */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -512,18 +515,25 @@ static const char *row_of(const char *out, const char *name) {
     return NULL;
 }
 
+/* A 3-step bros run of data_cleaning on the fake images of dir (write_fake_images), results to out. */
+static const char *const *image_run_args(const char *dir, const char *out) {
+    static const char *args[32];
+    const char *a[] = {"run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--data-dir", dir,
+                       "--set", "task.n_train=20", "--set", "task.n_val=20", "--set", "task.n_test=20",
+                       "--set", "task.batch=8", "--set", "task.upper_batch=8", "--set", "run.iters=3", "--out", out,
+                       "--quiet", NULL};
+    memcpy(args, a, sizeof a);
+    return args;
+}
+
 Test(cli, data_dir_sets_task_data_dir, .timeout = 60) {
     char dir[400], out[500], s[8192];
     snprintf(dir, sizeof dir, "%s/images", tmpdir);
     cr_assert_eq(mkdir(dir, 0755), 0);
     write_fake_images(dir);
     snprintf(out, sizeof out, "%s/dc.h5", tmpdir);
-    const char *args[] = {"run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--data-dir", dir,
-                          "--set", "task.n_train=20", "--set", "task.n_val=20", "--set", "task.n_test=20",
-                          "--set", "task.batch=8", "--set", "task.upper_batch=8", "--set", "run.iters=3", "--out", out,
-                          "--quiet", NULL};
     char *err;
-    int code = run_sbo(args, &err, NULL);
+    int code = run_sbo(image_run_args(dir, out), &err, NULL);
     cr_assert_eq(code, 0, "exit %d: %s", code, err);
     free(err);
     cr_assert_eq(sbo_h5_read_attr_str(out, "/", "config", s, sizeof s), 0);
@@ -654,4 +664,263 @@ Test(cli, run_records_memory_after_the_last_step, .timeout = 60) {
         live += atof(eq + 1);
     }
     cr_assert(live > 0 && live <= peak, "arenas at the end sum to %g, the peak is %g", live, peak);
+}
+
+// --- issue 10: what an independent probe found (docs/ERRORS.md) --------------------------------
+
+/* One bad input: exit 2, one line "sbo: error: ..." holding want (NULL: any), nothing left in outdir. */
+static void check_refused(const char *what, const char *const *args, const char *want, const char *outdir) {
+    bad_case c = {.what = what, .expect = {want}};
+    int n = 0;
+    for (; args[n] && n < 23; n++) c.args[n] = args[n];
+    c.args[n] = NULL;
+    check_bad(&c, outdir);
+}
+
+static void write_text(const char *path, const char *text, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot write %s", path);
+    cr_assert_eq(fwrite(text, 1, n, f), n);
+    fclose(f);
+}
+
+Test(cli, out_that_exists_and_is_not_a_regular_file_is_refused, .timeout = 60) {
+    char outdir[400], fifo[500], dang[500], lnk[500], target[500];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(fifo, sizeof fifo, "%s/fifo.h5", tmpdir);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    snprintf(dang, sizeof dang, "%s/dangling.h5", tmpdir);
+    cr_assert_eq(symlink("/nonexistent/sbo/target.h5", dang), 0);
+    const char *cx[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "1", "--set", "run.iters=3",
+                        "--out", NULL, NULL};
+    /* a device node of our own (never the system's /dev/null: a regression run as root would replace it) */
+    char dev[500];
+    snprintf(dev, sizeof dev, "%s/null.h5", tmpdir);
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        cx[10] = dev;
+        check_refused("--out a character device", cx, "is a character device", outdir);
+    } else {
+        cr_log_warn("mknod needs root: the character-device case is not tested (FIFO and symlink cases are)");
+    }
+    cx[10] = fifo;
+    check_refused("--out FIFO", cx, "is a FIFO", outdir);
+    cx[10] = dang;
+    check_refused("--out dangling symlink", cx, "symbolic link whose target does not exist", outdir);
+    struct stat st;
+    cr_assert_eq(lstat(fifo, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+    cr_assert_eq(lstat(dang, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the dangling link was replaced");
+
+    /* a symlink to a regular file is followed: the target gets the results, the link stays */
+    snprintf(target, sizeof target, "%s/target.h5", tmpdir);
+    write_text(target, "old", 3);
+    snprintf(lnk, sizeof lnk, "%s/link.h5", tmpdir);
+    cr_assert_eq(symlink(target, lnk), 0);
+    cx[10] = lnk;
+    char *err;
+    int code = run_sbo(cx, &err, NULL);
+    cr_assert_eq(code, 0, "--out symlink to a file: exit %d: %s", code, err);
+    free(err);
+    cr_assert_eq(lstat(lnk, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link itself was replaced");
+    char s[64];
+    cr_assert_eq(sbo_h5_read_attr_str(target, "/", "status", s, sizeof s), 0, "the link's target holds no results");
+    cr_assert_str_eq(s, "done");
+}
+
+Test(cli, out_naming_an_input_is_refused, .timeout = 60) {
+    char outdir[400], ini[500], dir[500], data[600];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(ini, sizeof ini, "%s/c.ini", tmpdir);
+    const char *text = "[algo]\nalpha = 0.01\n";
+    write_text(ini, text, strlen(text));
+    const char *a1[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "1", "--config", ini,
+                        "--out", ini, NULL};
+    check_refused("--config c.ini --out c.ini", a1, "same file as the input", outdir);
+    char *kept = slurp(ini);
+    cr_assert_str_eq(kept, text, "the config file was changed: '%s'", kept);
+    free(kept);
+
+    snprintf(dir, sizeof dir, "%s/images", tmpdir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    write_fake_images(dir);
+    snprintf(data, sizeof data, "%s/images/../images/train-labels-idx1-ubyte", tmpdir);   /* another spelling */
+    check_refused("--out a data file", image_run_args(dir, data), "same file as the input", outdir);
+    struct stat st;
+    cr_assert_eq(stat(data, &st), 0);
+    cr_assert_eq(st.st_size, 8 + 40, "the labels file was replaced (%ld bytes)", (long)st.st_size);
+}
+
+Test(cli, non_regular_config_is_refused_without_hanging, .timeout = 30) {
+    char outdir[400], fifo[500], sub[500];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(fifo, sizeof fifo, "%s/c.fifo", tmpdir);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    snprintf(sub, sizeof sub, "%s/confdir", tmpdir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    char out[600];
+    snprintf(out, sizeof out, "%s/x.h5", outdir);
+    const char *a[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "1", "--config", fifo,
+                       "--out", out, NULL};
+    /* no writer ever opens the FIFO: before the fix, sbo blocked in open(2) until the timeout */
+    check_refused("--config FIFO", a, "is a FIFO (named pipe), not a regular file", outdir);
+    a[8] = sub;
+    check_refused("--config directory", a, "is a directory, not a regular file", outdir);
+}
+
+Test(cli, config_bytes_are_named_and_escaped, .timeout = 30) {
+    char outdir[400], nul[500], bin[500], out[600];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(out, sizeof out, "%s/x.h5", outdir);
+    snprintf(nul, sizeof nul, "%s/nul.ini", tmpdir);
+    write_text(nul, "[algo]\nalpha = 0.0\0001\n", 20);
+    const char *a[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "1", "--config", nul,
+                       "--out", out, NULL};
+    check_refused("NUL byte in an INI line", a, "nul.ini:2: NUL byte", outdir);
+    snprintf(bin, sizeof bin, "%s/bin.ini", tmpdir);
+    write_text(bin, "[algo]\n\033[31mred\007 = 1\n", 19);
+    a[8] = bin;
+    check_refused("terminal escapes in a key", a, "\\x1b[31mred\\x07", outdir);
+    /* and no raw control byte at all reached stderr */
+    char *err;
+    cr_assert_eq(run_sbo(a, &err, NULL), 2);
+    for (const char *p = err; *p; p++)
+        cr_assert(*p == '\n' || (unsigned char)*p >= 0x20, "raw control byte 0x%02x on stderr: %s", *p, err);
+    free(err);
+}
+
+Test(cli, refused_out_leaves_no_directory_behind, .timeout = 30) {
+    char outdir[400], out[1000];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    const char *a[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "1", "--set", "run.iters=3",
+                       "--out", out, NULL};
+    snprintf(out, sizeof out, "%s/D/new/", outdir);
+    check_refused("--out D/new/", a, "ends with '/'", outdir);
+    char longname[300];
+    memset(longname, 'n', 290);
+    longname[290] = '\0';
+    snprintf(out, sizeof out, "%s/D/new/%s.h5", outdir, longname);
+    check_refused("over-long file name", a, "characters long (max 255)", outdir);
+    snprintf(out, sizeof out, "%s/D/%s/x.h5", outdir, longname);   /* D is made, the long one fails */
+    check_refused("over-long directory name", a, "cannot create directory", outdir);
+}
+
+Test(cli, values_above_a_cap_name_the_range, .timeout = 30) {
+    char outdir[400], out[600];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(out, sizeof out, "%s/x.h5", outdir);
+    const char *a[] = {"run", "--task", "quadratic", "--algo", "soba", "--seed", "1", "--set", NULL,
+                       "--set", "task.structure=generic", "--out", out, NULL};
+    a[8] = "task.d=1000000000";
+    check_refused("task.d above its cap", a, "task.d = 1000000000 is outside 1..100000000", outdir);
+    a[8] = "task.h_max=1e308";
+    check_refused("huge spectrum", a, "task.h_max = 1e+308", outdir);
+    a[10] = "task.structure=kron";
+    a[8] = "task.a_max=1e300";
+    check_refused("huge kron spectrum", a, "task.a_max + task.s_max", outdir);
+    a[1] = "--task";
+    a[2] = "counterexample";
+    a[4] = "bros";
+    a[8] = "algo.rank=2000000000";
+    a[10] = "run.iters=1";
+    check_refused("rank above its cap", a, "outside 1..1000000000", outdir);
+}
+
+Test(cli, options_the_algorithm_ignores_draw_a_warning, .timeout = 30) {
+    /* soba reads neither algo.rank nor algo.theta: one warning line, recorded; bros reads both: silence */
+    const char *algo[2] = {"soba", "bros"}, *warning[2] = {"sbo: warning: soba does not read algo.rank, algo.theta", ""};
+    const char *attr[2] = {"algo.rank, algo.theta", ""};
+    for (int i = 0; i < 2; i++) {
+        char out[600], s[256];
+        snprintf(out, sizeof out, "%s/w_%s.h5", tmpdir, algo[i]);
+        const char *a[] = {"run", "--task", "counterexample", "--algo", algo[i], "--seed", "1", "--set",
+                           "run.iters=3", "--set", "algo.rank=1", "--set", "algo.theta=0.5", "--out", out, "--quiet",
+                           NULL};
+        char *err;
+        int code = run_sbo(a, &err, NULL);
+        cr_assert_eq(code, 0, "%s: exit %d: %s", algo[i], code, err);
+        cr_assert_eq(count_lines(err), warning[i][0] ? 1 : 0, "%s: stderr '%s'", algo[i], err);
+        cr_assert(strstr(err, warning[i]) != NULL, "%s: stderr '%s'", algo[i], err);
+        free(err);
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/", "unread_options", s, sizeof s), 0);
+        cr_assert_str_eq(s, attr[i], "%s: unread_options = '%s'", algo[i], s);
+    }
+}
+
+Test(cli, data_dir_longer_than_128_characters, .timeout = 60) {
+    char dir[1200], out[1300];
+    int n = snprintf(dir, sizeof dir, "%s/", tmpdir);
+    for (int i = 0; i < 4; i++) {   /* 4 levels of 100 characters: a 420-character directory */
+        memset(dir + n, 'd', 99);
+        dir[n + 99] = '/';
+        n += 100;
+        dir[n] = '\0';
+        cr_assert(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+    }
+    dir[n - 1] = '\0';
+    write_fake_images(dir);
+    snprintf(out, sizeof out, "%s/dc.h5", tmpdir);
+    char *err;
+    int code = run_sbo(image_run_args(dir, out), &err, NULL);
+    cr_assert_eq(code, 0, "a %zu-character --data-dir: exit %d: %s", strlen(dir), code, err);
+    free(err);
+}
+
+Test(cli, a_run_killed_at_once_leaves_its_header, .timeout = 60) {
+    /* Before the fix the file appeared empty at creation and got its header only at the next snapshot, half a
+     * second later: a kill in between left a file with no attributes. Now the first file is the header. */
+    for (int trial = 0; trial < 3; trial++) {
+        char out[512];
+        snprintf(out, sizeof out, "%s/early_%d.h5", tmpdir, trial);
+        const char *a[] = {"run", "--task", "quadratic", "--algo", "bros", "--seed", "3", "--set",
+                           "run.iters=2000000000", "--set", "run.eval_every=50", "--out", out, "--quiet", NULL};
+        pid_t pid = spawn_sbo(a, "early");
+        struct stat st;
+        for (int w = 0; w < 20000 && stat(out, &st) != 0; w++) sleep_ms(1);
+        kill(pid, SIGKILL);
+        cr_assert_eq(wait_sbo(pid), 128 + SIGKILL, "trial %d: the run was not killed", trial);
+        char s[256];
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/", "status", s, sizeof s), 0, "trial %d: no status", trial);
+        cr_assert_str_eq(s, "running");
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/", "algorithm", s, sizeof s), 0, "trial %d: no header", trial);
+        cr_assert_eq(sbo_h5_read_attr_str(out, "/curves", "columns", s, sizeof s), 0, "trial %d: no /curves", trial);
+        free(captured("early", "stderr"));
+        free(captured("early", "stdout"));
+    }
+}
+
+/* A full disk, simulated without root: RLIMIT_FSIZE makes every write past the limit fail (EFBIG, with SIGXFSZ
+ * ignored), as ENOSPC does. The run must say so once, exit 1 and keep its last good snapshot. */
+Test(cli, a_full_disk_is_reported_once, .timeout = 120) {
+    char out[512], errpath[600];
+    snprintf(out, sizeof out, "%s/full.h5", tmpdir);
+    snprintf(errpath, sizeof errpath, "%s/full.stderr", tmpdir);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {64 * 1024, 64 * 1024};
+        signal(SIGXFSZ, SIG_IGN);
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 2) < 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(99);
+        char *argv[] = {(char *)SBO, "run", "--task", "quadratic", "--algo", "soba", "--seed", "1", "--set",
+                        "run.iters=100000000", "--set", "run.eval_every=1", "--out", out, "--quiet", NULL};
+        execve(SBO, argv, child_env());
+        _exit(98);
+    }
+    int code = wait_sbo(pid);
+    char *err = slurp(errpath);
+    cr_assert_eq(code, 1, "exit %d, expected 1 (a results write failed); stderr: %s", code, err);
+    cr_assert_eq(count_lines(err), 2, "the write error once, then the summary; got: '%s'", err);
+    cr_assert(strstr(err, "File too large") && strstr(err, "failed after"), "stderr: '%s'", err);
+    free(err);
+    char s[64];
+    cr_assert_eq(sbo_h5_read_attr_str(out, "/", "status", s, sizeof s), 0, "the last good snapshot is unreadable");
+    cr_assert_str_eq(s, "running");
 }

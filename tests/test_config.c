@@ -203,7 +203,7 @@ Test(config, defaults_and_dump) {
 Test(config, too_long_values_are_rejected) {
     sbo_config c;
     sbo_config_init(&c);
-    char err[SBO_ERR_LEN], big[300];
+    char err[SBO_ERR_LEN], big[SBO_CONFIG_VALUE_LEN + 10];   /* a value holds up to PATH_MAX - 1 characters */
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     cr_assert_eq(sbo_config_set(&c, "algo.x", big, "--set", err, sizeof err), -1);

@@ -230,6 +230,56 @@ Test(idx, trailing_garbage_gz_and_raw) {
     expect_fail(write_file("trail.gz", 1, buf, len + 4), "4 bytes of trailing data");
 }
 
+/* The gzip member of a valid labels file, as bytes (zlib gzwrite). */
+static size_t gz_labels(unsigned char *out, size_t cap) {
+    unsigned char buf[64];
+    uint32_t n = 5;
+    size_t len = make_idx(buf, 0x08, 1, &n, k_labels5, 5);
+    const char *p = write_file("whole.gz", 1, buf, len);
+    FILE *f = fopen(p, "rb");
+    size_t got = fread(out, 1, cap, f);
+    fclose(f);
+    cr_assert(got > 18 && got < cap, "gzip file of %zu bytes", got);
+    return got;
+}
+
+Test(idx, gzip_trailer_cut_off_by_1_to_9_bytes) {
+    /* The last 8 bytes of a gzip member are its CRC-32 and length: gzread accepted a file without them (issue 10),
+     * so a corrupted label went unnoticed. Every cut of 1..9 bytes must be an error. */
+    unsigned char gz[256];
+    size_t n = gz_labels(gz, sizeof gz);
+    for (size_t cut = 1; cut <= 9; cut++) {
+        const char *p = write_file("cut_trailer.gz", 0, gz, n - cut);
+        sbo_idx x;
+        char err[SBO_ERR_LEN] = "";
+        cr_assert_eq(sbo_idx_read(p, &x, err, sizeof err), -1, "a .gz without its last %zu bytes was accepted", cut);
+        assert_one_line(err);
+        cr_assert(strstr(err, p) && (strstr(err, "gzip stream ends early") || strstr(err, "truncated")),
+                  "cut %zu: %s", cut, err);
+    }
+    /* and a flipped CRC byte is caught by the check that the complete trailer allows */
+    gz[n - 6] ^= 0x40;
+    expect_fail(write_file("bad_crc.gz", 0, gz, n), "corrupt gzip data");
+}
+
+Test(idx, trailing_garbage_after_the_gzip_stream) {
+    unsigned char gz[256];
+    size_t n = gz_labels(gz, sizeof gz);
+    memcpy(gz + n, "GARBAGE", 7);
+    expect_fail(write_file("garbage_after.gz", 0, gz, n + 7), "7 bytes of trailing garbage after the gzip stream");
+    /* a second gzip member is not one IDX array either */
+    memcpy(gz + n, gz, n);
+    expect_fail(write_file("two_members.gz", 0, gz, 2 * n), "trailing garbage after the gzip stream");
+}
+
+Test(idx, fifo_named_like_a_data_file_is_refused_without_blocking, .timeout = 10) {
+    /* gzopen on a FIFO blocks until a writer appears (issue 10): the reader must refuse it up front */
+    char p[600];
+    snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte.gz", dir);
+    cr_assert_eq(mkfifo(p, 0644), 0);
+    expect_fail(p, "is a FIFO (named pipe), not a regular file");
+}
+
 Test(idx, corrupt_gzip_is_an_error_not_a_crash) {
     /* 40 noisy images of 16x16 (4-bit pixels from an LCG) compress to about 5 KB of Huffman-coded literals;
      * flipping 8 bytes anywhere in the middle half of the deflate stream must give -1 with a one-line message
@@ -283,7 +333,7 @@ Test(idx, missing_file_says_how_to_get_the_data) {
               "got: %s", err);
     cr_assert_eq(sbo_idx_read(dir, &x, err, sizeof err), -1, "a directory is not a file");
     assert_one_line(err);
-    cr_assert(strstr(err, dir) && strstr(err, "cannot"), "got: %s", err);
+    cr_assert(strstr(err, dir) && strstr(err, "is a directory, not a regular file"), "got: %s", err);
 }
 
 // --- the image-set loader ------------------------------------------------------------------------------------
