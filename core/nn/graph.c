@@ -167,8 +167,28 @@ int sbo_nn_matmul(sbo_nn_graph *g, const char *name, int a, int b, int trans_a, 
 }
 
 int sbo_nn_activation(sbo_nn_graph *g, const char *name, int kind, int in) {
-    if (kind != SBO_NN_RELU && kind != SBO_NN_TANH && kind != SBO_NN_GELU) die("sbo_nn: not an activation kind");
+    if (kind != SBO_NN_RELU && kind != SBO_NN_TANH && kind != SBO_NN_GELU && kind != SBO_NN_SILU)
+        die("sbo_nn: not an activation kind");
     return add_node(g, kind, name, 1, &in, 0, 0, 0, NULL);
+}
+
+int sbo_nn_layernorm(sbo_nn_graph *g, const char *name, int in, int gamma, int beta, double eps) {
+    int ins[3] = {in, gamma, beta};
+    return add_node(g, SBO_NN_LAYERNORM, name, 3, ins, eps, 0, 0, NULL);
+}
+
+int sbo_nn_rmsnorm(sbo_nn_graph *g, const char *name, int in, int gamma, double eps) {
+    int ins[2] = {in, gamma};
+    return add_node(g, SBO_NN_RMSNORM, name, 2, ins, eps, 0, 0, NULL);
+}
+
+int sbo_nn_softmax(sbo_nn_graph *g, const char *name, int in, int causal) {
+    return add_node(g, SBO_NN_SOFTMAX, name, 1, &in, 0, causal != 0, 0, NULL);
+}
+
+int sbo_nn_embedding(sbo_nn_graph *g, const char *name, int ids, int table, int transposed) {
+    int ins[2] = {table, ids};
+    return add_node(g, SBO_NN_EMBEDDING, name, 2, ins, 0, transposed != 0, 0, NULL);
 }
 
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v) {

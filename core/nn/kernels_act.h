@@ -1,4 +1,4 @@
-/* core/nn/kernels_act.h: the per-element bodies of the elementwise activations (ReLU, tanh, GELU) as
+/* core/nn/kernels_act.h: the per-element bodies of the elementwise activations (ReLU, tanh, GELU, SiLU) as
  * __host__ __device__ functions (STYLE.md pattern 6): the CPU ops of core/nn/op_act.c run them through the
  * backend, core/cuda/sbo_nn_cuda.cu launches them one thread per element, and tests/test_cuda.c runs them over an
  * emulated grid on the host and holds them to the CPU executor bit for bit.
@@ -9,7 +9,7 @@
  * A thread body takes its index t and the count n and does nothing outside [0, n), so a grid rounded up to whole
  * blocks is safe. Arguments: u input, y output, *dot the forward tangent ', *bar the adjoint, *bd = bar'.
  *
- * Numerics. On the host tanh and exp are evaluated in double and rounded, GELU in double. The device's float32
+ * Numerics. On the host tanh and exp are evaluated in double and rounded, GELU and SiLU in double. The device's float32
  * instance uses tanhf for tanh (the GPU's double rate is 1/2 to 1/64 of its float rate) and keeps double for GELU
  * (its d1 = Phi + u phi cancels for u < 0); so device results agree with the CPU to a few float ulps.
  * Exercised by: build/tests/test_cuda (emulated grid = executor), build/tests/test_nn. */
@@ -47,6 +47,13 @@ static inline SBO_HD void NNK(sbo_nn_gelu_eval)(nnk_real u, nnk_real *y, nnk_rea
     *y = (nnk_real)(ud * Phi); *d1 = (nnk_real)(Phi + ud * phi); *d2 = (nnk_real)(phi * (2 - ud * ud));
 }
 
+/* SiLU u s(u), s the logistic sigmoid: s' = s (1 - s); in double on host and device alike (exp(-u) overflows to
+ * inf for u < -709, giving s = 0, the limit) */
+static inline SBO_HD void NNK(sbo_nn_silu_eval)(nnk_real u, nnk_real *y, nnk_real *d1, nnk_real *d2) {
+    double ud = u, s = 1.0 / (1.0 + exp(-ud)), ds = s * (1 - s);
+    *y = (nnk_real)(ud * s); *d1 = (nnk_real)(s + ud * ds); *d2 = (nnk_real)(ds * (2 + ud * (1 - 2 * s)));
+}
+
 /* Forward and jvp, element t of n:  y[t] = f(u[t]);  ydot[t] = f'(u[t]) udot[t]  (0 when udot is NULL).
  * y or ydot may be NULL (not computed).
  * vjp and tvjp (accumulating):  ubar[t] += f'(u) ybar[t];  ubd[t] += f'(u) ybd[t] + f''(u) udot[t] ybar[t]
@@ -74,5 +81,6 @@ static inline SBO_HD void NNK(sbo_nn_gelu_eval)(nnk_real u, nnk_real *y, nnk_rea
 SBO_NN_ACT_BODIES(relu)
 SBO_NN_ACT_BODIES(tanh)
 SBO_NN_ACT_BODIES(gelu)
+SBO_NN_ACT_BODIES(silu)
 #undef SBO_NN_ACT_BODIES
 #endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -50,7 +50,7 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
 
 /* The op kinds: indices into the op table (core/nn/op_table.c). Adding an op = one line here and one there. */
 #define SBO_NN_OP_LIST(X)                                                                                         \
-    X(LINEAR, linear)                 /* out (b x n) = in (b x m) Y (m x n) [+ bias (1 x n)]; Y = W^T (§3.1)   */  \
+    X(LINEAR, linear)                 /* out (b x n) = in (b x m) Y (m x n) [+ bias]; Y = W^T (§3.1); per row  */  \
     X(MATMUL, matmul)                 /* out (..., M, N) = op(A) op(B), batched over leading dims (activations) */ \
     X(RELU, relu)                     /* elementwise max(u, 0)                                                 */  \
     X(TANH, tanh)                     /* elementwise tanh                                                      */  \
@@ -59,8 +59,13 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
     X(RESHAPE, reshape)               /* the same elements per sample with other trailing dims (a copy)        */  \
     X(XENT, xent)                     /* per-row softmax cross-entropy: out (b x 1) = lse(z_s) - z_s[label_s]  */  \
     X(SIGMOID_GATHER, sigmoid_gather) /* per-sample weights: out (b x 1) = sigmoid(x[id_s]), x a 1 x N param   */  \
-    X(WMEAN, wmean)                   /* weighted mean: out (1) = (1/b) sum_s w_s l_s (w = 1 without weights)  */  \
-    X(L2, l2)                         /* L2 regularization: out (1) = coef/2 ||theta||^2                       */
+    X(WMEAN, wmean)                   /* out (1) = (1/b) sum_s w_s l_s; unweighted: the mean of all b x k l    */  \
+    X(L2, l2)                         /* L2 regularization: out (1) = coef/2 ||theta||^2                       */  \
+    X(SILU, silu)                     /* elementwise u sigmoid(u)                                              */  \
+    X(LAYERNORM, layernorm)           /* per last-axis row: gamma (u - mean) / sqrt(var + eps) + beta          */  \
+    X(RMSNORM, rmsnorm)               /* per last-axis row: gamma u / sqrt(mean(u^2) + eps)                    */  \
+    X(SOFTMAX, softmax)               /* per last-axis row softmax; causal: entries j > i of each T x T block 0 */ \
+    X(EMBEDDING, embedding)           /* out (b, T, C): rows of a V x C table (or columns of C x V) at token ids */
 #define SBO_NN_ENUM_(E, n) SBO_NN_##E,
 enum sbo_nn_kind { SBO_NN_OP_LIST(SBO_NN_ENUM_) SBO_NN_N_KINDS };
 #undef SBO_NN_ENUM_
@@ -83,8 +88,9 @@ typedef struct {
     int n_in;
     int in[SBO_NN_MAX_IN];  /* value ids, -1 when an optional input is absent */
     int out;
-    double coef;            /* L2: the coefficient; MATMUL: the scale alpha */
-    int iarg[2];            /* MATMUL: transpose A, transpose B; RESHAPE: the number of trailing dims */
+    double coef;            /* L2: the coefficient; MATMUL: the scale alpha; LAYERNORM, RMSNORM: eps */
+    int iarg[2];            /* MATMUL: transpose A, transpose B; RESHAPE: the number of trailing dims; SOFTMAX:
+                             * causal; EMBEDDING: the table is C x V (the layout of a tied head's weight) */
     int shape[SBO_NN_MAX_DIMS];  /* RESHAPE: the trailing dims */
 } sbo_nn_node;
 
@@ -110,17 +116,33 @@ int sbo_nn_input_nd(sbo_nn_graph *g, const char *name, int ndim, const int *dims
 int sbo_nn_input_int(sbo_nn_graph *g, const char *name, int cols);                   /* b x cols integers */
 int sbo_nn_param_upper(sbo_nn_graph *g, const char *name, int rows, int cols, long offset_in_x);
 int sbo_nn_param_lower(sbo_nn_graph *g, const char *name, int rows, int cols, int block);
-/* in: b x m, or b x (dims whose product is m): a linear op sees each sample flattened */
+/* in: b x m, or b x (dims whose product is m): a linear op sees each sample flattened; or b x ... x m (a sample
+ * of another size whose last dim is m): the weight applies to every row of the last axis (token-wise, out
+ * b x ... x n) */
 int sbo_nn_linear(sbo_nn_graph *g, const char *name, int in, int weight, int bias /* -1: none */);
 /* out = alpha op(A) op(B) over the last two dims, batched over the others (equal leading dims). */
 int sbo_nn_matmul(sbo_nn_graph *g, const char *name, int a, int b, int trans_a, int trans_b, double alpha);
-int sbo_nn_activation(sbo_nn_graph *g, const char *name, int kind /* SBO_NN_RELU, TANH, GELU */, int in);
+int sbo_nn_activation(sbo_nn_graph *g, const char *name, int kind /* SBO_NN_RELU, TANH, GELU, SILU */, int in);
+/* Normalization over the last axis (C entries per row, every other dim a row): layernorm
+ * y = gamma (u - mean) / sqrt(var + eps) + beta (biased variance), rmsnorm y = gamma u / sqrt(mean(u^2) + eps).
+ * gamma, beta: 1 x C parameters (upper or lower, never projected), -1: absent (gamma = 1, beta = 0). */
+int sbo_nn_layernorm(sbo_nn_graph *g, const char *name, int in, int gamma, int beta, double eps);
+int sbo_nn_rmsnorm(sbo_nn_graph *g, const char *name, int in, int gamma, double eps);
+/* Softmax over the last axis (at most SBO_NN_MAX_CLASSES entries). causal: the input's last two dims are T x T
+ * (attention scores: query i, key j) and entries j > i are masked (as -inf: their outputs and derivatives are 0). */
+int sbo_nn_softmax(sbo_nn_graph *g, const char *name, int in, int causal);
+/* Token embedding: ids (an integer input, b x T, every id in [0, V)) pick rows of the table E (V x C), out
+ * (b, T, C). transposed = 1: the table is stored C x V (E^T), the layout of the weight Y of a linear head, so one
+ * parameter serves both (tied weights: out = linear(h, E^T)); its derivatives accumulate from both ops. */
+int sbo_nn_embedding(sbo_nn_graph *g, const char *name, int ids, int table, int transposed);
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v);
 /* The same per-sample elements seen as b x dims[0] x ... (ndim <= 3 trailing dims, same product). */
 int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const int *dims);
 int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits);                       /* labels: the default input */
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels /* an integer input */);
 int sbo_nn_sigmoid_gather(sbo_nn_graph *g, const char *name, int x_param);            /* ids: the default input */
+/* out = (1/n) sum of w_s l over the n = b k entries of per_sample (b x k: k per-sample terms, e.g. per-token
+ * losses; weights b x 1 need k = 1) */
 int sbo_nn_wmean(sbo_nn_graph *g, const char *name, int per_sample, int weights /* -1: plain mean */);
 int sbo_nn_l2(sbo_nn_graph *g, const char *name, int param, double coef);
 void sbo_nn_mark_loss(sbo_nn_graph *g, int value);

@@ -72,6 +72,21 @@ typedef struct {
 /* The table, indexed by enum sbo_nn_kind. */
 extern const sbo_nn_op_desc *const sbo_nn_op_table[SBO_NN_N_KINDS];
 
+/* The descriptor sbo_nn_op_<n> of an op whose typed functions are n_{forward,jvp,vjp,tvjp}_{f32,f64}; the other
+ * fields as designated initializers (.name, .n_in_min, ...). */
+#define SBO_NN_OP_DESC(n, ...)                                                                                    \
+    const sbo_nn_op_desc sbo_nn_op_##n = {__VA_ARGS__,                                                            \
+                                          .f32 = {n##_forward_f32, n##_jvp_f32, n##_vjp_f32, n##_tvjp_f32},       \
+                                          .f64 = {n##_forward_f64, n##_jvp_f64, n##_vjp_f64, n##_tvjp_f64}}
+
+/* A shape function's common ending: the output has the shape of value u. */
+static inline int sbo_nn_shape_as(sbo_nn_value *out, const sbo_nn_value *u) {
+    out->ndim = u->ndim;
+    for (int d = 0; d < SBO_NN_MAX_DIMS; d++) out->dim[d] = u->dim[d];
+    out->batched = u->batched;
+    return 0;
+}
+
 /* Elements of value v at batch b (batched values: b rows; others: their full size). */
 static inline long sbo_nn_numel(const sbo_nn_value *v, int b) {
     return (long)(v->batched ? b : v->rows) * v->cols;

@@ -1,4 +1,4 @@
-/* core/nn/op_act.c: the elementwise ops: ReLU, tanh, GELU (bodies in core/nn/kernels_act.h, shared with CUDA)
+/* core/nn/op_act.c: the elementwise ops: ReLU, tanh, GELU, SiLU (bodies in core/nn/kernels_act.h, shared with CUDA)
  * and the residual sum u + v. Exercised by: tests/test_nn.c (each op against central differences in double). */
 #ifndef SBO_NN_TEMPLATE
 #include "core/nn/op.h"             /* the descriptor */
@@ -50,7 +50,9 @@ static int reshape_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_val
 ACT_DESC(relu)
 ACT_DESC(tanh)
 ACT_DESC(gelu)
-ACT_DESC(add)
+ACT_DESC(silu)
+/* two inputs (under ACT_DESC's arity of 1 every sbo_nn_add aborted) */
+SBO_NN_OP_DESC(add, .name = "add", .n_in_min = 2, .n_in_max = 2, .shape = same_shape);
 const sbo_nn_op_desc sbo_nn_op_reshape = {
     .name = "reshape", .n_in_min = 1, .n_in_max = 1, .shape = reshape_shape,
     .f32 = {reshape_forward_f32, reshape_jvp_f32, reshape_vjp_f32, reshape_tvjp_f32},
@@ -137,6 +139,7 @@ typedef struct {
 ACT_FNS(relu)
 ACT_FNS(tanh)
 ACT_FNS(gelu)
+ACT_FNS(silu)
 #undef ACT_FNS
 
 /* --- add: y = u + v ---------------------------------------------------------------------------------------- */

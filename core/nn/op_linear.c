@@ -1,5 +1,7 @@
 /* core/nn/op_linear.c: the GEMM ops.
- *   linear  y (b x n) = a (b x m) Y (m x n) [+ bias (1 x n)], Y = W^T a fan-in x fan-out parameter (§3.1). Its
+ *   linear  y (b x n) = a (b x m) Y (m x n) [+ bias (1 x n)], Y = W^T a fan-in x fan-out parameter (§3.1); a is
+ *           each sample flattened (m = the sample's size), or, when the sample's size is not m but its last dim is,
+ *           every row of the last axis (token-wise: (b, T, m) -> (b, T, n), the rows b T). Its
  *           weight may be a projected lower parameter: then it keeps a_red = a P (b x r), and its reduced weight
  *           derivatives are P^T a^T y_bar = a_red^T y_bar (§3.1), never m x n. On a data input, a_red is kept while
  *           the data and P stay the same (§3.2: one P serves every call of an iteration).
@@ -11,9 +13,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* 1 when the linear node applies its weight to every row of the input's last axis (not to whole samples) */
+static int linear_rowwise(const sbo_nn_graph *g, const sbo_nn_node *n) {
+    const sbo_nn_value *a = &g->v[n->in[0]], *w = &g->v[n->in[1]];
+    return w->rows != a->cols && a->ndim > 2 && a->dim[a->ndim - 1] == w->rows;
+}
+
 static int linear_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen) {
     const sbo_nn_value *a = &g->v[n->in[0]], *w = &g->v[n->in[1]];
-    if (w->role != SBO_NN_PARAM || w->ndim != 2 || w->rows != a->cols) {
+    int rowwise = linear_rowwise(g, n);
+    if (w->role != SBO_NN_PARAM || w->ndim != 2 || (w->rows != a->cols && !rowwise)) {
         snprintf(err, errlen, "sbo_nn: linear '%s': weight '%s' is %d x %d but the input '%s' has %d columns (Y = W^T "
                  "is fan-in x fan-out, §3.1)", out->name, w->name, w->rows, w->cols, a->name,
                  a->cols);
@@ -26,9 +35,15 @@ static int linear_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_valu
             return -1;
         }
     }
-    out->ndim = 2;
-    out->dim[0] = a->dim[0];
-    out->dim[1] = w->cols;
+    if (rowwise) {
+        out->ndim = a->ndim;
+        memcpy(out->dim, a->dim, sizeof a->dim);
+        out->dim[a->ndim - 1] = w->cols;
+    } else {
+        out->ndim = 2;
+        out->dim[0] = a->dim[0];
+        out->dim[1] = w->cols;
+    }
     out->batched = a->batched;
     return 0;
 }
@@ -36,7 +51,7 @@ static int linear_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_valu
 /* a_red = a P (b x r); on an activation input also a' P and y_bar X^T (b x r each) */
 static void linear_scratch(const sbo_nn_graph *g, const sbo_nn_node *n, int B, int rank, long sizes[4]) {
     if (rank <= 0) return;
-    long sz = (long)B * rank;
+    long sz = (long)B * (g->v[n->in[0]].cols / g->v[n->in[1]].rows) * rank;   /* a's rows: B or B T */
     int act = g->v[n->in[0]].role != SBO_NN_INPUT;
     sizes[0] = sz;
     sizes[1] = act ? sz : 0;
@@ -124,11 +139,12 @@ static void SFX(colsum_body)(long j0, long j1, const void *p) {   /* dst[j] += s
     }
 }
 
-/* the parts of a linear node: a (b x m), weight (m x n), optional bias */
+/* the parts of a linear node: a (b x m: the samples, or b = the rows of the last axis), weight (m x n), bias */
 #define LINEAR_PARTS                                                                                             \
     const SFX(sbo_nn_buf) *u = c->in[0], *w = c->in[1], *bias = c->in[2];                                      \
     const sbo_nn_value *uv = &c->g->v[c->node->in[0]];                                                          \
-    int b = c->b, m = uv->cols, n = c->g->v[c->node->in[1]].cols, r = w->r;                                    \
+    int m = c->g->v[c->node->in[1]].rows, b = (int)(sbo_nn_numel(uv, c->b) / m);                               \
+    int n = c->g->v[c->node->in[1]].cols, r = w->r;                                                            \
     SFX(sbo_nn_nodebuf) *nb = c->nb;                                                                            \
     (void)bias; (void)nb; (void)r
 

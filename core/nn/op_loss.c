@@ -2,7 +2,8 @@
  *   xent            per-row softmax cross-entropy over the last dim: out = lse(z_s) - z_s[label_s] (bodies in
  *                   core/nn/kernels_xent.h, shared with CUDA); labels: an integer input with one label per row
  *   sigmoid_gather  per-sample weights out_s = sigmoid(x[id_s]) of a 1 x N parameter (data cleaning, §10)
- *   wmean           the weighted mean (1/b) sum_s w_s l_s (plain mean without weights), summed in double
+ *   wmean           the weighted mean (1/b) sum_s w_s l_s, or without weights the plain mean of the b x k entries of
+ *                   l (k per-sample terms, e.g. per-token losses), summed in double
  * Exercised by: tests/test_nn.c (each op against central differences in double). */
 #ifndef SBO_NN_TEMPLATE
 #include "core/nn/op.h"              /* the descriptor */
@@ -46,8 +47,8 @@ static int gather_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_valu
 
 static int wmean_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen) {
     const sbo_nn_value *l = &g->v[n->in[0]];
-    if (l->cols != 1 || (n->in[1] >= 0 && g->v[n->in[1]].cols != 1)) {
-        snprintf(err, errlen, "sbo_nn: wmean '%s' needs b x 1 inputs", out->name);
+    if (n->in[1] >= 0 && (l->cols != 1 || g->v[n->in[1]].cols != 1)) {
+        snprintf(err, errlen, "sbo_nn: wmean '%s' with weights needs b x 1 inputs", out->name);
         return -1;
     }
     out->ndim = 1;
@@ -199,9 +200,9 @@ static void SFX(sigmoid_gather_tvjp)(const SFX(sbo_nn_ctx) *c) {
     c->be->run(1, a.b, SFX(gather_bwd_body), &a);
 }
 
-/* --- wmean: L = (1/b) sum_s w_s l_s ------------------------------------------------------------------------- */
+/* --- wmean: L = (1/n) sum_s w_s l_s over the n entries of l (n = b with weights) ------------------------------ */
 typedef struct {
-    int b;
+    long n;
     const real *l, *ld, *w, *wd;
     double *out;
     real Lb, Lbd;
@@ -212,7 +213,7 @@ static void SFX(wmean_tan_body)(long i0, long i1, const void *p) {   /* sum_s w_
     (void)i0; (void)i1;
     const SFX(wmean_arg) *a = p;
     double Ld = 0;
-    for (int s = 0; s < a->b; s++) {
+    for (long s = 0; s < a->n; s++) {
         real ws = a->w ? a->w[s] : 1;
         Ld += (a->ld ? (double)ws * a->ld[s] : 0) + (a->wd ? (double)a->wd[s] * a->l[s] : 0);
     }
@@ -235,31 +236,36 @@ static void SFX(wmean_tbwd_body)(long s0, long s1, const void *p) {
     }
 }
 
+static long SFX(wmean_n)(const SFX(sbo_nn_ctx) *c) { return sbo_nn_numel(&c->g->v[c->node->in[0]], c->b); }
+
 static void SFX(wmean_forward)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
-    double L = SFX(nn_dot)(c->be, c->b, c->in[0]->val, w ? w->val : NULL);
-    c->out->val[0] = (real)(L / c->b);
+    long n = SFX(wmean_n)(c);
+    double L = SFX(nn_dot)(c->be, n, c->in[0]->val, w ? w->val : NULL);
+    c->out->val[0] = (real)(L / n);
 }
 static void SFX(wmean_jvp)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
     double Ld = 0;
-    SFX(wmean_arg) a = {.b = c->b, .l = c->in[0]->val, .ld = c->in_dot[0] ? c->in[0]->dot : NULL,
+    SFX(wmean_arg) a = {.n = SFX(wmean_n)(c), .l = c->in[0]->val, .ld = c->in_dot[0] ? c->in[0]->dot : NULL,
                         .w = w ? w->val : NULL, .wd = w && c->in_dot[1] ? w->dot : NULL, .out = &Ld};
-    c->be->run(1, c->b, SFX(wmean_tan_body), &a);
-    c->out->dot[0] = (real)(Ld / c->b);
+    c->be->run(1, a.n, SFX(wmean_tan_body), &a);
+    c->out->dot[0] = (real)(Ld / a.n);
 }
 static void SFX(wmean_vjp)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
-    SFX(wmean_arg) a = {.b = c->b, .l = c->in[0]->val, .w = w ? w->val : NULL, .Lb = c->out->bar[0] / c->b,
+    long n = SFX(wmean_n)(c);
+    SFX(wmean_arg) a = {.n = n, .l = c->in[0]->val, .w = w ? w->val : NULL, .Lb = c->out->bar[0] / n,
                         .lbar = c->in_bar[0] ? c->in[0]->bar : NULL, .wbar = w && c->in_bar[1] ? w->bar : NULL};
-    c->be->run(c->b, 1, SFX(wmean_bwd_body), &a);
+    c->be->run(n, 1, SFX(wmean_bwd_body), &a);
 }
 static void SFX(wmean_tvjp)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
-    SFX(wmean_arg) a = {.b = c->b, .l = c->in[0]->val, .ld = c->in_dot[0] ? c->in[0]->dot : NULL,
+    long n = SFX(wmean_n)(c);
+    SFX(wmean_arg) a = {.n = n, .l = c->in[0]->val, .ld = c->in_dot[0] ? c->in[0]->dot : NULL,
                         .w = w ? w->val : NULL, .wd = w && c->in_dot[1] ? w->dot : NULL,
-                        .Lb = c->out->bar[0] / c->b, .Lbd = c->out->bd[0] / c->b,
+                        .Lb = c->out->bar[0] / n, .Lbd = c->out->bd[0] / n,
                         .lbd = c->in_bar[0] ? c->in[0]->bd : NULL, .wbd = w && c->in_bar[1] ? w->bd : NULL};
-    c->be->run(c->b, 1, SFX(wmean_tbwd_body), &a);
+    c->be->run(n, 1, SFX(wmean_tbwd_body), &a);
 }
 #endif

@@ -1,0 +1,146 @@
+/* core/nn/kernels_norm.h: the per-row bodies of the last-axis normalizations (LayerNorm, RMSNorm) as
+ * __host__ __device__ functions (STYLE.md pattern 6): core/nn/op_norm.c runs them through the backend, one call per
+ * row (input adjoints) or per range of columns (the adjoints of gamma and beta: a sum over rows, in row order).
+ * Two precisions, name_f32 and name_f64 (core/nn/kernels_template.h). A body does nothing outside [0, rows).
+ *
+ * Notation of one row of C entries (center = 1: LayerNorm, 0: RMSNorm, where mu = 0 and no mean is subtracted):
+ *   mu = mean(u), r = (mean((u - mu)^2) + eps)^(-1/2), x = (u - mu) r,   y = gamma x + beta.
+ *   jvp   x' = r (u' - mean(u') - x mean(x u')),   y' = gamma x' + gamma' x + beta'.
+ *   vjp   with g = gamma y_bar:  u_bar += r (g - mean(g) - x mean(g x)).
+ *   tvjp  with r' = -r mean(x u') r and g' = gamma y_bar' + gamma' y_bar:
+ *         u_bar' += r' (g - mean(g) - x mean(g x)) + r (g' - mean(g') - x' mean(g x) - x mean(g' x + g x'));
+ *         gamma_bar += sum_rows y_bar x, beta_bar += sum_rows y_bar; gamma_bar' += sum_rows (y_bar' x + y_bar x'),
+ *         beta_bar' += sum_rows y_bar'   (mean(.) over the C entries of the row; mean(u') terms only with center).
+ * Numerics: the row statistics mu, r and every mean are accumulated in double; x is rounded to nnk_real once.
+ * Exercised by: build/tests/test_nn_ops. */
+#ifndef SBO_NN_KERNELS_TEMPLATE
+#ifndef SBO_NN_KERNELS_NORM_H
+#define SBO_NN_KERNELS_NORM_H
+#include <math.h>
+#include "core/sbo_rng.h"              /* SBO_HD */
+#define SBO_NN_KERNELS_FILE "core/nn/kernels_norm.h"
+#include "core/nn/kernels_template.h"  /* the _f32 and _f64 instances of the section below */
+#endif /* SBO_NN_KERNELS_NORM_H */
+
+#else
+/* --- the template: one instance per (nnk_real, NNK) -------------------------------------------------------- */
+
+/* One normalization node's arrays (rows x C row-major; gamma, beta and their derivatives 1 x C; NULL: absent or
+ * not computed). The tvjp reads ybar as well as ybd, and ud / gd / betad when the tangent has them. */
+typedef struct {
+    long rows;
+    int C, center;
+    double eps;
+    const nnk_real *u, *ud, *gamma, *gd, *beta, *betad, *ybar, *ybd;
+    nnk_real *y, *yd, *ubar, *ubd, *gbar, *gbd, *betabar, *betabd;
+} NNK(sbo_nn_norm_args);
+
+/* mu (0 without center) and r of row s, and with ud the tangent statistics mean(u') (0 without center) and
+ * mean(x u') */
+static inline SBO_HD void NNK(sbo_nn_norm_stats)(const NNK(sbo_nn_norm_args) *a, long s, double *mu, double *r,
+                                                 double *mud, double *mxud) {
+    const nnk_real *u = a->u + s * a->C;
+    int C = a->C;
+    double m = 0, v = 0;
+    if (a->center) {
+        for (int c = 0; c < C; c++) m += u[c];
+        m /= C;
+    }
+    for (int c = 0; c < C; c++) v += (u[c] - m) * (u[c] - m);
+    *mu = m;
+    *r = 1.0 / sqrt(v / C + a->eps);
+    if (!mud) return;
+    double t = 0, tx = 0;
+    if (a->ud) {
+        const nnk_real *ud = a->ud + s * C;
+        for (int c = 0; c < C; c++) {
+            t += ud[c];
+            tx += (nnk_real)((u[c] - m) * *r) * (double)ud[c];
+        }
+    }
+    *mud = a->center ? t / C : 0;
+    *mxud = tx / C;
+}
+
+/* x and x' of entry c of row s (x' = 0 without ud) */
+static inline SBO_HD nnk_real NNK(sbo_nn_norm_x)(const NNK(sbo_nn_norm_args) *a, long s, int c, double mu, double r) {
+    return (nnk_real)((a->u[s * a->C + c] - mu) * r);
+}
+static inline SBO_HD nnk_real NNK(sbo_nn_norm_xd)(const NNK(sbo_nn_norm_args) *a, long s, int c, nnk_real x, double r,
+                                                  double mud, double mxud) {
+    return a->ud ? (nnk_real)(r * (a->ud[s * a->C + c] - mud - x * mxud)) : 0;
+}
+
+/* Forward and jvp of row s: y = gamma x + beta (y NULL: not computed); yd = gamma x' + gamma' x + beta' (yd NULL:
+ * not computed; each term only when its tangent is given). */
+static inline SBO_HD void NNK(sbo_nn_norm_forward_row)(long s, const NNK(sbo_nn_norm_args) *a) {
+    if (s < 0 || s >= a->rows) return;
+    double mu, r, mud = 0, mxud = 0;
+    NNK(sbo_nn_norm_stats)(a, s, &mu, &r, a->yd ? &mud : NULL, &mxud);
+    for (int c = 0; c < a->C; c++) {
+        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = a->gamma ? a->gamma[c] : 1;
+        long i = s * a->C + c;
+        if (a->y) a->y[i] = gm * x + (a->beta ? a->beta[c] : 0);
+        if (a->yd)
+            a->yd[i] = gm * NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud) + (a->gd ? a->gd[c] * x : 0) +
+                       (a->betad ? a->betad[c] : 0);
+    }
+}
+
+/* vjp and tvjp of row s into the input (accumulating): ubar from ybar; ubd from ybd, ybar and the tangents. */
+static inline SBO_HD void NNK(sbo_nn_norm_backward_row)(long s, const NNK(sbo_nn_norm_args) *a) {
+    if (s < 0 || s >= a->rows) return;
+    int C = a->C;
+    long o = s * C;
+    double mu, r, mud, mxud;
+    NNK(sbo_nn_norm_stats)(a, s, &mu, &r, &mud, &mxud);
+    /* means of g, g x, and (tvjp) g', g' x + g x' */
+    double mg = 0, mgx = 0, mgd = 0, mgdx = 0;
+    for (int c = 0; c < C; c++) {
+        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = a->gamma ? a->gamma[c] : 1;
+        double g = (double)gm * a->ybar[o + c];
+        mg += g;
+        mgx += g * x;
+        if (a->ubd) {
+            double gd = (double)gm * a->ybd[o + c] + (a->gd ? (double)a->gd[c] * a->ybar[o + c] : 0);
+            mgd += gd;
+            mgdx += gd * x + g * NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud);
+        }
+    }
+    mg = a->center ? mg / C : 0;
+    mgx /= C;
+    mgd = a->center ? mgd / C : 0;
+    mgdx /= C;
+    double rd = -r * r * mxud;
+    for (int c = 0; c < C; c++) {
+        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = a->gamma ? a->gamma[c] : 1;
+        double g = (double)gm * a->ybar[o + c], core = g - mg - x * mgx;
+        if (a->ubar) a->ubar[o + c] += (nnk_real)(r * core);
+        if (a->ubd) {
+            double gd = (double)gm * a->ybd[o + c] + (a->gd ? (double)a->gd[c] * a->ybar[o + c] : 0);
+            nnk_real xd = NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud);
+            a->ubd[o + c] += (nnk_real)(rd * core + r * (gd - mgd - xd * mgx - x * mgdx));
+        }
+    }
+}
+
+/* The parameters' adjoints over columns [j0, j1), summed over the rows in row order (one range per thread: the
+ * row statistics are computed once per row and range): gbar += sum y_bar x, betabar += sum y_bar, gbd += sum
+ * (y_bar' x + y_bar x'), betabd += sum y_bar' (each output NULL: not computed). */
+static inline SBO_HD void NNK(sbo_nn_norm_param_cols)(long j0, long j1, const NNK(sbo_nn_norm_args) *a) {
+    if (j0 < 0) j0 = 0;
+    if (j1 > a->C) j1 = a->C;
+    for (long s = 0; s < a->rows; s++) {
+        double mu, r, mud, mxud;
+        NNK(sbo_nn_norm_stats)(a, s, &mu, &r, &mud, &mxud);
+        long o = s * a->C;
+        for (long j = j0; j < j1; j++) {
+            nnk_real x = NNK(sbo_nn_norm_x)(a, s, (int)j, mu, r);
+            if (a->gbar) a->gbar[j] += a->ybar[o + j] * x;
+            if (a->betabar) a->betabar[j] += a->ybar[o + j];
+            if (a->gbd) a->gbd[j] += a->ybd[o + j] * x + a->ybar[o + j] * NNK(sbo_nn_norm_xd)(a, s, (int)j, x, r, mud, mxud);
+            if (a->betabd) a->betabd[j] += a->ybd[o + j];
+        }
+    }
+}
+#endif /* SBO_NN_KERNELS_TEMPLATE */
