@@ -136,6 +136,16 @@ static void SFX(arena_add)(sbo_arena *a, const char *name, const char *shape, lo
 
 static int SFX(is_lower)(const sbo_nn_value *v) { return v->role == SBO_NN_PARAM && v->group == SBO_NN_LOWER; }
 
+/* The value id of node o's projectable weight when o reads its input j only through P (op descriptor bit
+ * reads_projected), else -1. */
+static int SFX(projected_reader)(const sbo_nn_node *o, int j) {
+    const sbo_nn_op_desc *d = sbo_nn_op_table[o->kind];
+    if (!((d->reads_projected >> j) & 1u) || !d->projectable) return -1;
+    int wj = 0;
+    while (!((d->projectable >> wj) & 1u)) wj++;
+    return o->in[wj];
+}
+
 static void SFX(destroy)(void *ve) {
     SFX(exec) *e = ve;
     if (!e) return;
@@ -431,8 +441,9 @@ static int SFX(reserve_buffers)(SFX(exec) *e, const int *rank, unsigned long lon
             for (int j = 0; j < o->n_in; j++) {
                 if (o->in[j] != i) continue;
                 consumers++;
-                const sbo_nn_value *w = o->kind == SBO_NN_LINEAR ? &e->g.v[o->in[1]] : NULL;
-                a &= j == 0 && w && SFX(is_lower)(w) && !e->ever_full[w->block];
+                int wid = SFX(projected_reader)(o, j);
+                const sbo_nn_value *w = wid >= 0 ? &e->g.v[wid] : NULL;
+                a &= w && SFX(is_lower)(w) && !e->ever_full[w->block];
             }
         }
         a &= consumers > 0;
@@ -442,14 +453,17 @@ static int SFX(reserve_buffers)(SFX(exec) *e, const int *rank, unsigned long lon
     return changed ? SFX(build_acts)(e) : 0;
 }
 
-/* 1 when the sweep about to run reads aliased activation i as a value: a consumer linear in full mode, or with a
- * full tangent on its weight (the full cross term) */
+/* 1 when the sweep about to run reads aliased activation i as a value: a consumer (every consumer reads it only
+ * through P) with its weight in full mode, or with a full tangent on its weight (the full cross term) */
 static int SFX(sweep_reads_value)(const SFX(exec) *e, int i) {
     for (int k = 0; k < e->g.n_ops; k++) {
         const sbo_nn_node *o = &e->g.op[k];
-        if (o->kind != SBO_NN_LINEAR || o->in[0] != i) continue;
-        const SFX(sbo_nn_buf) *w = &e->v[o->in[1]];
-        if (!w->r || (e->has_dot[o->in[1]] && e->dot_full[o->in[1]])) return 1;
+        for (int j = 0; j < o->n_in; j++) {
+            int wid = o->in[j] == i ? SFX(projected_reader)(o, j) : -1;
+            if (wid < 0) continue;
+            const SFX(sbo_nn_buf) *w = &e->v[wid];
+            if (!w->r || (e->has_dot[wid] && e->dot_full[wid])) return 1;
+        }
     }
     return 0;
 }

@@ -60,6 +60,10 @@ typedef struct {
     unsigned projectable;       /* bit j: input j may be a projected lower parameter */
     unsigned int_inputs;        /* bit j: input j must be an INPUT_INT value */
     unsigned param_inputs;      /* bit j: input j must be a parameter */
+    /* bit j: with the op's projectable input (its weight) projected and no full tangent on it, the op reads input j
+     * only as its product with P (linear: a P), so an activation read by nothing else keeps a P only: the
+     * activation saving of docs/DEVIATIONS.md D12. The executor asks this bit; it never names an op. */
+    unsigned reads_projected;
     /* Checks the inputs' shapes and fills the output's ndim and dims (batched or not). 0 or -1 with a message. */
     int (*shape)(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen);
     /* Scratch elements per piece (up to 4) for a node at batch B with the given rank of its projected input

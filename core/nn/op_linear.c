@@ -99,7 +99,7 @@ static int matmul_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_valu
 
 const sbo_nn_op_desc sbo_nn_op_linear = {
     .name = "linear", .n_in_min = 3, .n_in_max = 3, .projectable = 1u << 1, .param_inputs = 1u << 1,
-    .shape = linear_shape, .scratch = linear_scratch,
+    .reads_projected = 1u << 0, .shape = linear_shape, .scratch = linear_scratch,
     .f32 = {linear_forward_f32, linear_jvp_f32, linear_vjp_f32, linear_tvjp_f32},
     .f64 = {linear_forward_f64, linear_jvp_f64, linear_vjp_f64, linear_tvjp_f64}};
 
