@@ -202,6 +202,10 @@ int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const in
     return add_node(g, SBO_NN_RESHAPE, name, 1, ins, 0, ndim, 0, dims);
 }
 
+int sbo_nn_permute(sbo_nn_graph *g, const char *name, int in, int axis_a, int axis_b) {
+    return add_node(g, SBO_NN_PERMUTE, name, 1, &in, 0, axis_a, axis_b, NULL);
+}
+
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels) {
     int ins[2] = {logits, labels};
     return add_node(g, SBO_NN_XENT, name, 2, ins, 0, 0, 0, NULL);

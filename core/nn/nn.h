@@ -65,7 +65,8 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
     X(LAYERNORM, layernorm)           /* per last-axis row: gamma (u - mean) / sqrt(var + eps) + beta          */  \
     X(RMSNORM, rmsnorm)               /* per last-axis row: gamma u / sqrt(mean(u^2) + eps)                    */  \
     X(SOFTMAX, softmax)               /* per last-axis row softmax; causal: entries j > i of each T x T block 0 */ \
-    X(EMBEDDING, embedding)           /* out (b, T, C): rows of a V x C table (or columns of C x V) at token ids */
+    X(EMBEDDING, embedding)           /* out (b, T, C): rows of a V x C table (or columns of C x V) at token ids */ \
+    X(PERMUTE, permute)               /* two non-batch axes swapped: (b, T, H, dh) -> (b, H, T, dh) (a copy)     */
 #define SBO_NN_ENUM_(E, n) SBO_NN_##E,
 enum sbo_nn_kind { SBO_NN_OP_LIST(SBO_NN_ENUM_) SBO_NN_N_KINDS };
 #undef SBO_NN_ENUM_
@@ -90,7 +91,8 @@ typedef struct {
     int out;
     double coef;            /* L2: the coefficient; MATMUL: the scale alpha; LAYERNORM, RMSNORM: eps */
     int iarg[2];            /* MATMUL: transpose A, transpose B; RESHAPE: the number of trailing dims; SOFTMAX:
-                             * causal; EMBEDDING: the table is C x V (the layout of a tied head's weight) */
+                             * causal; EMBEDDING: the table is C x V (the layout of a tied head's weight);
+                             * PERMUTE: the two axes swapped */
     int shape[SBO_NN_MAX_DIMS];  /* RESHAPE: the trailing dims */
 } sbo_nn_node;
 
@@ -138,6 +140,10 @@ int sbo_nn_embedding(sbo_nn_graph *g, const char *name, int ids, int table, int 
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v);
 /* The same per-sample elements seen as b x dims[0] x ... (ndim <= 3 trailing dims, same product). */
 int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const int *dims);
+/* The same per-sample elements with axes axis_a and axis_b swapped (axes counted with the batch as axis 0: two
+ * different axes in 1..ndim-1 of a batched value of up to 4 dims), e.g. (b, T, H, dh) -> (b, H, T, dh) with
+ * (1, 2), and (b, T, C) -> (b, C, T). Other axes are a shape error (g->err). */
+int sbo_nn_permute(sbo_nn_graph *g, const char *name, int in, int axis_a, int axis_b);
 int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits);                       /* labels: the default input */
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels /* an integer input */);
 int sbo_nn_sigmoid_gather(sbo_nn_graph *g, const char *name, int x_param);            /* ids: the default input */
