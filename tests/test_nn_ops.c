@@ -3,9 +3,12 @@
  * graph with a loss against central differences in double (gradient, H[V], J[V], the tangents along x: every
  * function of the descriptor, forward, jvp, vjp and tvjp, enters), float32 against float64; a causal
  * transformer block (embedding, layernorm, two attention heads, residual, rmsnorm, a head tied to the embedding
- * or not, per-token cross-entropy) against differences, reduced = P^T full on its projected linear weights; and the
- * causal mask does not leak. Tolerances: tests/nn_check.h (FD_TOL 1e-7 relative, EXACT_TOL 1e-10, F32_TOL 1e-4);
- * forward values are held to DIRECT_TOL.
+ * or not, per-token cross-entropy) against differences, reduced = P^T full on its projected linear weights; the
+ * causal mask does not leak; permute (op_permute.c) against the index formula and differences, and the block's
+ * attention written the standard way (reshape, permute to (b, H, T, dh), batched matmuls, permute back) against
+ * differences, reduced = P^T full, and equal to the per-head form with the weights arranged to match.
+ * Tolerances: tests/nn_check.h (FD_TOL 1e-7 relative, EXACT_TOL 1e-10, F32_TOL 1e-4); forward values are held to
+ * DIRECT_TOL (permute: exactly).
  * Run: ctest -R test_nn_ops, or build/test_nn_ops --verbose. */
 #include <criterion/criterion.h>
 #include "tests/nn_check.h"  /* nets, runs, fd_test, reduced_test, f32_test (and the engine, RNG, Haar P) */
@@ -212,28 +215,21 @@ Test(nn_ops, embedding_matches_differences) {
 /* ------------------------------------------------------------------------------------------------------ */
 /* 3: a causal transformer block                                                                           */
 
-/* ids (b x T) -> embedding E -> layernorm (gamma, beta upper) -> per head h: q, k, v = linear (lower C x dh) ->
- * scores = q k^T / sqrt(dh) (b, T, T) -> causal softmax -> o = p v (b, T, dh) -> linear (lower dh x C); the heads
- * add up (= concatenation then one output projection) -> residual add -> rmsnorm (gamma lower) -> head -> per-token
- * xent -> mean over the tokens. tied: E lower, stored C x V, and the head is linear(., E); otherwise E upper (V x C)
- * and a lower C x V head. Lower blocks in order: [E], Wq0, Wk0, Wv0, Wo0, Wq1, Wk1, Wv1, Wo1, rms gamma, [head].
- * The heads are separate projections because the engine has no transpose op for a (b, T, H, dh) -> (b, H, T, dh)
- * layout. causal = 0 builds the same block with a plain softmax (the leak test's power check). */
+/* ids (b x T) -> embedding E -> layernorm (gamma, beta upper) -> multi-head attention (attention_per_head or
+ * attention_standard below) -> residual add -> rmsnorm (gamma lower) -> head -> per-token xent -> mean over the
+ * tokens. tied: E lower, stored C x V, and the head is linear(., E); otherwise E upper (V x C) and a lower C x V
+ * head. Lower blocks in order: [E], the attention's weights, rms gamma, [head]. causal = 0 builds the same block
+ * with a plain softmax (the leak test's power check). standard = 1: the permute formulation (section 4). */
 #define TB_T 3
 #define TB_C 4
 #define TB_V 5
 #define TB_H 2
 #define TB_DH 2
 
-static int build_block(net *N, int tied, int causal, uint64_t seed, int *logits) {
-    sbo_stream s;
-    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
-    net_init(N, 3);
-    int ids = add_int_input(N, "ids", TB_T, TB_V, &s), tgt = add_int_input(N, "targets", TB_T, TB_V, &s);
-    int E = tied ? lower_param(N, "Et", TB_C, TB_V) : upper_param(N, "E", TB_V, TB_C);
-    int g1 = upper_param(N, "ln_gamma", 1, TB_C), b1 = upper_param(N, "ln_beta", 1, TB_C);
-    int h0 = sbo_nn_embedding(&N->g, "emb", ids, E, tied);
-    int a = sbo_nn_layernorm(&N->g, "ln", h0, g1, b1, 1e-5);
+/* Attention by separate per-head projections: per head h, q, k, v = linear (lower C x dh) -> scores q k^T /
+ * sqrt(dh) (b, T, T) -> causal softmax -> o = p v (b, T, dh) -> linear (lower dh x C); the heads add up (=
+ * concatenation then one output projection). Lower blocks Wq0, Wk0, Wv0, Wo0, Wq1, ... */
+static int attention_per_head(net *N, int a, int causal) {
     int attn = -1;
     for (int h = 0; h < TB_H; h++) {
         char nm[4][16];
@@ -247,6 +243,42 @@ static int build_block(net *N, int tied, int causal, uint64_t seed, int *logits)
         int o = sbo_nn_linear(&N->g, "out", sbo_nn_matmul(&N->g, "mixed", p, v, 0, 0, 1.0), Wo, -1);
         attn = attn < 0 ? o : sbo_nn_add(&N->g, "heads", attn, o);
     }
+    return attn;
+}
+
+/* The standard way (permute): Q, K, V = token-wise linear (lower C x C, C = H dh) -> reshape (b, T, H, dh) ->
+ * permute to (b, H, T, dh) -> scores Q K^T / sqrt(dh) (b, H, T, T) -> causal softmax -> P V -> permute back to
+ * (b, T, H, dh) -> reshape (b, T, C) -> output linear (lower C x C). Lower blocks Wq, Wk, Wv, Wo; head h's
+ * Wq_h of the per-head form is columns h dh .. (h + 1) dh of Wq (the reshape splits C head major), its Wo_h the
+ * same rows of Wo. */
+static int attention_standard(net *N, int a, int causal) {
+    int heads[3] = {TB_T, TB_H, TB_DH}, tokens[2] = {TB_T, TB_C}, qkv[3];
+    for (int j = 0; j < 3; j++) {
+        char nm[8];
+        snprintf(nm, sizeof nm, "W%c", "qkv"[j]);
+        int t = sbo_nn_linear(&N->g, nm, a, lower_param(N, nm, TB_C, TB_C), -1);              /* (b, T, C) */
+        qkv[j] = sbo_nn_permute(&N->g, "by head", sbo_nn_reshape(&N->g, "split", t, 3, heads), 1, 2);
+    }
+    int Wo = lower_param(N, "Wo", TB_C, TB_C);
+    int sc = sbo_nn_matmul(&N->g, "scores", qkv[0], qkv[1], 0, 1, 1 / sqrt((double)TB_DH));   /* (b, H, T, T) */
+    int p = sbo_nn_softmax(&N->g, "attention", sc, causal);
+    int o = sbo_nn_permute(&N->g, "by token", sbo_nn_matmul(&N->g, "mixed", p, qkv[2], 0, 0, 1.0), 1, 2);
+    int attn = sbo_nn_linear(&N->g, "out", sbo_nn_reshape(&N->g, "merge", o, 2, tokens), Wo, -1);
+    cr_assert(N->g.v[qkv[0]].ndim == 4 && N->g.v[qkv[0]].dim[1] == TB_H && N->g.v[qkv[0]].dim[2] == TB_T);
+    cr_assert(N->g.v[attn].ndim == 3 && N->g.v[attn].dim[1] == TB_T && N->g.v[attn].dim[2] == TB_C);
+    return attn;
+}
+
+static int build_block(net *N, int tied, int causal, int standard, uint64_t seed, int *logits) {
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    net_init(N, 3);
+    int ids = add_int_input(N, "ids", TB_T, TB_V, &s), tgt = add_int_input(N, "targets", TB_T, TB_V, &s);
+    int E = tied ? lower_param(N, "Et", TB_C, TB_V) : upper_param(N, "E", TB_V, TB_C);
+    int g1 = upper_param(N, "ln_gamma", 1, TB_C), b1 = upper_param(N, "ln_beta", 1, TB_C);
+    int h0 = sbo_nn_embedding(&N->g, "emb", ids, E, tied);
+    int a = sbo_nn_layernorm(&N->g, "ln", h0, g1, b1, 1e-5);
+    int attn = standard ? attention_standard(N, a, causal) : attention_per_head(N, a, causal);
     int g2 = lower_param(N, "rms_gamma", 1, TB_C);
     int r = sbo_nn_rmsnorm(&N->g, "rms", sbo_nn_add(&N->g, "residual", h0, attn), g2, 1e-5);
     int head = tied ? E : lower_param(N, "head", TB_C, TB_V);
@@ -261,7 +293,7 @@ static int build_block(net *N, int tied, int causal, uint64_t seed, int *logits)
 static void block_test(int tied, const int *rank, const char *label, uint64_t seed) {
     static net N;   /* static: freed by the suite's fini (free_nets) */
     int z;
-    build_block(&N, tied, 1, seed, &z);
+    build_block(&N, tied, 1, 0, seed, &z);
     fd_test(&N, label, seed + 1, 0.8, NULL, 0, 0);
     reduced_test(&N, rank, label, seed + 2);
 }
@@ -283,7 +315,7 @@ Test(nn_ops, transformer_block_untied_head_matches_differences) {
  * change those at j. Power check: the same block with a plain softmax leaks (an earlier logit moves). */
 static void leak_scan(int causal, int *leaks, int *moves) {
     static net N;   /* static: freed by the suite's fini (free_nets) */
-    int z, ids = build_block(&N, 1, causal, 63, &z);
+    int z, ids = build_block(&N, 1, causal, 0, 63, &z);
     sbo_stream s;
     sbo_stream_init(&s, 631, SBO_RNG_TEST, 0, 0);
     static double x[MAXD], Y[MAXD], base[B_MAX * TB_T * TB_V], now[B_MAX * TB_T * TB_V];
@@ -322,4 +354,177 @@ Test(nn_ops, causal_mask_does_not_leak) {
     cr_expect_eq(leaks, 0, "the causal mask leaks: %d logits at earlier positions depend on later tokens", leaks);
     cr_expect(moves > 0, "changing a token moved no logit at its own position: the scan is vacuous");
     cr_expect(leaks_open > 0, "without the mask no earlier logit moved: the scan cannot see a leak");
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* 4: permute (core/nn/op_permute.c) and a standard multi-head attention block                              */
+
+/* u (b x 24) seen as (b, 2, 3, 4) and as (b, 4, 6); each swap against the index formula y[s, i'] = u[s, i] with
+ * i' = i with the two axes traded; a swap undone is the identity bit for bit; a bad axis is a shape error. */
+Test(nn_ops, permute_forward_matches_index_computation) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    sbo_stream s;
+    sbo_stream_init(&s, 71, SBO_RNG_TEST, 0, 0);
+    net_init(&N, 4);
+    int u = add_input(&N, "u", 24, &s, 1.0);
+    int d4[3] = {2, 3, 4}, d3[2] = {4, 6};
+    int U4 = sbo_nn_reshape(&N.g, "u4", u, 3, d4), U3 = sbo_nn_reshape(&N.g, "u3", u, 2, d3);
+    int axes[4][3] = {{4, 1, 2}, {4, 2, 3}, {4, 1, 3}, {3, 1, 2}};   /* ndim, axis a, axis b */
+    int out[4];
+    for (int k = 0; k < 4; k++) out[k] = sbo_nn_permute(&N.g, "p", axes[k][0] == 4 ? U4 : U3, axes[k][1], axes[k][2]);
+    int back = sbo_nn_permute(&N.g, "back", out[0], 2, 1);
+    sbo_nn_mark_loss(&N.g, sbo_nn_wmean(&N.g, "mean", sbo_nn_reshape(&N.g, "flat", back, 1, (int[]){24}), -1));
+    cr_assert(N.g.v[out[0]].dim[1] == 3 && N.g.v[out[0]].dim[2] == 2 && N.g.v[out[0]].dim[3] == 4);
+    cr_assert(N.g.v[out[3]].ndim == 3 && N.g.v[out[3]].dim[1] == 6 && N.g.v[out[3]].dim[2] == 4);
+    sbo_nn_exec *e = net_exec(&N, 64);
+    double loss;
+    run(e, &N, NULL, NULL, NULL, NULL, NULL, NULL, &loss, NULL, NULL, NULL, NULL);
+    static double got[B_MAX * 64], want[B_MAX * 64];
+    const double *ud = N.in_data[0];
+    for (int k = 0; k < 4; k++) {
+        int nd = axes[k][0], a = axes[k][1], bb = axes[k][2];
+        int dim[4] = {N.b, 1, 1, 1}, od[4];
+        for (int d = 1; d < nd; d++) dim[d] = nd == 4 ? d4[d - 1] : d3[d - 1];
+        memcpy(od, dim, sizeof od);
+        od[a] = dim[bb];
+        od[bb] = dim[a];
+        for (int i0 = 0; i0 < dim[0]; i0++)
+            for (int i1 = 0; i1 < dim[1]; i1++)
+                for (int i2 = 0; i2 < dim[2]; i2++)
+                    for (int i3 = 0; i3 < dim[3]; i3++) {
+                        int i[4] = {i0, i1, i2, i3}, j[4] = {i0, i1, i2, i3};
+                        j[a] = i[bb];
+                        j[bb] = i[a];
+                        long src = ((long)(i[0] * dim[1] + i[1]) * dim[2] + i[2]) * dim[3] + i[3];
+                        long dst = ((long)(j[0] * od[1] + j[1]) * od[2] + j[2]) * od[3] + j[3];
+                        want[dst] = ud[src];
+                    }
+        sbo_nn_read_value(e, out[k], N.b, got);
+        long n = (long)N.b * 24, wrong = 0;
+        for (long t = 0; t < n; t++) wrong += got[t] != want[t];
+        cr_log_info("permute %d-D, axes %d and %d: %ld of %ld elements differ from the index formula (must be 0)",
+                    nd, a, bb, wrong, n);
+        cr_expect_eq(wrong, 0, "permute %d-D axes %d, %d: %ld elements misplaced", nd, a, bb, wrong);
+    }
+    sbo_nn_read_value(e, back, N.b, got);
+    cr_expect(memcmp(got, ud, sizeof(double) * N.b * 24) == 0, "a swap undone is not the identity");
+    sbo_nn_exec_destroy(e);
+    /* shape errors go to the graph's error, not an abort */
+    int bad[4][2] = {{0, 1}, {1, 1}, {1, 3}, {2, 3}};   /* on the 3-D value: the batch, the same axis, no axis 3 */
+    for (int k = 0; k < 4; k++) {
+        sbo_nn_graph g;
+        sbo_nn_graph_init(&g, B_MAX);
+        int in = sbo_nn_input_nd(&g, "in", 2, d3);
+        sbo_nn_permute(&g, "p", in, bad[k][0], bad[k][1]);
+        cr_expect(strstr(g.err, "permute 'p'") != NULL, "permute of axes %d, %d: no shape error ('%s')", bad[k][0],
+                  bad[k][1], g.err);
+        if (k == 0) cr_log_info("a bad swap reports: %s", g.err);
+        sbo_nn_graph_free(&g);
+    }
+}
+
+/* in (b x 4) -> fc0 (upper U 4 x 24) seen as (b, 2, 3, 4) or (b, 4, 6) -> permute (axes a, b) -> tanh -> flat
+ * (b x 24) -> fc1 (lower W 24 x 3 + lower bias) -> xent -> mean: the permutation decides which entry meets which
+ * row of W, so a wrong index map or adjoint shows in every derivative. */
+static void permute_test(int nd, int a, int bb, const char *label, uint64_t seed) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    net_init(&N, 4);
+    int in = add_input(&N, "in", 4, &s, 1.0);
+    int U = upper_param(&N, "U", 4, 24);
+    int W = lower_param(&N, "W", 24, 3), bW = lower_param(&N, "bW", 1, 3);
+    int d4[3] = {2, 3, 4}, d3[2] = {4, 6}, flat = 24;
+    int h = sbo_nn_reshape(&N.g, "h", sbo_nn_linear(&N.g, "fc0", in, U, -1), nd - 1, nd == 4 ? d4 : d3);
+    int p = sbo_nn_activation(&N.g, "tanh", SBO_NN_TANH, sbo_nn_permute(&N.g, "permute", h, a, bb));
+    int z = sbo_nn_linear(&N.g, "fc1", sbo_nn_reshape(&N.g, "flat", p, 1, &flat), W, bW);
+    sbo_nn_mark_loss(&N.g, sbo_nn_wmean(&N.g, "mean", sbo_nn_xent(&N.g, "xent", z), -1));
+    set_labels(&N, 3, &s);
+    fd_test(&N, label, seed + 1, 0.5, NULL, 0, 0);
+    f32_test(&N, label, seed + 2, 0.5);
+}
+
+Test(nn_ops, permute_matches_differences) {
+    permute_test(4, 1, 2, "permute (b, 2, 3, 4) axes 1, 2", 81);
+    permute_test(4, 2, 3, "permute (b, 2, 3, 4) axes 2, 3", 82);
+    permute_test(4, 3, 1, "permute (b, 2, 3, 4) axes 3, 1", 83);
+    permute_test(3, 1, 2, "permute (b, 4, 6) axes 1, 2", 84);
+}
+
+/* the causal block with standard attention (tied head) against differences; reduced = P^T full */
+Test(nn_ops, standard_attention_block_matches_differences) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    int z;
+    build_block(&N, 1, 1, 1, 91, &z);
+    fd_test(&N, "standard attention block (permute), tied head", 92, 0.8, NULL, 0, 0);
+    /* blocks: Et, Wq, Wk, Wv, Wo, rms_gamma: project Wq (4 x 4 -> 2) and Wo (4 x 4 -> 3, its input the merged
+     * heads) */
+    int rank[6] = {0, 2, 0, 0, 3, 0};
+    reduced_test(&N, rank, "standard attention block, Wq and Wo projected", 93);
+}
+
+/* Y of the per-head block from Y of the standard one (build_block, standard = 0 and 1): head h's Wq_h, Wk_h, Wv_h are columns
+ * h dh .. (h + 1) dh of Wq, Wk, Wv (the reshape splits C into (H, dh), head major) and its Wo_h the same rows of
+ * Wo; Et and rms_gamma as they are. A selection of coordinates, so gradients and Hessian actions map the same way. */
+static void mha_to_heads(const net *S, const net *P, const double *ys, double *yp) {
+    memcpy(yp + P->lower.offset[0], ys + S->lower.offset[0], sizeof(double) * TB_C * TB_V);
+    memcpy(yp + P->lower.offset[1 + 4 * TB_H], ys + S->lower.offset[5], sizeof(double) * TB_C);
+    for (int h = 0; h < TB_H; h++)
+        for (int j = 0; j < 3; j++) {   /* Wq, Wk, Wv: C x C -> C x dh */
+            const double *src = ys + S->lower.offset[1 + j];
+            double *dst = yp + P->lower.offset[1 + 4 * h + j];
+            for (int i = 0; i < TB_C; i++)
+                for (int c = 0; c < TB_DH; c++) dst[i * TB_DH + c] = src[i * TB_C + h * TB_DH + c];
+        }
+    for (int h = 0; h < TB_H; h++)   /* Wo: C x C -> dh x C (rows) */
+        memcpy(yp + P->lower.offset[4 + 4 * h], ys + S->lower.offset[4] + h * TB_DH * TB_C,
+               sizeof(double) * TB_DH * TB_C);
+}
+
+Test(nn_ops, standard_attention_equals_per_head_projections) {
+    static net S, P;   /* static: freed by the suite's fini (free_nets) */
+    int zs, zp;
+    build_block(&S, 1, 1, 1, 94, &zs);
+    build_block(&P, 1, 1, 0, 94, &zp);
+    cr_assert(ydim(&S) == ydim(&P) && S.d == P.d);
+    cr_assert(memcmp(S.int_data, P.int_data, sizeof S.int_data) == 0, "the two blocks saw different tokens");
+    sbo_stream s;
+    sbo_stream_init(&s, 95, SBO_RNG_TEST, 0, 0);
+    long D = ydim(&S);
+    int d = S.d;
+    static double x[MAXD], Ys[MAXD], Yp[MAXD], Vs[MAXD], Vp[MAXD], dx[MAXD], gYm[MAXD], hYm[MAXD];
+    static outs os, op, osx, opx;
+    gaussian_fill(&s, 0.8, d, x);
+    gaussian_fill(&s, 0.8, D, Ys);
+    gaussian_fill(&s, 1.0, D, Vs);
+    gaussian_fill(&s, 1.0, d, dx);
+    mha_to_heads(&S, &P, Ys, Yp);
+    mha_to_heads(&S, &P, Vs, Vp);
+    sbo_nn_exec *es = net_exec(&S, 64), *ep = net_exec(&P, 64);
+    run_outs(es, &S, x, Ys, NULL, Vs, NULL, &os);
+    run_outs(ep, &P, x, Yp, NULL, Vp, NULL, &op);
+    run_outs(es, &S, x, Ys, dx, NULL, NULL, &osx);
+    run_outs(ep, &P, x, Yp, dx, NULL, NULL, &opx);
+    static double zsv[B_MAX * TB_T * TB_V], zpv[B_MAX * TB_T * TB_V];
+    sbo_nn_read_value(es, zs, S.b, zsv);
+    sbo_nn_read_value(ep, zp, P.b, zpv);
+    mha_to_heads(&S, &P, os.gY, gYm);
+    mha_to_heads(&S, &P, os.hY, hYm);
+    double s1, s2, s3, s4;
+    double el = rel_err((long)S.b * TB_T * TB_V, zsv, zpv, &s1);
+    double eg = fmax(rel_err(D, gYm, op.gY, &s2), rel_err(d, os.gx, op.gx, NULL));
+    double eH = rel_err(D, hYm, op.hY, &s3), eJ = rel_err(d, os.hx, op.hx, &s4);
+    mha_to_heads(&S, &P, osx.hY, hYm);
+    double ex = fmax(rel_err(D, hYm, opx.hY, NULL), rel_err(d, osx.hx, opx.hx, NULL));
+    double eloss = fabs(os.loss - op.loss) / fabs(op.loss);
+    cr_log_info("standard (permute) vs per-head attention, float64: logits %.2e, loss %.2e, gradients %.2e, H[V] "
+                "%.2e, J[V] %.2e, along dx %.2e (tolerance %.0e)", el, eloss, eg, eH, eJ, ex, EXACT_TOL);
+    cr_expect(el < EXACT_TOL && eloss < EXACT_TOL, "logits or loss differ: %.3g, %.3g", el, eloss);
+    cr_expect(eg < EXACT_TOL, "gradients differ by %.3g", eg);
+    cr_expect(eH < EXACT_TOL && eJ < EXACT_TOL && ex < EXACT_TOL, "Hessian actions differ: %.3g %.3g %.3g", eH, eJ,
+              ex);
+    cr_expect(s1 > 1e-3 && s2 > 1e-3 && s3 > 1e-3 && s4 > 1e-3, "vacuous comparison (norms %.3g %.3g %.3g %.3g)", s1,
+              s2, s3, s4);
+    sbo_nn_exec_destroy(es);
+    sbo_nn_exec_destroy(ep);
 }
