@@ -1,7 +1,7 @@
 /* core/sbo_cuda.h: the CUDA seam (STYLE.md pattern 6). Each launcher has the signature of its CPU
  * function; its kernel's per-thread body is a __host__ __device__ function in core/sbo_kernels.h.
  * Built with CUDA (SBO_WITH_CUDA): core/cuda/sbo_cuda.cu; otherwise core/sbo_cuda_stub.c, whose
- * functions all report "built without CUDA". No code outside these files includes a CUDA header.
+ * functions all report "built without CUDA". No library code outside these files includes a CUDA header (tests/test_curand.c does: it compares Philox with cuRAND).
  * Pointers named d_* are device memory (sbo_cuda_alloc). Every int-returning function returns 0 on
  * success and -1 on failure, with the reason in sbo_cuda_last_error().
  * Exercised by: build/tests/test_cuda (device tests skip when sbo_cuda_available says no). */
