@@ -130,8 +130,11 @@ static void fmt_bytes(double b, char *out, size_t n) {
 static volatile sig_atomic_t g_stop_signal = 0;
 static void on_stop_signal(int sig) { g_stop_signal = sig; }
 
-/* Columns of /curves: iteration, step_time_s, the oracle counters, the task's metrics, n_clips. */
+/* Columns of /curves: iteration, step_time_s, the oracle counters, the task's metrics, n_clips, and the upper
+ * variable itself when it is small (d <= SBO_RUN_X_MAX): "x" for d = 1, else x_0 .. x_{d-1}. */
 #define SBO_RUN_FIXED_COLS 10
+#define SBO_RUN_X_MAX 16
+static int n_x_cols(const sbo_task *t) { return t->d <= SBO_RUN_X_MAX ? t->d : 0; }
 static const char *const fixed_cols[SBO_RUN_FIXED_COLS] = {
     "iteration", "step_time_s", "grad_lower", "grad_upper_Y", "grad_upper_x", "hvp", "reduced_hvp", "cross",
     "lower_samples", "upper_samples"};
@@ -163,6 +166,7 @@ static void eval_row(sbo_algo *a, long k, double step_time, double *row) {
     t->counts = c;
     for (int i = 0; i < t->n_metrics; i++) row[SBO_RUN_FIXED_COLS + i] = m[i];
     row[SBO_RUN_FIXED_COLS + t->n_metrics] = (double)a->n_clips;
+    for (int i = 0; i < n_x_cols(t); i++) row[SBO_RUN_FIXED_COLS + t->n_metrics + 1 + i] = a->x[i];
 }
 
 static void progress_line(long k, long K, double elapsed, const char *mname, double mval) {
@@ -360,8 +364,9 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
         goto out;
     }
     // --- header: a write failure here removes the file ("no partial garbage")
-    int ncols = SBO_RUN_FIXED_COLS + t->n_metrics + 1;
-    const char *cols[SBO_RUN_FIXED_COLS + SBO_MAX_METRICS + 1];
+    int nx = n_x_cols(t), ncols = SBO_RUN_FIXED_COLS + t->n_metrics + 1 + nx;
+    const char *cols[SBO_RUN_FIXED_COLS + SBO_MAX_METRICS + 1 + SBO_RUN_X_MAX];
+    char xnames[SBO_RUN_X_MAX][8];
     char help[4096] = "";
     for (int c = 0; c < SBO_RUN_FIXED_COLS; c++) {
         cols[c] = fixed_cols[c];
@@ -373,10 +378,20 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
         size_t u = strlen(help);
         snprintf(help + u, sizeof help - u, "%s: %s\n", t->metric_names[m], t->metric_help[m] ? t->metric_help[m] : "");
     }
-    cols[ncols - 1] = "n_clips";
+    cols[ncols - 1 - nx] = "n_clips";
     {
         size_t u = strlen(help);
         snprintf(help + u, sizeof help - u, "n_clips: cumulative projections of Z onto the ball of radius R (§2.2)\n");
+    }
+    for (int i = 0; i < nx; i++) {
+        if (nx == 1) snprintf(xnames[i], sizeof xnames[i], "x");
+        else snprintf(xnames[i], sizeof xnames[i], "x_%d", i);
+        cols[ncols - nx + i] = xnames[i];
+    }
+    if (nx > 0) {
+        size_t u = strlen(help);
+        snprintf(help + u, sizeof help - u, "%s: the upper variable x_k itself (stored when d <= %d)\n",
+                 nx == 1 ? "x" : "x_0 .. x_{d-1}", SBO_RUN_X_MAX);
     }
     if (info) {
         fprintf(info, "sbo run: task %s, algorithm %s, seed %llu, %ld iterations, a row every %ld -> %s\n",
@@ -406,7 +421,7 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     if (info) fflush(info);
 
     // --- the loop: only step() is timed (pattern 11); evaluation and I/O are outside
-    double row[SBO_RUN_FIXED_COLS + SBO_MAX_METRICS + 1];
+    double row[SBO_RUN_FIXED_COLS + SBO_MAX_METRICS + 1 + SBO_RUN_X_MAX];
     int show = sp->progress > 0 || (sp->progress < 0 && isatty(STDERR_FILENO));
     double step_time = 0, wall0 = now_s(), last_progress = 0;
     long done = 0, last_row = -1;

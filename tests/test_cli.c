@@ -297,7 +297,8 @@ Test(cli, completed_run_has_status_done_and_the_schema, .timeout = 60) {
     cr_assert(strncmp(s, "iteration,step_time_s,grad_lower,grad_upper_Y,grad_upper_x,hvp,reduced_hvp,cross,"
                          "lower_samples,upper_samples,", 108) == 0, "columns = '%s'", s);
     size_t L = strlen(s);
-    cr_assert(L > 8 && strcmp(s + L - 8, ",n_clips") == 0, "last column must be n_clips: '%s'", s);
+    /* the counterexample has d = 1, so the upper variable x follows n_clips (docs/SCHEMA.md) */
+    cr_assert(L > 10 && strcmp(s + L - 10, ",n_clips,x") == 0, "the last columns must be n_clips, x: '%s'", s);
     int ncols = 1;
     for (char *p = s; *p; p++) ncols += *p == ',';
 
@@ -318,6 +319,37 @@ Test(cli, completed_run_has_status_done_and_the_schema, .timeout = 60) {
     cr_assert(d[(rows - 1) * cols + dx] < 0.5 * d[dx], "dist_x_star did not fall: %g -> %g (metrics not evaluated at the "
               "current iterate?)", d[dx], d[(rows - 1) * cols + dx]);
     free(d);
+}
+
+Test(cli, small_upper_variable_is_stored_in_the_curves, .timeout = 60) {
+    /* Issue 10: the tail mean of the counterexample's x (BROS oscillates around x* = -1) must be recomputable from
+     * the file, so x is a column when d <= 16: "x" for d = 1, x_0 .. x_{d-1} above. dist_x_star = |x + 1| checks it
+     * is the iterate of the same row; data cleaning (d = 5000) must not get 5000 columns. */
+    char out[512];
+    snprintf(out, sizeof out, "%s/cx_bros_x.h5", tmpdir);
+    const char *a[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "3", "--set", "run.iters=300",
+                       "--set", "run.eval_every=20", "--out", out, "--quiet", NULL};
+    char *err = NULL;
+    int code = run_sbo(a, &err, NULL);
+    cr_assert_eq(code, 0, "exit %d: %s", code, err);
+    free(err);
+    int ix = column_index(out, "x"), id = column_index(out, "dist_x_star");
+    cr_assert(ix >= 0 && id >= 0, "columns x (%d) and dist_x_star (%d)", ix, id);
+    double *d;
+    long rows, cols;
+    read_curves(out, &d, &rows, &cols);
+    cr_assert_eq(rows, 16, "rows %ld", rows);
+    for (long r = 0; r < rows; r++)
+        cr_assert(fabs(fabs(d[r * cols + ix] + 1.0) - d[r * cols + id]) < 1e-12, "row %ld: x = %g, dist_x_star = %g", r,
+                  d[r * cols + ix], d[r * cols + id]);
+    free(d);
+    snprintf(out, sizeof out, "%s/q_x.h5", tmpdir);
+    const char *q[] = {"run", "--task", "quadratic", "--algo", "soba", "--seed", "3", "--set", "run.iters=20",
+                       "--set", "run.eval_every=10", "--out", out, "--quiet", NULL};
+    code = run_sbo(q, &err, NULL);
+    cr_assert_eq(code, 0, "exit %d: %s", code, err);
+    free(err);
+    cr_assert(column_index(out, "x") < 0 && column_index(out, "x_0") >= 0, "quadratic (d > 1): x_0 .. x_{d-1}");
 }
 
 Test(cli, list_memory_version_help, .timeout = 30) {
