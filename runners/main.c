@@ -111,6 +111,12 @@ static const char *const help_run =
     "  --data-dir DIR    the image data set's directory, e.g. /usr/share/datasets/fashion-mnist: the same as\n"
     "                    --set task.data_dir=DIR (image tasks only; a task that reads no data refuses it)\n"
     "  --quiet           no summary on stdout\n"
+    "  --checkpoint-every N\n"
+    "                    keep in FILE.h5 (/checkpoint) the state needed to continue, every N iterations\n"
+    "  --resume FILE.h5  continue the run of FILE.h5 from its last checkpoint (from the start when it has none),\n"
+    "                    with its task, algorithm, seed and configuration; it keeps its rows up to the checkpoint\n"
+    "                    and writes to FILE.h5 (or --out). The curves equal an uninterrupted run's, time aside.\n"
+    "                    A complete file is left as it is. Takes only --out, --checkpoint-every and --quiet.\n"
     "\n"
     "Configuration: defaults of the option tables, then --config, then --set; unknown keys are errors.\n"
     "The file's memory_* root attributes hold the memory after the last step (docs/SCHEMA.md).\n"
@@ -184,7 +190,7 @@ static int wants_help(int argc, char **argv) {
 // --- argument parsing (run, memory) -------------------------------------------------------------
 
 typedef struct {
-    const char *task, *algo, *seed, *out, *config, *data_dir, *steps, *algos, *csv;
+    const char *task, *algo, *seed, *out, *config, *data_dir, *steps, *algos, *csv, *checkpoint_every, *resume;
     const char *sets[MAX_SETS + 1];   /* + 1: room for --data-dir's task.data_dir=DIR */
     int n_sets, quiet;
     char data_dir_set[sizeof "task.data_dir=" + SBO_CONFIG_VALUE_LEN];
@@ -240,6 +246,8 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *allowe
         else if (strcmp(name, "steps") == 0) a->steps = val;
         else if (strcmp(name, "algos") == 0) a->algos = val;
         else if (strcmp(name, "csv") == 0) a->csv = val;
+        else if (strcmp(name, "checkpoint-every") == 0) a->checkpoint_every = val;
+        else if (strcmp(name, "resume") == 0) a->resume = val;
         else if (strcmp(name, "set") == 0) {
             if (a->n_sets >= MAX_SETS) return usage_error("more than %d --set options; use a --config file", MAX_SETS);
             a->sets[a->n_sets++] = val;
@@ -270,9 +278,65 @@ static int apply_data_dir(const sbo_task_type *tt, cli_args *a) {
 
 // --- run -----------------------------------------------------------------------------------------
 
+/* --resume FILE: the task, algorithm, seed and configuration of FILE's run, as if given on the command line. The
+ * sets point into lines (config lines "key = value" become "key=value"). 0, or an exit code. */
+static int resume_args(cli_args *a, char *lines, size_t len, char *seed_buf, size_t seed_len, long *ckpt, int *done) {
+    if (a->task || a->algo || a->seed || a->config || a->n_sets || a->data_dir)
+        return usage_error("--resume takes the task, algorithm, seed and configuration from '%s'; drop --task, "
+                           "--algo, --seed, --config, --set and --data-dir", a->resume);
+    static char task[64], algo[64], status[32], every[32];
+    if (sbo_h5_read_attr_str(a->resume, "/", "task", task, sizeof task) != 0 ||
+        sbo_h5_read_attr_str(a->resume, "/", "algorithm", algo, sizeof algo) != 0 ||
+        sbo_h5_read_attr_str(a->resume, "/", "seed", seed_buf, seed_len) != 0 ||
+        sbo_h5_read_attr_str(a->resume, "/", "status", status, sizeof status) != 0 ||
+        sbo_h5_read_attr_str(a->resume, "/", "config", lines, len) != 0)
+        return usage_error("'%s' is not a results file of 'sbo run' (see the message above); pass one to --resume",
+                           a->resume);
+    *done = strcmp(status, "done") == 0;
+    *ckpt = 0;
+    if (sbo_h5_read_attr_str(a->resume, "/", "checkpoint_every", every, sizeof every) == 0) *ckpt = atol(every);
+    a->task = task;
+    a->algo = algo;
+    a->seed = seed_buf;
+    for (char *p = lines; *p && a->n_sets < MAX_SETS;) {
+        char *nl = strchr(p, '\n');
+        if (nl) *nl = 0;
+        char *eq = strstr(p, " = ");
+        if (eq) {
+            memmove(eq + 1, eq + 3, strlen(eq + 3) + 1);   /* "key = value" -> "key=value" */
+            *eq = '=';
+            a->sets[a->n_sets++] = p;
+        }
+        if (!nl) break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
     cli_args a;
-    if (parse_args("run", argc, argv, "task,algo,seed,out,config,set,data-dir,quiet", &a)) return SBO_EXIT_USAGE;
+    if (parse_args("run", argc, argv, "task,algo,seed,out,config,set,data-dir,quiet,checkpoint-every,resume", &a))
+        return SBO_EXIT_USAGE;
+    long checkpoint_every = 0;
+    int already_done = 0;
+    static char resume_lines[SBO_CONFIG_MAX * 200 + SBO_CONFIG_VALUE_LEN], resume_seed[32];
+    if (a.resume) {
+        int rc = resume_args(&a, resume_lines, sizeof resume_lines, resume_seed, sizeof resume_seed,
+                             &checkpoint_every, &already_done);
+        if (rc) return rc;
+        if (!a.out) a.out = a.resume;
+        if (already_done && strcmp(a.out, a.resume) == 0) {
+            if (!a.quiet) printf("sbo run: '%s' is complete (status done); nothing to resume\n", a.resume);
+            return SBO_EXIT_OK;
+        }
+    }
+    if (a.checkpoint_every) {
+        char *end;
+        checkpoint_every = strtol(a.checkpoint_every, &end, 10);
+        if (end == a.checkpoint_every || *end || checkpoint_every < 1)
+            return usage_error("--checkpoint-every '%s' must be a positive number of iterations, e.g. "
+                               "--checkpoint-every 100", a.checkpoint_every);
+    }
     const sbo_task_type *tt = find_task(a.task);
     if (!tt) return SBO_EXIT_USAGE;
     if (apply_data_dir(tt, &a)) return SBO_EXIT_USAGE;
@@ -299,7 +363,8 @@ static int cmd_run(int argc, char **argv) {
     }
     sbo_run_spec spec = {.task_type = tt, .algo_type = at, .cfg = cfg, .seed = seed, .out_path = a.out,
                          .argc = argc, .argv = argv, .progress = -1, .handle_signals = 1,
-                         .info = a.quiet ? NULL : stdout};
+                         .info = a.quiet ? NULL : stdout, .checkpoint_every = checkpoint_every,
+                         .resume_from = a.resume};
     int code = sbo_run(&spec, NULL, err, sizeof err);
     free(cfg);
     if (code == SBO_EXIT_INTERRUPTED) sbo_print_error("sbo: ", err);

@@ -585,6 +585,37 @@ int sbo_h5_write_matrix(sbo_h5 *f, const char *path, const double *data, long ro
     return write_1d_or_2d(f, path, H5T_NATIVE_DOUBLE, data, rows, cols);
 }
 
+int sbo_h5_put_doubles(sbo_h5 *f, const char *path, const double *data, long n) {
+    /* rewritten in place when it exists with this size: deleting and re-creating would leave the old bytes in the
+     * in-memory image, so the file would grow by n doubles at every call */
+    hid_t d = -1;
+    if (H5Lexists(f->file, path, H5P_DEFAULT) > 0) {
+        d = H5Dopen2(f->file, path, H5P_DEFAULT);
+        hid_t s = d >= 0 ? H5Dget_space(d) : -1;
+        hssize_t have = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+        if (s >= 0) H5Sclose(s);
+        if (have != n && d >= 0) {
+            H5Dclose(d);
+            d = -1;
+        }
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (d < 0) {
+        hsize_t dims[1] = {(hsize_t)n};
+        hid_t s = H5Screate_simple(1, dims, NULL);
+        d = create_dataset(f, path, H5T_NATIVE_DOUBLE, s, H5P_DEFAULT);
+        H5Sclose(s);
+    }
+    int rc = 0;
+    if (d < 0 || (n > 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)) {
+        h5_fail("cannot write dataset '%s' (%ld) in '%s'", path, n, f->path);
+        rc = -1;
+    }
+    if (d >= 0) H5Dclose(d);
+    f->dirty = 1;
+    return rc;
+}
+
 int sbo_h5_write_longs(sbo_h5 *f, const char *path, const long *data, long n) {
     int64_t *tmp = malloc(sizeof *tmp * (size_t)(n > 0 ? n : 1));
     if (!tmp) return -1;

@@ -54,6 +54,9 @@ int sbo_h5_attr_longs(sbo_h5 *f, const char *group, const char *name, const long
 int sbo_h5_write_matrix(sbo_h5 *f, const char *path, const double *data, long rows, long cols);
 /* 1-D datasets of int64 and of variable-length UTF-8 strings (n may be 0). */
 int sbo_h5_write_longs(sbo_h5 *f, const char *path, const long *data, long n);
+/* A 1-D double dataset written (or rewritten in place) without publishing a snapshot: several such writes that
+ * belong together (a checkpoint) reach the disk in the same snapshot. */
+int sbo_h5_put_doubles(sbo_h5 *f, const char *path, const double *data, long n);
 int sbo_h5_write_strings(sbo_h5 *f, const char *path, const char *const *data, long n);
 
 /* An appendable table: rows of ncols doubles, column names stored in the "columns" attribute

@@ -169,6 +169,56 @@ static void eval_row(sbo_algo *a, long k, double step_time, double *row) {
     for (int i = 0; i < n_x_cols(t); i++) row[SBO_RUN_FIXED_COLS + t->n_metrics + 1 + i] = a->x[i];
 }
 
+// --- checkpoints: everything a run needs to continue bit for bit ----------------------------------------
+/* The algorithm's state arena (x, h, Y, Z: every value carried from one iteration to the next; work buffers are
+ * rewritten before they are read, and every random stream is keyed by the iteration, so nothing else is needed),
+ * and the scalars below. /checkpoint/scalars: iteration, n_clips, cumulative step time, the eight oracle counters. */
+#define SBO_CKPT_SCALARS 11
+static int write_checkpoint(sbo_h5 *f, const sbo_algo *a, long k, double step_time) {
+    const sbo_oracle_counts *c = &a->task->counts;
+    double s[SBO_CKPT_SCALARS] = {(double)k, (double)a->n_clips, step_time, (double)c->grad_lower,
+                                  (double)c->grad_upper_Y, (double)c->grad_upper_x, (double)c->hvp,
+                                  (double)c->reduced_hvp, (double)c->cross, (double)c->lower_samples,
+                                  (double)c->upper_samples};
+    /* the state first, then the scalars that name its iteration: a snapshot can only be published after both */
+    return sbo_h5_put_doubles(f, "/checkpoint/state", a->state.base, a->state.total) != 0 ||
+           sbo_h5_put_doubles(f, "/checkpoint/scalars", s, SBO_CKPT_SCALARS) != 0 ? -1 : 0;
+}
+
+/* Reads the checkpoint of `path` into the freshly created algorithm (same configuration). 0 with *k the iteration
+ * reached (0 when the file has no checkpoint: the run starts over), -1 with a message. */
+static int read_checkpoint(const char *path, sbo_algo *a, long *k, double *step_time, char *err, size_t errlen) {
+    double *s = NULL, *st = NULL;
+    long rows, cols;
+    *k = 0;
+    *step_time = 0;
+    if (sbo_h5_try_read_matrix(path, "/checkpoint/scalars", &s, &rows, &cols) != 0) return 0;
+    int ok = rows * cols == SBO_CKPT_SCALARS && sbo_h5_try_read_matrix(path, "/checkpoint/state", &st, &rows, &cols) == 0 &&
+             rows * cols == a->state.total;
+    if (!ok) {
+        snprintf(err, errlen, "the checkpoint in '%s' does not fit this run (state of %ld numbers expected); the file "
+                 "was written by another version or configuration: rerun without --resume", path, a->state.total);
+        free(s); free(st);
+        return -1;
+    }
+    memcpy(a->state.base, st, sizeof(double) * (size_t)a->state.total);
+    *k = (long)s[0];
+    a->n_clips = (long)s[1];
+    *step_time = s[2];
+    sbo_oracle_counts *c = &a->task->counts;
+    c->grad_lower = (long)s[3]; c->grad_upper_Y = (long)s[4]; c->grad_upper_x = (long)s[5]; c->hvp = (long)s[6];
+    c->reduced_hvp = (long)s[7]; c->cross = (long)s[8]; c->lower_samples = (long)s[9]; c->upper_samples = (long)s[10];
+    free(s); free(st);
+    return 0;
+}
+
+/* The rows of the old file up to iteration k0 (the checkpoint's), in order. */
+static int append_old_rows(sbo_h5_table *curves, const double *rows, long n, int ncols, long k0) {
+    for (long r = 0; r < n && rows[r * ncols] <= (double)k0; r++)
+        if (sbo_h5_table_append(curves, rows + r * ncols) != 0) return -1;
+    return 0;
+}
+
 static void progress_line(long k, long K, double elapsed, const char *mname, double mval) {
     double rate = elapsed > 0 ? (double)k / elapsed : 0;
     double eta = rate > 0 ? (double)(K - k) / rate : 0;
@@ -347,6 +397,27 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
         return SBO_EXIT_USAGE;
     }
 
+    /* --resume: the state and counters of the checkpoint, and the old rows up to it, read before the output is
+     * created (the old file stays untouched until the first snapshot replaces it) */
+    long k0 = 0;
+    double step_time0 = 0;
+    double *old_rows = NULL;
+    long old_n = 0, old_cols = 0;
+    if (sp->resume_from) {
+        if (read_checkpoint(sp->resume_from, a, &k0, &step_time0, err, errlen) != 0) {
+            sp->algo_type->destroy(a);
+            sbo_task_destroy(t);
+            return SBO_EXIT_USAGE;
+        }
+        if (k0 > 0 && sbo_h5_try_read_matrix(sp->resume_from, "/curves", &old_rows, &old_n, &old_cols) != 0) {
+            snprintf(err, errlen, "'%s' has a checkpoint but no readable /curves; rerun without --resume",
+                     sp->resume_from);
+            sp->algo_type->destroy(a);
+            sbo_task_destroy(t);
+            return SBO_EXIT_USAGE;
+        }
+    }
+
     struct sigaction sa, old_int, old_term;
     if (sp->handle_signals) {
         g_stop_signal = 0;
@@ -409,15 +480,38 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     sbo_h5_table *curves = NULL;
     /* the header is published at once (status "running"): a run killed in its first interval leaves it, not an
      * empty file */
-    if (write_header(f, sp, t, a, K, E) != 0 || write_memory(f, sp, t, a, info) != 0 ||
+    /* On --resume the first snapshot must hold the old rows up to the checkpoint and the checkpoint together: no
+     * automatic snapshot until the explicit flush below. */
+    int resumed_ok = old_n == 0 || old_cols == ncols;
+    sbo_h5_set_snapshot_interval(f, 1e30);
+    if (!resumed_ok || write_header(f, sp, t, a, K, E) != 0 || write_memory(f, sp, t, a, info) != 0 ||
         !(curves = sbo_h5_table_create(f, "/curves", ncols, cols)) ||
-        sbo_h5_attr_str(f, "/curves", "column_help", help) != 0 || sbo_h5_flush(f) != 0) {
+        sbo_h5_attr_str(f, "/curves", "column_help", help) != 0 ||
+        sbo_h5_attr_long(f, "/", "checkpoint_every", sp->checkpoint_every > 0 ? sp->checkpoint_every : 0) != 0 ||
+        append_old_rows(curves, old_rows, old_n, ncols, k0) != 0 ||
+        (sp->resume_from && sbo_h5_attr_long(f, "/", "resumed_at", k0) != 0) ||
+        (k0 > 0 && write_checkpoint(f, a, k0, step_time0) != 0) ||
+        sbo_h5_flush(f) != 0) {
+        if (!resumed_ok) {
+            snprintf(err, errlen, "'%s' has %ld curve columns, this run writes %d: written by another version; "
+                     "rerun without --resume", sp->resume_from, old_cols, ncols);
+            sbo_h5_abandon(f);
+            free(old_rows);
+            code = SBO_EXIT_USAGE;
+            goto out;
+        }
         snprintf(err, errlen, "cannot write the results header to '%s' (see the message above); check the disk",
                  sp->out_path);
         sbo_h5_abandon(f);
+        free(old_rows);
         code = SBO_EXIT_USAGE;
         goto out;
     }
+    long last_old = -1;      /* the iteration of the last row kept from the old file */
+    for (long r = 0; r < old_n && old_rows[r * ncols] <= (double)k0; r++) last_old = (long)old_rows[r * ncols];
+    free(old_rows);
+    old_rows = NULL;
+    sbo_h5_set_snapshot_interval(f, SBO_H5_SNAPSHOT_INTERVAL_S);
     if (info) fflush(info);
 
     // --- the loop: only step() is timed (pattern 11); evaluation and I/O are outside
@@ -428,11 +522,22 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     int diverged = 0, write_failed = 0;
     double metric0 = NAN;
 
-    eval_row(a, 0, 0.0, row);
-    if (t->n_metrics > 0) metric0 = row[SBO_RUN_FIXED_COLS];
-    write_failed = sbo_h5_table_append(curves, row) != 0;
-    last_row = 0;
-    for (long k = 0; k < K && !write_failed && !g_stop_signal; k++) {
+    if (k0 == 0) {
+        eval_row(a, 0, 0.0, row);
+        if (t->n_metrics > 0) metric0 = row[SBO_RUN_FIXED_COLS];
+        write_failed = sbo_h5_table_append(curves, row) != 0;
+        last_row = 0;
+    } else {    /* resumed: the rows up to k0 came from the old file */
+        done = k0;
+        step_time = step_time0;
+        last_row = last_old;
+        if (k0 % E == 0 && last_old != k0) {   /* the row of the checkpoint's iteration, from its state */
+            eval_row(a, k0, step_time, row);
+            write_failed = sbo_h5_table_append(curves, row) != 0;
+            last_row = k0;
+        }
+    }
+    for (long k = k0; k < K && !write_failed && !g_stop_signal; k++) {
         double t0 = now_s();
         int bad = sp->algo_type->step(a, k);
         double t1 = now_s();
@@ -448,6 +553,8 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
             write_failed = sbo_h5_table_append(curves, row) != 0;
             last_row = done;
         }
+        if (!write_failed && sp->checkpoint_every > 0 && done % sp->checkpoint_every == 0)
+            write_failed = write_checkpoint(f, a, done, step_time) != 0;
         if (!write_failed) write_failed = sbo_h5_flush_if_due(f) != 0;
         if (show && t1 - last_progress >= 0.1) {
             last_progress = t1;

@@ -38,6 +38,9 @@ typedef struct {
     int progress;                /* -1: only when stderr is a terminal; 0: never; 1: always */
     int handle_signals;          /* 1: SIGINT/SIGTERM finish the current step, then status "interrupted" */
     FILE *info;                  /* human-readable summary (memory table, algorithm log, result) or NULL */
+    long checkpoint_every;       /* > 0: keep the state needed to continue in /checkpoint every this many iterations */
+    const char *resume_from;     /* a results file of this configuration: continue from its checkpoint (or from
+                                  * the start when it has none); its rows up to the checkpoint are kept */
 } sbo_run_spec;
 
 typedef struct {
