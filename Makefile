@@ -2,12 +2,14 @@
 #   make setup             system packages (apt, skipped when present) + .venv for the figures
 #   make build             setup, configure build/ (RelWithDebInfo), build with -j$(JOBS)
 #   make test              build, ctest in build/, the figure self-tests, then an ASan+UBSan build in build-asan/
-#                          running the unit tests
+#                          running the unit tests, then `make fuzz` for FUZZ_CI_SECONDS per harness
 #   make reproduce         build, then scripts/reproduce.sh quick  (theory checks TC-1..TC-7, figures, summary)
 #   make reproduce-full    build, then scripts/reproduce.sh full   (TC-1..TC-8 at the full settings of ALGORITHMS.md §8)
 #   make figures           redraw the figures from results/$(MODE)/*.h5 (MODE=quick by default)
 #   make figures-selftest  run the figure scripts on synthetic HDF5 files (no C code needed)
-#   make clean             remove build/ and build-asan/;  make distclean also removes .venv and results/{quick,full}
+#   make fuzz              build the libFuzzer harnesses (clang, ASan + UBSan) in build-fuzz/ and run each for
+#                          FUZZ_SECONDS (default 60): fuzz/README.md. make test runs them for FUZZ_CI_SECONDS (15) each
+#   make clean             remove build/, build-asan/, build-fuzz/;  make distclean also .venv, results/{quick,full}
 # OPENBLAS_CORETYPE is never set or changed here (PLATFORM.md): a value the machine presets is respected.
 
 SHELL := /bin/bash
@@ -15,6 +17,9 @@ SHELL := /bin/bash
 
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
+FUZZ_DIR   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 15
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 MODE       ?= quick
@@ -22,7 +27,7 @@ CMAKE_ARGS ?=
 VENV_PY    := .venv/bin/python
 FIG_OUTDIR ?= results/figures
 
-.PHONY: setup build test test-asan reproduce reproduce-full figures figures-selftest clean distclean
+.PHONY: setup build test test-asan fuzz fuzz-build reproduce reproduce-full figures figures-selftest clean distclean
 
 setup:
 	bash scripts/setup.sh
@@ -40,6 +45,7 @@ test: build
 	$(VENV_PY) paper_figures/test_fig_neural.py
 	SBO_BIN=$(BUILD_DIR)/sbo $(VENV_PY) paper_figures/test_check_oracle_dump.py
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
 # Unit tests (test_*) only: the theory checks' Monte Carlo runs are too slow under the sanitizers and are
 # covered by the plain build above. CUDA is off here: nvcc takes no -fsanitize flags and nothing runs on a GPU.
@@ -47,6 +53,17 @@ test-asan: setup
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSBO_SANITIZE=ON -DWITH_CUDA=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	ctest --test-dir $(ASAN_DIR) --output-on-failure --no-tests=error -j $(JOBS) -R '^test_'
+
+# libFuzzer needs clang: its own build tree, the whole library instrumented (fuzzer coverage + ASan + UBSan), only the
+# three harnesses built. Each replays its seeds and regression inputs (fuzz/corpus/), then fuzzes FUZZ_SECONDS.
+FUZZ_HARNESSES := fuzz_idx fuzz_config fuzz_cli
+fuzz-build: setup
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSBO_FUZZ=ON -DWITH_CUDA=OFF \
+	      $(CMAKE_ARGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_HARNESSES)
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 reproduce: build
 	BUILD_DIR=$(BUILD_DIR) bash scripts/reproduce.sh quick
@@ -66,7 +83,7 @@ figures-selftest: setup
 	$(VENV_PY) paper_figures/test_figures.py
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
 
 distclean: clean
 	rm -rf .venv results/quick results/full

@@ -4,7 +4,9 @@
  * Every bad input prints ONE line "sbo: error: <problem>; <fix>" on stderr and exits 2 (SBO_EXIT_USAGE).
  * Try: sbo --help;  sbo list;  sbo run --task counterexample --algo bros --seed 1 --out /tmp/x.h5;
  *      sbo memory --task counterexample;  sbo memory --task data_cleaning --set task.model=mlp;  sbo version.
- * Exercised by: tests/test_cli.c. */
+ * main() is sbo_main (runners/sbo_main.h), which fuzz/fuzz_cli.c calls with sbo_main_validate_only set.
+ * Exercised by: tests/test_cli.c, fuzz/fuzz_cli.c. */
+#include "runners/sbo_main.h"       /* sbo_main, sbo_main_validate_only */
 #include "runners/sbo_run.h"        /* sbo_run, configuration resolution, exit codes */
 #include "runners/sbo_h5.h"         /* schema version */
 #include "runners/oracle_dump.h"    /* sbo oracle-dump */
@@ -22,6 +24,8 @@
 #include <string.h>
 
 #define MAX_SETS 256
+
+int sbo_main_validate_only = 0;
 
 /* Bytes from the user (paths, config text) are escaped: a binary config file must not reach the terminal raw. */
 static int usage_error(const char *fmt, ...) {
@@ -353,6 +357,10 @@ static int cmd_run(int argc, char **argv) {
         free(cfg);
         return usage_error("%s", err);
     }
+    if (sbo_main_validate_only) {
+        free(cfg);
+        return SBO_EXIT_OK;
+    }
     /* Options the algorithm never reads: a warning, not an error, so one config can serve every method of a sweep */
     char unread[1024];
     if (sbo_run_unread_options(at, cfg, unread, sizeof unread) > 0) {
@@ -390,6 +398,10 @@ static int cmd_oracle_dump(int argc, char **argv) {
     if (sbo_run_resolve_config(tt, NULL, a.config, a.sets, a.n_sets, cfg, err, sizeof err)) {
         free(cfg);
         return usage_error("%s", err);
+    }
+    if (sbo_main_validate_only) {
+        free(cfg);
+        return SBO_EXIT_OK;
     }
     int code = sbo_oracle_dump(tt, cfg, seed, a.out, argc, argv, err, sizeof err);
     free(cfg);
@@ -448,6 +460,14 @@ static int cmd_memory(int argc, char **argv) {
         if (errno || !a.steps[0] || *end || steps < 0 || steps > 1000000)
             return usage_error("--steps '%s' is not an integer in [0, 1000000]; pass e.g. --steps 3", a.steps);
     }
+    if (sbo_main_validate_only) {   /* the configuration sbo_memory_report resolves (algo.* checked per algorithm) */
+        char err[SBO_ERR_LEN * 2];
+        sbo_config *cfg = malloc(sizeof *cfg);
+        if (!cfg) return usage_error("out of memory");
+        int bad = sbo_run_resolve_config(tt, NULL, a.config, a.sets, a.n_sets, cfg, err, sizeof err);
+        free(cfg);
+        return bad ? usage_error("%s", err) : SBO_EXIT_OK;
+    }
     sbo_memory_report_opts o = {.task = tt, .config = a.config, .sets = a.sets, .n_sets = a.n_sets, .steps = steps,
                                 .algos = a.algos, .csv = a.csv};
     static char err[SBO_MEMORY_REPORT_ERR_LEN];
@@ -471,7 +491,7 @@ static int cmd_version(void) {
 
 // --- main ----------------------------------------------------------------------------------------
 
-int main(int argc, char **argv) {
+int sbo_main(int argc, char **argv) {
     if (argc < 2)
         return usage_error("missing command; run 'sbo --help' (commands: run, list, memory, oracle-dump, version, help)");
     const char *cmd = argv[1];
@@ -492,3 +512,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "list") == 0) return cmd_list();
     return cmd_version();
 }
+
+#ifndef SBO_MAIN_NO_MAIN
+int main(int argc, char **argv) { return sbo_main(argc, argv); }
+#endif

@@ -46,7 +46,7 @@ if [ "$do_venv" = 1 ]; then
 fi
 
 # --- system packages --------------------------------------------------------------------------------
-pkgs=(cmake gcc libc6-dev make pkg-config git
+pkgs=(cmake gcc libc6-dev make pkg-config git clang libclang-rt-dev libomp-dev
       libhdf5-dev hdf5-tools zlib1g-dev libcriterion-dev
       libopenblas-dev libblis-dev libinih-dev dataset-fashion-mnist)
 if [ "$need_python_venv_pkg" = 1 ]; then pkgs+=(python3 python3-venv); fi

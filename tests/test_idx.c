@@ -1,7 +1,7 @@
 /* tests/test_idx.c: the image data layer (core/sbo_idx.c): the IDX reader on small files generated here, gzipped
  * (zlib gzwrite) and plain, valid and broken (bad magic, ndim 0 and 4, truncated, trailing bytes, corrupt gzip,
- * absurd dims, missing file); the image-set loader on a generated directory (.gz and plain names, SBO_DATA_DIR,
- * mismatched counts, a label 10, unknown set); the split permutation (a permutation, deterministic, uniform by
+ * absurd dims, a huge header on a tiny file, data beyond the first 1 MiB buffer, missing file); the image-set loader
+ * on a generated directory (.gz and plain names, SBO_DATA_DIR, mismatched counts, a label 10, unknown set); the split permutation (a permutation, deterministic, uniform by
  * chi-square on fixed seeds); and the real Fashion-MNIST of Debian's dataset-fashion-mnist when it is installed.
  * Nothing is downloaded. Run: ctest -R test_idx, or build/test_idx --verbose. */
 #include <criterion/criterion.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -207,6 +208,44 @@ Test(idx, truncated_data_gz_and_raw) {
     size_t len = make_idx(buf, 0x08, 3, dims, data, 50);   /* header says 60 bytes, 50 follow */
     expect_fail(write_file("trunc", 0, buf, len), "truncated: expected 60 bytes of data, got 50");
     expect_fail(write_file("trunc.gz", 1, buf, len), "truncated: expected 60 bytes of data, got 50");
+}
+
+/* Found by fuzz/fuzz_idx.c (fuzz/corpus/fuzz_idx/crash-header-declares-2g): a 12-byte file whose header declares
+ * 2^31-1 bytes made the reader allocate all of them before reading. The buffer now grows with the data, so the file
+ * is refused as truncated with little memory: checked under an address-space limit of +256 MiB (not under ASan,
+ * whose shadow memory needs terabytes of address space). */
+Test(idx, huge_header_on_a_tiny_file_allocates_little) {
+#if !defined(__SANITIZE_ADDRESS__)
+    long pages = 0, page = sysconf(_SC_PAGESIZE);
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm) {
+        cr_assert_eq(fscanf(statm, "%ld", &pages), 1);
+        fclose(statm);
+        struct rlimit lim = {.rlim_cur = (rlim_t)(pages * page) + (256u << 20), .rlim_max = RLIM_INFINITY};
+        cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    }
+#endif
+    unsigned char buf[16];
+    uint32_t dims[1] = {0x7fffffffu};
+    size_t len = make_idx(buf, 0x08, 1, dims, (const unsigned char *)"abc", 3);
+    expect_fail(write_file("huge_hdr", 0, buf, len), "truncated: expected 2147483647 bytes of data, got 3");
+    expect_fail(write_file("huge_hdr.gz", 1, buf, len), "truncated: expected 2147483647 bytes of data, got 3");
+}
+
+/* Data of more than 1 MiB: the buffer grows 1 MiB -> 2 MiB -> the count, and every byte arrives (raw and gzip). */
+Test(idx, data_above_the_first_buffer_reads_back) {
+    for (int gz = 0; gz <= 1; gz++) {
+        const char *p = write_images(gz ? "big.gz" : "big", gz, 3001, 28, 28);   /* 2.35 MB */
+        sbo_idx x;
+        char err[SBO_ERR_LEN] = "";
+        cr_assert_eq(sbo_idx_read(p, &x, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(x.count, 3001L * 28 * 28);
+        for (long i = 0; i < 3001; i += 1000)
+            for (int r = 0; r < 28; r++)
+                for (int c = 0; c < 28; c++)
+                    cr_assert_eq(x.data[(i * 28 + r) * 28 + c], pix(i, r, c), "gz=%d image %ld (%d,%d)", gz, i, r, c);
+        sbo_idx_free(&x);
+    }
 }
 
 Test(idx, gzip_stream_cut_short) {
