@@ -6,7 +6,9 @@
  * or not, per-token cross-entropy) against differences, reduced = P^T full on its projected linear weights; the
  * causal mask does not leak; permute (op_permute.c) against the index formula and differences, and the block's
  * attention written the standard way (reshape, permute to (b, H, T, dh), batched matmuls, permute back) against
- * differences, reduced = P^T full, and equal to the per-head form with the weights arranged to match.
+ * differences, reduced = P^T full, and equal to the per-head form with the weights arranged to match; the ViT
+ * pieces (op_vit.c: add_bcast, a positional embedding added over the batch, and mean_tokens) against a direct
+ * computation and differences (P lower and upper), float32 against float64, reduced = P^T full.
  * Tolerances: tests/nn_check.h (FD_TOL 1e-7 relative, EXACT_TOL 1e-10, F32_TOL 1e-4); forward values are held to
  * DIRECT_TOL (permute: exactly).
  * Run: ctest -R test_nn_ops, or build/test_nn_ops --verbose. */
@@ -527,4 +529,99 @@ Test(nn_ops, standard_attention_equals_per_head_projections) {
               s2, s3, s4);
     sbo_nn_exec_destroy(es);
     sbo_nn_exec_destroy(ep);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* 5: the ViT pieces (core/nn/op_vit.c): add_bcast (a learned positional embedding) and mean_tokens        */
+
+/* u (b x 12) seen as (b, 3, 4) and (b, 3, 2, 2): add_bcast with P (3 x 4, lower) against u[s, i, c] + P[i, c];
+ * mean_tokens of both against (1/3) sum_i u[s, i, ...]; bad shapes are errors in g->err. */
+Test(nn_ops, vit_forward_matches_direct_computation) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    sbo_stream s;
+    sbo_stream_init(&s, 101, SBO_RNG_TEST, 0, 0);
+    net_init(&N, 5);
+    int T = 3, C = 4, b = N.b;
+    int u = add_input(&N, "u", T * C, &s, 1.5);
+    int P = lower_param(&N, "P", T, C);
+    int d3[2] = {T, C}, d4[3] = {T, 2, 2};
+    int U3 = sbo_nn_reshape(&N.g, "u3", u, 2, d3), U4 = sbo_nn_reshape(&N.g, "u4", u, 3, d4);
+    int pe = sbo_nn_add_bcast(&N.g, "pos", U3, P);
+    int m3 = sbo_nn_mean_tokens(&N.g, "pool", U3), m4 = sbo_nn_mean_tokens(&N.g, "pool4", U4);
+    sbo_nn_mark_loss(&N.g, sbo_nn_l2(&N.g, "l2", P, 1.0));
+    cr_assert(N.g.v[pe].ndim == 3 && N.g.v[pe].dim[1] == T && N.g.v[pe].dim[2] == C);
+    cr_assert(N.g.v[m3].ndim == 2 && N.g.v[m3].dim[1] == C && N.g.v[m3].cols == C);
+    cr_assert(N.g.v[m4].ndim == 3 && N.g.v[m4].dim[1] == 2 && N.g.v[m4].dim[2] == 2);
+    static double Y[MAXD], got[B_MAX * 64], want[B_MAX * 64];
+    gaussian_fill(&s, 1.0, ydim(&N), Y);
+    sbo_nn_exec *e = net_exec(&N, 64);
+    double loss;
+    run(e, &N, NULL, Y, NULL, NULL, NULL, NULL, &loss, NULL, NULL, NULL, NULL);
+    const double *ud = N.in_data[0], *Pv = Y + N.lower.offset[0];
+    const char *what[2] = {"add_bcast", "mean_tokens"};
+    for (int k = 0; k < 2; k++) {
+        long n = (long)b * (k == 0 ? T * C : C);
+        for (int r = 0; r < b; r++)
+            for (int c = 0; c < C; c++) {
+                if (k == 0)
+                    for (int i = 0; i < T; i++) want[(r * T + i) * C + c] = ud[(r * T + i) * C + c] + Pv[i * C + c];
+                else {
+                    double sum = 0;
+                    for (int i = 0; i < T; i++) sum += ud[(r * T + i) * C + c];
+                    want[r * C + c] = sum / T;
+                }
+            }
+        for (int pass = 0; pass < (k == 1 ? 2 : 1); pass++) {   /* mean_tokens of (b, 3, 4) and of (b, 3, 2, 2) */
+            sbo_nn_read_value(e, k == 0 ? pe : pass ? m4 : m3, b, got);
+            double sc, err = rel_err(n, got, want, &sc);
+            cr_log_info("%s%s: forward relative error %.2e against the direct formula (tolerance %.0e; scale %.3g)",
+                        what[k], pass ? " (4-D input)" : "", err, DIRECT_TOL, sc);
+            cr_expect(err < DIRECT_TOL && sc > 0.1, "%s: forward error %.3g", what[k], err);
+        }
+    }
+    sbo_nn_exec_destroy(e);
+    /* shape errors go to the graph's error, not an abort */
+    for (int k = 0; k < 4; k++) {
+        sbo_nn_graph g;
+        sbo_nn_graph_init(&g, B_MAX);
+        int flat = sbo_nn_input(&g, "flat", T * C), in = sbo_nn_input_nd(&g, "in", 2, d3);
+        int Pw = sbo_nn_param_upper(&g, "P", k == 0 ? C : T, k == 0 ? T : C, 0);
+        const char *want_err = k < 2 ? "add_bcast 'op'" : "mean_tokens 'op'";
+        if (k < 2) sbo_nn_add_bcast(&g, "op", k == 0 ? in : flat, Pw);   /* P transposed; u not (b, T, C) */
+        else sbo_nn_mean_tokens(&g, "op", k == 2 ? flat : Pw);           /* no token axis; not batched */
+        cr_expect(strstr(g.err, want_err) != NULL, "case %d: no shape error ('%s')", k, g.err);
+        cr_log_info("a bad shape reports: %s", g.err);
+        sbo_nn_graph_free(&g);
+    }
+}
+
+/* in (b x 4) -> fc0 (upper U 4 x 12) seen as (b, 3, 4) -> add_bcast (P 3 x 4, lower or upper) -> tanh ->
+ * mean_tokens (b, 4) -> fc1 (lower W 4 x 3 + lower bias) -> xent -> mean: P's gradient sums over the batch, its
+ * second derivatives pass through tanh, and the pooled row decides the logits. */
+static void vit_test(int p_role, const char *label, uint64_t seed) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    net_init(&N, 5);
+    int in = add_input(&N, "in", 4, &s, 1.0);
+    int U = upper_param(&N, "U", 4, 12);
+    int P = param_of(&N, p_role, "P", 3, 4);
+    int W = lower_param(&N, "W", 4, 3), bW = lower_param(&N, "bW", 1, 3);
+    int d3[2] = {3, 4};
+    int h = sbo_nn_reshape(&N.g, "h", sbo_nn_linear(&N.g, "fc0", in, U, -1), 2, d3);
+    int a = sbo_nn_activation(&N.g, "tanh", SBO_NN_TANH, sbo_nn_add_bcast(&N.g, "pos", h, P));
+    int z = sbo_nn_linear(&N.g, "fc1", sbo_nn_mean_tokens(&N.g, "pool", a), W, bW);
+    sbo_nn_mark_loss(&N.g, sbo_nn_wmean(&N.g, "mean", sbo_nn_xent(&N.g, "xent", z), -1));
+    set_labels(&N, 3, &s);
+    fd_test(&N, label, seed + 1, 0.7, NULL, 0, 0);
+    f32_test(&N, label, seed + 2, 0.7);
+    if (p_role == LOWER) {   /* W projected (4 -> 2), P and the bias full: reduced = P^T full */
+        int rank[3] = {0, 2, 0};
+        reduced_test(&N, rank, label, seed + 3);
+    }
+}
+
+Test(nn_ops, vit_pieces_match_differences) {
+    vit_test(LOWER, "add_bcast (P lower) + mean_tokens", 111);
+    vit_test(UPPER, "add_bcast (P upper) + mean_tokens", 112);
 }

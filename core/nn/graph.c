@@ -206,6 +206,15 @@ int sbo_nn_permute(sbo_nn_graph *g, const char *name, int in, int axis_a, int ax
     return add_node(g, SBO_NN_PERMUTE, name, 1, &in, 0, axis_a, axis_b, NULL);
 }
 
+int sbo_nn_add_bcast(sbo_nn_graph *g, const char *name, int in, int param) {
+    int ins[2] = {in, param};
+    return add_node(g, SBO_NN_ADD_BCAST, name, 2, ins, 0, 0, 0, NULL);
+}
+
+int sbo_nn_mean_tokens(sbo_nn_graph *g, const char *name, int in) {
+    return add_node(g, SBO_NN_MEAN_TOKENS, name, 1, &in, 0, 0, 0, NULL);
+}
+
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels) {
     int ins[2] = {logits, labels};
     return add_node(g, SBO_NN_XENT, name, 2, ins, 0, 0, 0, NULL);

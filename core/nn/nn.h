@@ -66,7 +66,9 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
     X(RMSNORM, rmsnorm)               /* per last-axis row: gamma u / sqrt(mean(u^2) + eps)                    */  \
     X(SOFTMAX, softmax)               /* per last-axis row softmax; causal: entries j > i of each T x T block 0 */ \
     X(EMBEDDING, embedding)           /* out (b, T, C): rows of a V x C table (or columns of C x V) at token ids */ \
-    X(PERMUTE, permute)               /* two non-batch axes swapped: (b, T, H, dh) -> (b, H, T, dh) (a copy)     */
+    X(PERMUTE, permute)               /* two non-batch axes swapped: (b, T, H, dh) -> (b, H, T, dh) (a copy)     */ \
+    X(ADD_BCAST, add_bcast)           /* out (b, T, C) = u + P, P a T x C parameter over the batch (pos. emb.) */  \
+    X(MEAN_TOKENS, mean_tokens)       /* out (b, C) = the mean over axis 1 of u (b, T, C) (mean pooling)       */
 #define SBO_NN_ENUM_(E, n) SBO_NN_##E,
 enum sbo_nn_kind { SBO_NN_OP_LIST(SBO_NN_ENUM_) SBO_NN_N_KINDS };
 #undef SBO_NN_ENUM_
@@ -144,6 +146,12 @@ int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const in
  * different axes in 1..ndim-1 of a batched value of up to 4 dims), e.g. (b, T, H, dh) -> (b, H, T, dh) with
  * (1, 2), and (b, T, C) -> (b, C, T). Other axes are a shape error (g->err). */
 int sbo_nn_permute(sbo_nn_graph *g, const char *name, int in, int axis_a, int axis_b);
+/* A learned positional embedding: out (b, T, C) = u (b, T, C) + P (T, C), the parameter P (upper or lower, not
+ * projectable) added to every sample; its gradient sums over the batch. Other shapes: a shape error (g->err). */
+int sbo_nn_add_bcast(sbo_nn_graph *g, const char *name, int in, int param);
+/* Mean pooling: out (b, C) = (1/T) sum over the T tokens of in (b, T, C) (in (b, T, d1, d2): out (b, d1, d2)).
+ * An input without two dims besides the batch: a shape error (g->err). */
+int sbo_nn_mean_tokens(sbo_nn_graph *g, const char *name, int in);
 int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits);                       /* labels: the default input */
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels /* an integer input */);
 int sbo_nn_sigmoid_gather(sbo_nn_graph *g, const char *name, int x_param);            /* ids: the default input */
