@@ -323,7 +323,8 @@ static int cmd_run(int argc, char **argv) {
         return SBO_EXIT_USAGE;
     long checkpoint_every = 0;
     int already_done = 0;
-    static char resume_lines[SBO_CONFIG_MAX * 200 + SBO_CONFIG_VALUE_LEN], resume_seed[32];
+    /* room for the whole config attribute: every key with a value of the longest length */
+    static char resume_lines[SBO_CONFIG_MAX * (64 + SBO_CONFIG_VALUE_LEN + 8)], resume_seed[32];
     if (a.resume) {
         int rc = resume_args(&a, resume_lines, sizeof resume_lines, resume_seed, sizeof resume_seed,
                              &checkpoint_every, &already_done);

@@ -212,10 +212,14 @@ static int read_checkpoint(const char *path, sbo_algo *a, long *k, double *step_
     return 0;
 }
 
-/* The rows of the old file up to iteration k0 (the checkpoint's), in order. */
-static int append_old_rows(sbo_h5_table *curves, const double *rows, long n, int ncols, long k0) {
-    for (long r = 0; r < n && rows[r * ncols] <= (double)k0; r++)
+/* The rows of the old file up to iteration k0 (the checkpoint's), in order; *last: the iteration of the last one
+ * (-1: none). */
+static int append_old_rows(sbo_h5_table *curves, const double *rows, long n, int ncols, long k0, long *last) {
+    *last = -1;
+    for (long r = 0; r < n && rows[r * ncols] <= (double)k0; r++) {
         if (sbo_h5_table_append(curves, rows + r * ncols) != 0) return -1;
+        *last = (long)rows[r * ncols];
+    }
     return 0;
 }
 
@@ -483,12 +487,13 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     /* On --resume the first snapshot must hold the old rows up to the checkpoint and the checkpoint together: no
      * automatic snapshot until the explicit flush below. */
     int resumed_ok = old_n == 0 || old_cols == ncols;
+    long last_old = -1;      /* the iteration of the last row kept from the old file */
     sbo_h5_set_snapshot_interval(f, 1e30);
     if (!resumed_ok || write_header(f, sp, t, a, K, E) != 0 || write_memory(f, sp, t, a, info) != 0 ||
         !(curves = sbo_h5_table_create(f, "/curves", ncols, cols)) ||
         sbo_h5_attr_str(f, "/curves", "column_help", help) != 0 ||
         sbo_h5_attr_long(f, "/", "checkpoint_every", sp->checkpoint_every > 0 ? sp->checkpoint_every : 0) != 0 ||
-        append_old_rows(curves, old_rows, old_n, ncols, k0) != 0 ||
+        append_old_rows(curves, old_rows, old_n, ncols, k0, &last_old) != 0 ||
         (sp->resume_from && sbo_h5_attr_long(f, "/", "resumed_at", k0) != 0) ||
         (k0 > 0 && write_checkpoint(f, a, k0, step_time0) != 0) ||
         sbo_h5_flush(f) != 0) {
@@ -507,8 +512,6 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
         code = SBO_EXIT_USAGE;
         goto out;
     }
-    long last_old = -1;      /* the iteration of the last row kept from the old file */
-    for (long r = 0; r < old_n && old_rows[r * ncols] <= (double)k0; r++) last_old = (long)old_rows[r * ncols];
     free(old_rows);
     old_rows = NULL;
     sbo_h5_set_snapshot_interval(f, SBO_H5_SNAPSHOT_INTERVAL_S);
