@@ -65,6 +65,12 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_algo_options *opt, int is
     int rule = opt->memory_rule;
     for (int l = 0; l < lay->L; l++) {
         const sbo_block *b = &lay->block[l];
+        if (b->not_projectable && o->rank[l] < b->m) {
+            sbo_log_appendf(log, loglen, "block '%s' (m = %d, n = %d) is full: the task's oracles take no subspace "
+                            "on it (§3.1)", b->name, b->m, b->n);
+            o->rank[l] = b->m;
+            continue;
+        }
         if (o->rank[l] >= b->m) {
             sbo_log_appendf(log, loglen, "block '%s' (m = %d, n = %d) is full: r >= m (§3.1)", b->name, b->m, b->n);
             o->rank[l] = b->m;

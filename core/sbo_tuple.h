@@ -5,13 +5,15 @@
 #define SBO_TUPLE_H
 #include <stddef.h>
 
-#define SBO_MAX_BLOCKS 16
+#define SBO_MAX_BLOCKS 64   /* the bit masks of core/nn (unsigned long long, one bit per block) cap it at 64 */
 #define SBO_NAME_LEN 32
 
 typedef struct {
     char name[SBO_NAME_LEN];
     int m, n;             /* stored block shape: m = projected (row) side, n = columns (§3.1) */
     int row_symmetric;    /* task's declaration for its diagonal Hessian block (§5.2) */
+    int not_projectable;  /* 1: the task's oracles take no subspace on this block (e.g. a positional embedding):
+                           * the projected methods keep it full whatever the rank (algorithms/projected.c) */
 } sbo_block;
 
 typedef struct {

@@ -43,16 +43,14 @@ static void dc_init(sbo_task *t, sbo_stream *s, double *x0, double *Y0) {
                                sbo_neural_init_gain(&c->opts.nn));
 }
 
-static void dc_metrics(sbo_task *t, const double *x, const double *Y, const double *Z, double *out) {
-    dc_ctx *c = t->ctx;
-    sbo_neural *nn = &c->nn;
+void sbo_reweight_metrics(sbo_task *t, int weights, const double *x, const double *Y, double *out) {
+    sbo_neural *nn = t->ctx;
     double acc_test, acc_val;
-    (void)Z;
     sbo_neural_evaluate(t, SBO_LEVEL_TEST, x, Y, &acc_test);
     double fval = sbo_neural_evaluate(t, SBO_LEVEL_UPPER, x, Y, &acc_val);
     double gval = sbo_neural_evaluate(t, SBO_LEVEL_LOWER, x, Y, NULL);
     out[0] = acc_test;
-    if (c->opts.weights == SBO_DC_LEARNED) {
+    if (weights == SBO_DC_LEARNED) {
         long tp = 0, fp = 0, fn = 0;
         for (int i = 0; i < nn->n_train; i++) {
             int flag = x[i] < 0;     /* sigma(x_i) < 1/2 */
@@ -71,6 +69,40 @@ static void dc_metrics(sbo_task *t, const double *x, const double *Y, const doub
     out[5] = fval;
     out[6] = gval;
     out[7] = acc_val;
+}
+
+void sbo_reweight_set_metrics(sbo_task *t) {
+    static const char *mnames[] = {"test_accuracy", "f1", "precision", "recall", "flagged", "upper_loss",
+                                   "lower_loss", "val_accuracy"};
+    static const char *mhelp[] = {
+        "accuracy on the test split", "F1 of flagging corrupted training samples (sigma(x_i) < 1/2)",
+        "precision of the flags", "recall of the flags", "fraction of training samples flagged",
+        "f: validation cross-entropy (whole split)", "g: weighted training cross-entropy + L2 (whole split)",
+        "accuracy on the validation split"};
+    t->n_metrics = 8;
+    for (int i = 0; i < 8; i++) { t->metric_names[i] = mnames[i]; t->metric_help[i] = mhelp[i]; }
+}
+
+int sbo_reweight_clean_pool(sbo_neural *nn, double noise, char *err, size_t errlen) {
+    int k = 0;
+    for (int i = 0; i < nn->n_train; i++) if (!nn->corrupted[i]) nn->lower_pool[k++] = i;
+    nn->n_lower_pool = k;
+    if (k == 0) {
+        snprintf(err, errlen, "task.weights = clean but every training label is corrupted (task.noise = %g)", noise);
+        return -1;
+    }
+    return 0;
+}
+
+int sbo_reweight_weights_node(sbo_nn_graph *g, int level, int weights, int n_train) {
+    if (level != 0 || weights != SBO_DC_LEARNED) return -1;
+    int xp = sbo_nn_param_upper(g, "x", 1, n_train, 0);
+    return sbo_nn_sigmoid_gather(g, "sigma(x)", xp);
+}
+
+static void dc_metrics(sbo_task *t, const double *x, const double *Y, const double *Z, double *out) {
+    (void)Z;
+    sbo_reweight_metrics(t, ((dc_ctx *)t->ctx)->opts.weights, x, Y, out);
 }
 
 static sbo_task_ops dc_ops;
@@ -107,15 +139,10 @@ sbo_task *sbo_data_cleaning_create(const sbo_data_cleaning_options *o, char *err
     const int mlp = o->model == SBO_DC_MLP, weights = o->weights;
     sbo_neural *nn = &c->nn;
     double noise = o->nn.noise, lambda = o->nn.lambda;
-    if (weights == SBO_DC_CLEAN) {   /* clean baseline: the lower minibatches draw from the clean positions only */
-        int k = 0;
-        for (int i = 0; i < nn->n_train; i++) if (!nn->corrupted[i]) nn->lower_pool[k++] = i;
-        nn->n_lower_pool = k;
-        if (k == 0) {
-            snprintf(err, errlen, "task.weights = clean but every training label is corrupted (task.noise = %g)", noise);
-            sbo_neural_free(nn); free(c); free(t);
-            return NULL;
-        }
+    /* clean baseline: the lower minibatches draw from the clean positions only */
+    if (weights == SBO_DC_CLEAN && sbo_reweight_clean_pool(nn, noise, err, errlen)) {
+        sbo_neural_free(nn); free(c); free(t);
+        return NULL;
     }
     int P = nn->pixels, C = nn->set.n_classes, H = (int)o->nn.hidden;
     /* lower blocks, fan-in first (§3.1) */
@@ -151,11 +178,7 @@ sbo_task *sbo_data_cleaning_create(const sbo_data_cleaning_options *o, char *err
             z = sbo_nn_linear(g, "logits", a, w2, b2);
         }
         int ce = sbo_nn_xent(g, "ce", z);
-        int w = -1;
-        if (level == 0 && weights == SBO_DC_LEARNED) {
-            int xp = sbo_nn_param_upper(g, "x", 1, nn->n_train, 0);
-            w = sbo_nn_sigmoid_gather(g, "sigma(x)", xp);
-        }
+        int w = sbo_reweight_weights_node(g, level, weights, nn->n_train);
         int loss = sbo_nn_wmean(g, level == 0 ? "weighted CE" : "CE", ce, w);
         sbo_nn_mark_loss(g, loss);
         if (level == 0) {
@@ -176,15 +199,7 @@ sbo_task *sbo_data_cleaning_create(const sbo_data_cleaning_options *o, char *err
         t->ops->destroy(t);
         return NULL;
     }
-    static const char *mnames[] = {"test_accuracy", "f1", "precision", "recall", "flagged", "upper_loss",
-                                   "lower_loss", "val_accuracy"};
-    static const char *mhelp[] = {
-        "accuracy on the test split", "F1 of flagging corrupted training samples (sigma(x_i) < 1/2)",
-        "precision of the flags", "recall of the flags", "fraction of training samples flagged",
-        "f: validation cross-entropy (whole split)", "g: weighted training cross-entropy + L2 (whole split)",
-        "accuracy on the validation split"};
-    t->n_metrics = 8;
-    for (int i = 0; i < 8; i++) { t->metric_names[i] = mnames[i]; t->metric_help[i] = mhelp[i]; }
+    sbo_reweight_set_metrics(t);
     t->has_x_star = 0;
     return t;
 }

@@ -478,6 +478,8 @@ const sbo_task_ops *sbo_neural_ops(void) { return &neural_ops; }
 int sbo_neural_finish(sbo_task *t, sbo_neural *nn, char *err, size_t errlen) {
     char name[64];
     snprintf(name, sizeof name, "%s.g", t->type ? t->type->name : "neural");
+    sbo_nn_mark_unprojectable(&nn->g_lower, &t->lower);   /* blocks no projected method may project */
+    sbo_nn_mark_unprojectable(&nn->g_upper, &t->lower);
     nn->lower = sbo_nn_exec_create(&nn->g_lower, &t->lower, t->d, nn->precision, "task.lower_net", err, errlen);
     if (!nn->lower) return -1;
     nn->upper = sbo_nn_exec_create(&nn->g_upper, &t->lower, t->d, nn->precision, "task.upper_net", err, errlen);

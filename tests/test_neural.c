@@ -23,6 +23,7 @@
 #include "core/sbo_haar.h"      /* Haar P for the reduced oracles */
 #include "runners/sbo_run.h"    /* sbo_run_resolve_config */
 #include "tasks/neural.h"       /* sbo_neural (the task's ctx), sbo_neural_evaluate */
+#include "algorithms/projected.h"  /* sbo_projected_resolve: which blocks a projected method projects */
 
 #define MAX_SETTINGS 32
 
@@ -318,8 +319,10 @@ static double cross_check(point *p, const double *Z, int nblocks, const long *of
 
 /* The derivative suite at one point. x_blocks/x_off describe x for the grad_x f and J checks (0 blocks: difference
  * every coordinate of x). upper_x_zero: grad_x f must be exactly 0 (data_cleaning). */
+/* hg: the step of the H[V] and J[Z] differences (1e-4; smaller where third derivatives are large: the error is
+ * O(hg^2), e.g. a layernorm of width 4) */
 static void derivative_suite(const char *label, sbo_task *t, double xs, double ys, int x_blocks, const long *x_off,
-                             int upper_x_zero) {
+                             int upper_x_zero, double hg) {
     point p;
     point_init(&p, t, 11, xs, ys);
     long D = p.D;
@@ -327,7 +330,7 @@ static void derivative_suite(const char *label, sbo_task *t, double xs, double y
     double *g = dalloc(D), *fy = dalloc(D), *fx = dalloc(p.d), *V = dalloc(D), *Z = dalloc(D);
     sbo_stream s;
     sbo_stream_init(&s, 12, SBO_RNG_TEST, 0, 0);
-    const double tol = 1e-6, hv = 1e-5, hg = 1e-4;
+    const double tol = 1e-6, hv = 1e-5;
     double dir_err;
 
     /* grad_Y g */
@@ -392,25 +395,25 @@ static void derivative_suite(const char *label, sbo_task *t, double xs, double y
 
 Test(neural_derivatives, data_cleaning_linear) {
     sbo_task *t = make_task("data_cleaning", "task.model=linear", NULL);
-    derivative_suite("data_cleaning linear", t, 1.0, 0.05, 0, NULL, 1);
+    derivative_suite("data_cleaning linear", t, 1.0, 0.05, 0, NULL, 1, 1e-4);
     sbo_task_destroy(t);
 }
 
 Test(neural_derivatives, data_cleaning_mlp_tanh) {
     sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=tanh", NULL);
-    derivative_suite("data_cleaning mlp tanh", t, 1.0, 0.05, 0, NULL, 1);
+    derivative_suite("data_cleaning mlp tanh", t, 1.0, 0.05, 0, NULL, 1, 1e-4);
     sbo_task_destroy(t);
 }
 
 Test(neural_derivatives, data_cleaning_mlp_gelu) {
     sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=gelu", NULL);
-    derivative_suite("data_cleaning mlp gelu", t, 1.0, 0.05, 0, NULL, 1);
+    derivative_suite("data_cleaning mlp gelu", t, 1.0, 0.05, 0, NULL, 1, 1e-4);
     sbo_task_destroy(t);
 }
 
 Test(neural_derivatives, data_cleaning_mlp_relu) {
     sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=relu", NULL);
-    derivative_suite("data_cleaning mlp relu", t, 1.0, 0.05, 0, NULL, 1);
+    derivative_suite("data_cleaning mlp relu", t, 1.0, 0.05, 0, NULL, 1, 1e-4);
     sbo_task_destroy(t);
 }
 
@@ -423,7 +426,7 @@ static void hyper_rep_suite(const char *act) {
     long H = 6, P = nn->pixels;
     cr_assert_eq(t->d, P * H + H);
     long x_off[3] = {0, P * H, P * H + H};   /* W_feat, b_feat */
-    derivative_suite(label, t, 0.02, 0.5, 2, x_off, 0);
+    derivative_suite(label, t, 0.02, 0.5, 2, x_off, 0, 1e-4);
     sbo_task_destroy(t);
 }
 
@@ -904,68 +907,94 @@ Test(neural_fused, tangent_after_a_new_draw_and_linearization_runs) {
 
 /* For every declared row-symmetric block with m > 1: (H[E_jb])_{ia} = (H[E_ib])_{ja} (diagonal block), relative to
  * the largest entry of H[E_jb] on the block. Power: the wrong pairing (H[E_jb])_{ia} vs (H[E_ib])_{ia} differs. */
-static void row_symmetry(const char *label, sbo_task *t, double xs, double ys) {
+/* Block l's diagonal Hessian entries sampled on 4 rows x 2 columns: the largest |H_{ia,jb} - H_{ja,ib}| (0 when
+ * row-symmetric) and, as a power check, the largest |H_{ia,jb} - H_{ia,ib}| (a wrong pairing), both relative to the
+ * largest entry of H[E_jb] on the block. */
+static double block_row_gap(point *p, int l, double *wrong_out) {
+    const sbo_layout *lay = &p->t->lower;
+    const sbo_block *bk = &lay->block[l];
+    long D = p->D;
+    double *E = dalloc(D), *Hj = dalloc(D), *Hi = dalloc(D);
+    int m = bk->m, n = bk->n;
+    long o = lay->offset[l];
+    /* rows: for the 784-pixel fan-in, pixels near the image centre (nonzero data); else any rows */
+    int rows[4];
+    if (m == 784) { rows[0] = 14 * 28 + 14; rows[1] = 10 * 28 + 13; rows[2] = 18 * 28 + 9; rows[3] = 7 * 28 + 16; }
+    else { rows[0] = 0; rows[1] = m - 1; rows[2] = m / 2; rows[3] = 1; }
+    int cols[2] = {0, n > 3 ? 3 : n - 1};
+    double gap = 0, wrong = 0;
+    for (int jj = 0; jj < 2; jj++)
+        for (int bb = 0; bb < 2; bb++) {
+            int j = rows[jj], b = cols[bb];
+            sbo_vec_zero(D, E);
+            E[o + (long)j * n + b] = 1;
+            sbo_task_hvp(p->t, p->x, p->Y, NULL, E, Hj);
+            double scale = max_abs((long)m * n, Hj + o);
+            cr_assert(scale > 0);
+            for (int ii = 0; ii < 4; ii++) {
+                int i = rows[ii];
+                if (i == j) continue;
+                sbo_vec_zero(D, E);
+                E[o + (long)i * n + b] = 1;
+                sbo_task_hvp(p->t, p->x, p->Y, NULL, E, Hi);
+                for (int a = 0; a < n; a++) {
+                    gap = fmax(gap, fabs(Hj[o + (long)i * n + a] - Hi[o + (long)j * n + a]) / scale);
+                    wrong = fmax(wrong, fabs(Hj[o + (long)i * n + a] - Hi[o + (long)i * n + a]) / scale);
+                }
+            }
+        }
+    free(E); free(Hj); free(Hi);
+    *wrong_out = wrong;
+    return gap;
+}
+
+/* For every declared row-symmetric block with m > 1: (H[E_jb])_{ia} = (H[E_ib])_{ja} (diagonal block), relative to
+ * the largest entry of H[E_jb] on the block. Power: the wrong pairing (H[E_jb])_{ia} vs (H[E_ib])_{ia} differs.
+ * asym_blocks (NULL-terminated names, or NULL): blocks declared NOT row-symmetric whose asymmetry must show (gap
+ * > 1e-3): the declaration 0 is then needed, not just cautious. */
+static void row_symmetry(const char *label, sbo_task *t, double xs, double ys, const char *const *asym_blocks) {
     point p;
     point_init(&p, t, 51, xs, ys);
     const sbo_layout *lay = &t->lower;
-    long D = p.D;
-    double *E = dalloc(D), *Hj = dalloc(D), *Hi = dalloc(D);
     int checked = 0;
     for (int l = 0; l < lay->L; l++) {
         const sbo_block *bk = &lay->block[l];
         if (!bk->row_symmetric || bk->m < 2) continue;
-        int m = bk->m, n = bk->n;
-        long o = lay->offset[l];
-        /* rows: for the 784-pixel fan-in, pixels near the image centre (nonzero data); else any rows */
-        int rows[4];
-        if (m == 784) { rows[0] = 14 * 28 + 14; rows[1] = 10 * 28 + 13; rows[2] = 18 * 28 + 9; rows[3] = 7 * 28 + 16; }
-        else { rows[0] = 0; rows[1] = m - 1; rows[2] = m / 2; rows[3] = 1; }
-        int cols[2] = {0, n > 3 ? 3 : n - 1};
-        double gap = 0, wrong = 0;
-        for (int jj = 0; jj < 2; jj++)
-            for (int bb = 0; bb < 2; bb++) {
-                int j = rows[jj], b = cols[bb];
-                sbo_vec_zero(D, E);
-                E[o + (long)j * n + b] = 1;
-                sbo_task_hvp(t, p.x, p.Y, NULL, E, Hj);
-                double scale = max_abs((long)m * n, Hj + o);
-                cr_assert(scale > 0);
-                for (int ii = 0; ii < 4; ii++) {
-                    int i = rows[ii];
-                    if (i == j) continue;
-                    sbo_vec_zero(D, E);
-                    E[o + (long)i * n + b] = 1;
-                    sbo_task_hvp(t, p.x, p.Y, NULL, E, Hi);
-                    for (int a = 0; a < n; a++) {
-                        gap = fmax(gap, fabs(Hj[o + (long)i * n + a] - Hi[o + (long)j * n + a]) / scale);
-                        wrong = fmax(wrong, fabs(Hj[o + (long)i * n + a] - Hi[o + (long)i * n + a]) / scale);
-                    }
-                }
-            }
+        double wrong, gap = block_row_gap(&p, l, &wrong);
         cr_log_info("%s block %s (%d x %d): |H_{ia,jb} - H_{ja,ib}| %.2e (tolerance 1e-9); wrong pairing "
-                    "|H_{ia,jb} - H_{ia,ib}| %.2e (must be > 1e-3)", label, bk->name, m, n, gap, wrong);
+                    "|H_{ia,jb} - H_{ia,ib}| %.2e (must be > 1e-3)", label, bk->name, bk->m, bk->n, gap, wrong);
         cr_expect(gap < 1e-9, "%s block %s declared row-symmetric but gap %.3g", label, bk->name, gap);
         cr_expect(wrong > 1e-3, "%s block %s: power check too weak (%.3g)", label, bk->name, wrong);
         checked++;
     }
     cr_expect(checked > 0, "%s: no row-symmetric block with m > 1 was checked", label);
-    free(E); free(Hj); free(Hi);
+    for (int k = 0; asym_blocks && asym_blocks[k]; k++) {
+        int l = 0;
+        while (l < lay->L && strcmp(lay->block[l].name, asym_blocks[k])) l++;
+        cr_assert(l < lay->L, "%s: no block %s", label, asym_blocks[k]);
+        cr_expect(!lay->block[l].row_symmetric, "%s block %s must be declared not row-symmetric", label, asym_blocks[k]);
+        double wrong, gap = block_row_gap(&p, l, &wrong);
+        cr_log_info("%s block %s (%d x %d), declared not row-symmetric: |H_{ia,jb} - H_{ja,ib}| %.2e (must be > 1e-3)",
+                    label, asym_blocks[k], lay->block[l].m, lay->block[l].n, gap);
+        cr_expect(gap > 1e-3, "%s block %s: declared not row-symmetric but the sampled gap is only %.3g", label,
+                  asym_blocks[k], gap);
+    }
     point_free(&p);
 }
 
 Test(neural_row_symmetry, data_cleaning_linear) {
     sbo_task *t = make_task("data_cleaning", "task.model=linear", NULL);
-    row_symmetry("data_cleaning linear", t, 1.0, 0.05);
+    row_symmetry("data_cleaning linear", t, 1.0, 0.05, NULL);
     sbo_task_destroy(t);
 }
 Test(neural_row_symmetry, data_cleaning_mlp) {
     sbo_task *t = make_task("data_cleaning", "task.model=mlp", "task.activation=tanh", NULL);
-    row_symmetry("data_cleaning mlp", t, 1.0, 0.05);
+    row_symmetry("data_cleaning mlp", t, 1.0, 0.05, NULL);
     sbo_task_destroy(t);
 }
 Test(neural_row_symmetry, hyper_rep) {
     sbo_task *t = make_task("hyper_rep", "task.activation=tanh", NULL);
-    row_symmetry("hyper_rep", t, 0.02, 0.5);
+    row_symmetry("hyper_rep", t, 0.02, 0.5, NULL);
     sbo_task_destroy(t);
 }
 
@@ -1231,5 +1260,112 @@ Test(neural_data, evaluation_accuracy_ignores_the_other_executors_labels) {
     cr_expect_eq(sbo_nn_exec_bytes(nn->lower), before, "a loss-only exact call allocated derivative buffers");
     free(x); free(Y); free(g);
     sbo_batch_free(batch);
+    sbo_task_destroy(t);
+}
+
+/* --- 7. ViT sample reweighting (tasks/vit_reweight.c) on a tiny transformer --------------------------------------
+ * patch 14 (T = 4 tokens of 196 pixels), width 4, 2 heads, 1 block, feed-forward width 6 (the base task.hidden). */
+#define VIT_TINY "task.patch=14", "task.width=4", "task.heads=2", "task.depth=1"
+
+Test(neural_vit, patches_are_contiguous_and_oracles_match_differences) {
+    sbo_task *t = make_task("vit_reweight", VIT_TINY, NULL);
+    /* the pixel reorder: patch 1 (top right) starts with pixel (0, 14) of the official image */
+    sbo_neural *nn = t->ctx;
+    sbo_image_set raw;
+    char err[SBO_ERR_LEN];
+    cr_assert_eq(sbo_image_set_load("fashion_mnist", NULL, &raw, err, sizeof err), 0, "%s", err);
+    long bad = 0;
+    for (long i = 0; i < 50; i++)
+        for (int tok = 0; tok < 4; tok++)
+            for (int a = 0; a < 14; a++)
+                for (int b = 0; b < 14; b++)
+                    bad += nn->set.test.pixels[i * 784 + tok * 196 + a * 14 + b] !=
+                           raw.test.pixels[i * 784 + ((tok / 2) * 14 + a) * 28 + (tok % 2) * 14 + b];
+    sbo_image_set_free(&raw);
+    cr_expect_eq(bad, 0, "%ld pixels out of patch order", bad);
+    const sbo_layout *lay = &t->lower;
+    cr_expect_eq(lay->L, 3 + 12 + 4, "blocks: patch, bias, pos, 12 per transformer block, final norm and head");
+    /* hg = 3e-6: at 1e-4 the differences are off by 2e-4 on the patch bias (10x smaller at 3e-5, 100x at 1e-5:
+     * truncation, O(hg^2), from the width-4 layernorms' large third derivatives) */
+    derivative_suite("vit_reweight", t, 1.0, 0.05, 0, NULL, 1, 3e-6);
+    sbo_task_destroy(t);
+}
+
+static int block_index(const sbo_task *t, const char *name) {
+    for (int l = 0; l < t->lower.L; l++)
+        if (strcmp(t->lower.block[l].name, name) == 0) return l;
+    cr_assert_fail("no lower block %s", name);
+    return -1;
+}
+
+Test(neural_vit, reduced_oracles_equal_projected_full) {
+    sbo_task *t = make_task("vit_reweight", VIT_TINY, NULL);
+    int ranks[SBO_MAX_BLOCKS] = {0};
+    const char *names[] = {"W_patch", "Wq0", "Wk0", "Wv0", "Wo0", "W1_0", "W2_0", "W_head"};
+    const int r[] = {5, 2, 3, 2, 3, 2, 3, 2};
+    for (int k = 0; k < 8; k++) ranks[block_index(t, names[k])] = r[k];
+    sbo_batch *batch = sbo_batch_create(t, SBO_LEVEL_LOWER), *ubatch = sbo_batch_create(t, SBO_LEVEL_UPPER);
+    sbo_stream s;
+    sbo_stream_init(&s, 61, SBO_RNG_LOWER_BATCH, 0, 0);
+    sbo_task_sample(t, SBO_LEVEL_LOWER, &s, batch);
+    sbo_stream_init(&s, 61, SBO_RNG_UPPER_BATCH, 0, 0);
+    sbo_task_sample(t, SBO_LEVEL_UPPER, &s, ubatch);
+    for (int withbatch = 0; withbatch < 2; withbatch++) {
+        double eg, eh, ef;
+        reduced_check(t, ranks, withbatch ? batch : NULL, withbatch ? ubatch : NULL, 62, &eg, &eh, &ef);
+        cr_log_info("vit_reweight float64 (%s oracles, 8 token-wise blocks projected): reduced grad_Y g vs P^T grad "
+                    "%.2e, reduced HVP vs P^T H[P X] %.2e, reduced grad_Y f vs P^T grad %.2e (tolerance 1e-10)",
+                    withbatch ? "batch" : "exact", eg, eh, ef);
+        cr_expect(eg < 1e-10 && eh < 1e-10 && ef < 1e-10, "vit reduced: grad g %.3g, HVP %.3g, grad f %.3g", eg, eh,
+                  ef);
+    }
+    sbo_batch_free(batch); sbo_batch_free(ubatch);
+    sbo_task_destroy(t);
+}
+
+/* §5.2 honestly: the head after pooling is row-symmetric (checked entry by entry); every token-wise weight and the
+ * positional embedding measurably is not, so their declaration 0 (BROS-general under algo.variant = auto) is needed. */
+Test(neural_vit, row_symmetry_declarations) {
+    sbo_task *t = make_task("vit_reweight", VIT_TINY, NULL);
+    static const char *const asym[] = {"W_patch", "pos", "Wq0", "Wk0", "Wv0", "Wo0", "W1_0", "W2_0", NULL};
+    row_symmetry("vit_reweight", t, 1.0, 0.05, asym);
+    for (int l = 0; l < t->lower.L; l++) {
+        const char *nm = t->lower.block[l].name;
+        int pos_or_norm = strcmp(nm, "pos") == 0 || strstr(nm, "_gain") || strstr(nm, "_bias") || nm[0] == 'b';
+        cr_expect_eq(t->lower.block[l].not_projectable, pos_or_norm, "block %s: not_projectable = %d", nm,
+                     t->lower.block[l].not_projectable);
+    }
+    sbo_task_destroy(t);
+}
+
+/* BROS at rank 2 with the memory rule off: the positional embedding and the norm parameters stay full (they feed
+ * ops that take no subspace), every token-wise block is projected, auto picks BROS-general; steps run. */
+Test(neural_vit, bros_projects_the_token_wise_blocks) {
+    sbo_task *t = make_task("vit_reweight", VIT_TINY, "task.precision=float32", NULL);
+    char err[SBO_ERR_LEN] = "";
+    const sbo_algo_type *at = sbo_algo_find("bros");
+    const char *sets[] = {VIT_TINY, "task.precision=float32", "algo.memory_rule=off", "algo.rank=2"};
+    sbo_config cfg;
+    cr_assert_eq(sbo_run_resolve_config(t->type, at, NULL, sets, 7, &cfg, err, sizeof err), 0, "%s", err);
+    sbo_algo_options opt;
+    cr_assert_eq(sbo_algo_options_parse(&cfg, &opt, err, sizeof err), 0, "%s", err);
+    sbo_projected_setup ps;
+    char log[4096];
+    cr_assert_eq(sbo_projected_resolve(t, &opt, 1, &ps, log, sizeof log, err, sizeof err), 0, "%s", err);
+    cr_log_info("%s", log);
+    /* the head is row-symmetric, every other projected block is not: per block (general on those) */
+    cr_expect_eq(ps.variant, SBO_ZDIR_AUTO, "auto must pick per-block variants (variant %d)", ps.variant);
+    int projected = 0;
+    for (int l = 0; l < t->lower.L; l++) {
+        const sbo_block *b = &t->lower.block[l];
+        int want = b->m > 2 && !b->not_projectable;
+        projected += ps.rank[l] < b->m;
+        cr_expect_eq(ps.rank[l] < b->m, want, "block %s (%d x %d): rank %d", b->name, b->m, b->n, ps.rank[l]);
+    }
+    cr_expect_eq(projected, 8);
+    sbo_algo *a = at->create(t, &cfg, 5, err, sizeof err);
+    cr_assert(a, "%s", err);
+    for (long k = 0; k < 3; k++) cr_assert_eq(at->step(a, k), 0);
+    at->destroy(a);
     sbo_task_destroy(t);
 }

@@ -242,6 +242,20 @@ int sbo_nn_l2(sbo_nn_graph *g, const char *name, int param, double coef) {
 
 void sbo_nn_mark_loss(sbo_nn_graph *g, int value) { g->v[value].is_loss = 1; }
 
+void sbo_nn_mark_unprojectable(const sbo_nn_graph *g, sbo_layout *lower) {
+    for (int k = 0; k < g->n_ops; k++) {
+        const sbo_nn_node *o = &g->op[k];
+        const sbo_nn_op_desc *d = sbo_nn_op_table[o->kind];
+        for (int j = 0; j < o->n_in; j++) {
+            int i = o->in[j];
+            if (i < 0 || ((d->projectable >> j) & 1u)) continue;
+            const sbo_nn_value *v = &g->v[i];
+            if (v->role == SBO_NN_PARAM && v->group == SBO_NN_LOWER && v->block >= 0 && v->block < lower->L)
+                lower->block[v->block].not_projectable = 1;
+        }
+    }
+}
+
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 int sbo_nn_graph_check(const sbo_nn_graph *g, const sbo_layout *lower, int d_upper, char *err, size_t errlen) {

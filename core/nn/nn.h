@@ -163,6 +163,10 @@ void sbo_nn_mark_loss(sbo_nn_graph *g, int value);
 /* Checks shapes against the lower layout (NULL: no lower parameters). 0 or -1 with a one-line message. */
 int sbo_nn_graph_check(const sbo_nn_graph *g, const sbo_layout *lower, int d_upper, char *err, size_t errlen);
 const char *sbo_nn_kind_name(int kind);
+/* Sets lower->block[l].not_projectable for every lower parameter of g that feeds an op input which cannot take a
+ * projected parameter (op descriptor bit `projectable`: add_bcast, the norms' affine parameters, embedding tables):
+ * the projected methods then keep that block full. Call it for every graph that reads the layout. */
+void sbo_nn_mark_unprojectable(const sbo_nn_graph *g, sbo_layout *lower);
 
 /* --- executing a graph (core/nn/exec.c) ------------------------------------------------------------------- */
 typedef struct sbo_nn_exec sbo_nn_exec;
