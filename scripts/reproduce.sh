@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/reproduce.sh [quick|full]: runs the theory checks of docs/ALGORITHMS.md §8 (TC-1..TC-7;
-# TC-8 too in full mode), times each, writes results/<mode>/<check>.h5 and a log per check, draws the
+# scripts/reproduce.sh [quick|full]: runs the theory checks of docs/ALGORITHMS.md §8 (TC-1..TC-7, and TC-9 of
+# issue 8: row symmetry on a real transformer block; TC-8 too in full mode), times each, writes results/<mode>/<check>.h5 and a log per check, draws the
 # figures into results/figures/, and prints a summary table (claim, PASS/FAIL, seconds).
 # Exercised by: `make reproduce` (quick, ALGORITHMS.md §8.2) and `make reproduce-full` (full, §8).
 # Exit status: 0 if every check passed and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
@@ -35,6 +35,7 @@ checks=(
     "TC-5|tc5_exact_counterexample|claim 2: exact chain to 19/39 and 361/1521"
     "TC-6|tc6_counterexample|claim 2: naive stalls at -20/39, BROS reaches x* = -1"
     "TC-7|tc7_rate|claim 4: G(K) ~ K^-1/2 for SOBA, MA-SOBA, BROS; naive plateau"
+    "TC-9|tc9_transformer_rowsym|claim 3 on a transformer: BROS-basic biased on a real attention block, general not"
 )
 if [ "$mode" = full ]; then
     checks+=("TC-8|tc8_frozen_subspace|documenting: frozen P (T_P = 10) breaks BROS")
