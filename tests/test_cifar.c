@@ -366,4 +366,19 @@ Test(cifar, data_cleaning_runs_on_generated_cifar10_and_cifar100, .timeout = 120
     cr_assert_eq(code, 2, "exit %d: %s", code, e);
     cr_assert(strstr(e, "task.dataset = 'cifar' is not an image set; choose one of fashion_mnist, mnist, cifar10, "
                         "cifar100"), "stderr: %s", e);
+    /* a corrupt batch reaches the user as one line, exit 2, and no results file (docs/ERRORS.md) */
+    char p[600], out[600], want[700];
+    snprintf(p, sizeof p, "%s/data_batch_5.bin", dir);
+    set_byte(p, 3073, 10);
+    snprintf(out, sizeof out, "%s/corrupt.h5", dir);
+    const char *corrupt[] = {"run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--data-dir", dir,
+                             "--set", "task.dataset=cifar10", "--set", "task.n_train=20", "--set", "task.n_val=20",
+                             "--set", "task.n_test=20", "--out", out, NULL};
+    code = run_sbo(corrupt, &o, &e);
+    snprintf(want, sizeof want, "sbo: error: '%s': label 10 in record 1 (byte 3073) is not a class 0..9", p);
+    cr_assert_eq(code, 2, "exit %d: %s", code, e);
+    cr_assert(strncmp(e, want, strlen(want)) == 0, "stderr: %s", e);
+    cr_assert(strchr(e, '\n') == e + strlen(e) - 1, "one line: %s", e);
+    struct stat st;
+    cr_assert_neq(stat(out, &st), 0, "no results file after a refused input");
 }
