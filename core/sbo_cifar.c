@@ -36,8 +36,8 @@ static const cifar_kind k_cifar[2] = {
 };
 
 /* How to get the files, the end of every message. */
-#define CIFAR_HOW(k) "get them with `data_fetch/fetch_cifar.sh %s` (run from the repository root), or point --data-dir " \
-                     "(or SBO_DATA_DIR) at the directory holding %s"
+#define CIFAR_HOW(k) "get them with `data_fetch/fetch_cifar.sh %s` (run from the repository root), or point "      \
+                     "--data-dir (or SBO_DATA_DIR) at the directory holding %s"
 
 static const cifar_kind *kind_of(const char *name) {
     for (int i = 0; i < 2; i++)
@@ -78,8 +78,8 @@ int sbo_cifar_read_batch(const char *path, int cifar100, sbo_image_split *sp, ch
     }
     long long n = size / rec;
     if (n > CIFAR_MAX_BYTES / SBO_CIFAR_PIXELS - sp->n) {   /* no overflow: n < 2^63 / 3073 */
-        sbo_errf(err, errlen, "'%s' is %lld bytes: the split would hold more than 2^31-1 bytes of pixels; this is not a "
-                 "%s batch (one is 30 MB), replace it", path, size, k->title);
+        sbo_errf(err, errlen, "'%s' is %lld bytes: the split would hold more than 2^31-1 bytes of pixels; this is "
+                 "not a %s batch (one is 30 MB), replace it", path, size, k->title);
         goto done;
     }
     buf = malloc((size_t)size);
@@ -108,13 +108,13 @@ int sbo_cifar_read_batch(const char *path, int cifar100, sbo_image_split *sp, ch
     for (long long i = 0; i < n; i++) {
         const unsigned char *r = buf + i * rec;
         if (cifar100 && r[0] >= k->n_coarse) {
-            sbo_errf(err, errlen, "'%s': coarse label %u in record %lld (byte %lld) is not a superclass 0..%d; the file "
-                     "is corrupt or not CIFAR-100 binary, replace it", path, r[0], i, i * rec, k->n_coarse - 1);
+            sbo_errf(err, errlen, "'%s': coarse label %u in record %lld (byte %lld) is not a superclass 0..%d; the "
+                     "file is corrupt or not CIFAR-100 binary, replace it", path, r[0], i, i * rec, k->n_coarse - 1);
             goto done;
         }
         if (r[nlab - 1] >= k->n_classes) {
-            sbo_errf(err, errlen, "'%s': %slabel %u in record %lld (byte %lld) is not a class 0..%d; the file is corrupt "
-                     "or not %s binary%s, replace it", path, cifar100 ? "fine " : "", r[nlab - 1], i,
+            sbo_errf(err, errlen, "'%s': %slabel %u in record %lld (byte %lld) is not a class 0..%d; the file is "
+                     "corrupt or not %s binary%s, replace it", path, cifar100 ? "fine " : "", r[nlab - 1], i,
                      i * rec + nlab - 1, k->n_classes - 1, k->title,
                      cifar100 ? "" : " (CIFAR-100's train.bin/test.bin? use task.dataset=cifar100)");
             goto done;
@@ -158,7 +158,8 @@ static int join(char *path, size_t len, const char *dir, const char *name, const
                 size_t errlen) {
     int n = snprintf(path, len, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= len) {
-        sbo_errf(err, errlen, "%s: data directory path '%.200s...' is too long; use a shorter --data-dir", k->name, dir);
+        sbo_errf(err, errlen, "%s: data directory path '%.200s...' is too long; use a shorter --data-dir", k->name,
+                 dir);
         return -1;
     }
     return 0;
@@ -212,7 +213,8 @@ static int load_files(const cifar_kind *k, const char *dir, const char *const *n
         if (first < 0) first = got;
         else if (got != first) {
             sbo_errf(err, errlen, "'%s' holds %ld records but '%s' holds %ld; the batches must be of one size (10000 "
-                     "each in %s): one is cut short or from another set, replace it", p, got, names[0], first, k->title);
+                     "each in %s): one is cut short or from another set, replace it", p, got, names[0], first,
+                     k->title);
             return -1;
         }
     }

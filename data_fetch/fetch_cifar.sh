@@ -7,8 +7,8 @@
 # cifar-100-binary/.
 # Exercised by: hand only; nothing downloads at build or test time (tests/test_cifar.c generates its own batches).
 #
-#   data_fetch/fetch_cifar.sh cifar10         -> <repo>/data/cifar10/cifar-10-batches-bin/{data_batch_1..5,test_batch}.bin
-#   data_fetch/fetch_cifar.sh cifar100 DIR    -> DIR/cifar-100-binary/{train,test}.bin
+#   data_fetch/fetch_cifar.sh cifar10        -> <repo>/data/cifar10/cifar-10-batches-bin/{data_batch_1..5,test_batch}.bin
+#   data_fetch/fetch_cifar.sh cifar100 DIR   -> DIR/cifar-100-binary/{train,test}.bin
 #
 # SBO_CIFAR_BASE_URL="URL/" replaces https://www.cs.toronto.edu/~kriz/ (file:// works, for testing the failure paths
 # offline). An archive already present with the right hash is not downloaded again; a download with a wrong hash is

@@ -5,7 +5,8 @@
  * cut record, a CIFAR-100 file read as CIFAR-10), a batch cut at a record boundary (unequal batches), labels out of
  * range (10; fine 100; coarse 20), a FIFO and a directory named like a batch (refused without blocking); and
  * `sbo run --task data_cleaning` (linear and MLP) on generated CIFAR-10 and CIFAR-100 through --data-dir.
- * No CIFAR data exists on the machine; nothing is downloaded. Run: ctest -R test_cifar, or build/test_cifar --verbose. */
+ * No CIFAR data exists on the machine; nothing is downloaded.
+ * Run: ctest -R test_cifar, or build/test_cifar --verbose. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
