@@ -55,8 +55,8 @@ test-asan: setup
 	ctest --test-dir $(ASAN_DIR) --output-on-failure --no-tests=error -j $(JOBS) -R '^test_'
 
 # libFuzzer needs clang: its own build tree, the whole library instrumented (fuzzer coverage + ASan + UBSan), only the
-# three harnesses built. Each replays its seeds and regression inputs (fuzz/corpus/), then fuzzes FUZZ_SECONDS.
-FUZZ_HARNESSES := fuzz_idx fuzz_config fuzz_cli
+# harnesses built. Each replays its seeds and regression inputs (fuzz/corpus/), then fuzzes FUZZ_SECONDS.
+FUZZ_HARNESSES := fuzz_idx fuzz_cifar fuzz_config fuzz_cli
 fuzz-build: setup
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSBO_FUZZ=ON -DWITH_CUDA=OFF \
 	      $(CMAKE_ARGS)

@@ -11,6 +11,7 @@
 #include "core/sbo_rng.h"   /* sbo_stream, SBO_RNG_DATA_SPLIT */
 
 #include "core/sbo_input.h" /* sbo_input_open: regular files only, remembered as inputs */
+#include "core/sbo_cifar.h" /* sbo_cifar_load: the cifar10 and cifar100 sets */
 
 #include <zlib.h>           /* inflate: .gz files, trailer and trailing bytes checked */
 
@@ -301,6 +302,7 @@ static int find_file(const known_set *ks, const char *dir, const char *base, cha
 static void split_free(sbo_image_split *s) {
     free(s->pixels);
     free(s->labels);
+    free(s->coarse_labels);
     memset(s, 0, sizeof *s);
 }
 
@@ -340,6 +342,7 @@ static int load_split(const known_set *ks, const char *dir, const char *prefix, 
     sp->n = im.dims[0];
     sp->rows = im.dims[1];
     sp->cols = im.dims[2];
+    sp->channels = 1;
     sp->pixels = im.data;
     sp->labels = lb.data;
     im.data = lb.data = NULL;
@@ -357,23 +360,37 @@ void sbo_image_set_free(sbo_image_set *s) {
     memset(s, 0, sizeof *s);
 }
 
+int sbo_image_set_known(const char *name) {
+    if (!name) return 0;
+    for (size_t i = 0; i < N_KNOWN_SETS; i++)
+        if (strcmp(name, k_sets[i].name) == 0) return 1;
+    return sbo_cifar_known(name);
+}
+
+const char *sbo_image_dir(const char *name, const char *data_dir, const char *default_dir, char *err, size_t errlen) {
+    const char *dir = data_dir;
+    if (!dir || !dir[0]) dir = getenv("SBO_DATA_DIR");
+    if (!dir || !dir[0]) dir = default_dir;
+    if (strlen(dir) >= sizeof ((sbo_image_set *)0)->dir) {
+        sbo_errf(err, errlen, "%s: data directory path '%.200s...' is longer than %zu characters; use a shorter one",
+                 name, dir, sizeof ((sbo_image_set *)0)->dir - 1);
+        return NULL;
+    }
+    return dir;
+}
+
 int sbo_image_set_load(const char *dataset, const char *data_dir, sbo_image_set *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
+    if (dataset && sbo_cifar_known(dataset)) return sbo_cifar_load(dataset, data_dir, out, err, errlen);
     const known_set *ks = NULL;
     for (size_t i = 0; i < N_KNOWN_SETS; i++)
         if (dataset && strcmp(dataset, k_sets[i].name) == 0) ks = &k_sets[i];
     if (!ks) {
-        sbo_errf(err, errlen, "unknown image data set '%s'; known: fashion_mnist, mnist", dataset ? dataset : "(null)");
+        sbo_errf(err, errlen, "unknown image data set '%s'; known: " SBO_IMAGE_SET_NAMES, dataset ? dataset : "(null)");
         return -1;
     }
-    const char *dir = data_dir;
-    if (!dir || !dir[0]) dir = getenv("SBO_DATA_DIR");
-    if (!dir || !dir[0]) dir = ks->default_dir;
-    if (strlen(dir) >= sizeof out->dir) {
-        sbo_errf(err, errlen, "%s: data directory path '%.200s...' is longer than %zu characters; use a shorter one",
-                ks->name, dir, sizeof out->dir - 1);
-        return -1;
-    }
+    const char *dir = sbo_image_dir(ks->name, data_dir, ks->default_dir, err, errlen);
+    if (!dir) return -1;
     snprintf(out->name, sizeof out->name, "%s", ks->name);
     snprintf(out->dir, sizeof out->dir, "%s", dir);
     out->n_classes = IDX_N_CLASSES;

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""fuzz/make_seeds.py: writes the seed corpora fuzz/corpus/{fuzz_idx,fuzz_config,fuzz_cli}/seed_* (committed; rerun
-after changing this file: python3 fuzz/make_seeds.py). Input formats: the header comments of fuzz/fuzz_*.c.
-Seeds: IDX headers raw and gzipped with the edge cases of tests/test_idx.c; configs/*.ini and the bad configs of
-docs/ERRORS.md; command lines from README.md and docs/ERRORS.md. Files named crash-* (regressions) are kept."""
+"""fuzz/make_seeds.py: writes the seed corpora fuzz/corpus/{fuzz_idx,fuzz_cifar,fuzz_config,fuzz_cli}/seed_*
+(committed; rerun after changing this file: python3 fuzz/make_seeds.py). Input formats: the header comments of
+fuzz/fuzz_*.c. Seeds: IDX headers raw and gzipped with the edge cases of tests/test_idx.c; CIFAR batches of 1-2
+records, valid and with the refusals of tests/test_cifar.c; configs/*.ini and the bad configs of docs/ERRORS.md;
+command lines from README.md and docs/ERRORS.md. Files named crash-* (regressions) are kept."""
 import glob, gzip, os, struct
 
 root = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +52,26 @@ write("fuzz_idx", "trailing_raw", b"\x00" + images + b"xyz")
 write("fuzz_idx", "empty", b"\x00")
 write("fuzz_idx", "corrupt_gz", b"\x00" + gz(images)[:12] + b"\xff" * 8 + gz(images)[20:])
 
+# --- fuzz_cifar: mode byte (bit 0: CIFAR-100 records, bit 1: append the file twice) + the batch file
+def cifar(n, c100=False, lab=None):
+    out = b""
+    for i in range(n):
+        head = bytes([i % 20, (7 * i) % 100]) if c100 else bytes([i % 10])
+        if lab is not None and i == n - 1:
+            head = head[:-1] + bytes([lab])
+        out += head + bytes((i * 31 + k) % 256 for k in range(3072))
+    return out
+
+
+for name, mode, payload in [("c10_one", 0, cifar(1)), ("c10_two", 0, cifar(2)), ("c10_twice", 2, cifar(1)),
+                            ("c100_one", 1, cifar(1, True)), ("c100_two_twice", 3, cifar(2, True)),
+                            ("c10_label_10", 0, cifar(2, lab=10)), ("c100_fine_100", 1, cifar(1, True, lab=100)),
+                            ("c100_coarse_20", 1, bytes([20, 5]) + bytes(3072)),
+                            ("c10_record_cut", 0, cifar(1)[:-1]), ("c10_extra_byte", 0, cifar(1) + b"x"),
+                            ("c100_as_c10", 0, cifar(1, True)), ("c10_as_c100", 1, cifar(2)[:3074]),
+                            ("empty", 0, b""), ("one_byte", 1, b"\x03")]:
+    write("fuzz_cifar", name, bytes([mode]) + payload)
+
 # --- fuzz_config: byte 0 task, byte 1 algorithm (indices into the registries), then the INI text
 tasks = {"counterexample": 0, "quadratic": 1, "data_cleaning": 2, "hyper_rep": 3}
 algos = range(4)
@@ -96,6 +117,10 @@ cli = {
     "run_data_dir": ["run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--out", "x.h5",
                      "--data-dir", "/usr/share/datasets/fashion-mnist", "--set", "task.data_dir=/x"],
     "run_data_dir_no_data": ["run", "--task", "counterexample", "--data-dir", "d"],
+    "run_cifar": ["run", "--task", "data_cleaning", "--algo", "bros", "--seed", "1", "--out", "x.h5",
+                  "--data-dir", "data/cifar10", "--set", "task.dataset=cifar10", "--set", "task.model=mlp"],
+    "run_dataset_bad": ["run", "--task", "hyper_rep", "--algo", "soba", "--seed", "1", "--out", "x.h5",
+                        "--set", "task.dataset=cifar"],
     "run_missing": ["run", "--task", "hyper_rep"], "run_positional": ["run", "pos"],
     "run_needs_value": ["run", "--task"], "run_unknown_opt": ["run", "--steps", "3"],
     "memory": ["memory", "--task", "counterexample", "--steps", "3", "--algos", "bros,soba", "--csv", "m.csv"],

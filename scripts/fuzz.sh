@@ -3,7 +3,7 @@
 # -fsanitize=fuzzer,address,undefined) for SECONDS each and prints per harness: executions, exec/s, crashes.
 # Exercised by: make fuzz (FUZZ_SECONDS=..., default 60) and make test (FUZZ_CI_SECONDS, default 15: the CI run).
 #
-#   scripts/fuzz.sh BUILD_DIR SECONDS [HARNESS ...]      (default harnesses: fuzz_idx fuzz_config fuzz_cli)
+#   scripts/fuzz.sh BUILD_DIR SECONDS [HARNESS ...]      (default harnesses: fuzz_idx fuzz_cifar fuzz_config fuzz_cli)
 #
 # Each harness first replays its whole seed corpus fuzz/corpus/<harness>/ (committed: seeds and the regression
 # inputs crash-* of past findings), then mutates for SECONDS. New interesting inputs go to BUILD_DIR/corpus/<harness>/
@@ -16,7 +16,7 @@ build=${1:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [HARNESS ...]}
 seconds=${2:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [HARNESS ...]}
 shift 2
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_idx fuzz_config fuzz_cli)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_idx fuzz_cifar fuzz_config fuzz_cli)
 case "$seconds" in ''|*[!0-9]*) echo "fuzz: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
 
 # one thread (the harnesses are single-threaded; OpenBLAS/OpenMP threads would only add noise); UBSan aborts with a

@@ -24,7 +24,8 @@ typedef struct {
 
 static const sbo_option dc_options[] = {
     SBO_NEURAL_OPTIONS,
-    {"task.model", "linear", "lower model: linear (784 -> 10 softmax regression) or mlp (784 -> hidden -> 10)"},
+    {"task.model", "linear", "lower model: linear (pixels -> classes softmax regression: 784 -> 10 on Fashion-MNIST, "
+     "3072 -> 10 on CIFAR-10) or mlp (pixels -> hidden -> classes)"},
     {"task.hidden", "256", "hidden width of the MLP"},
     {"task.activation", "relu", "MLP activation: relu, tanh or gelu"},
     {"task.noise", "0.5", "fraction of training labels corrupted uniformly at random (to a different class)"},

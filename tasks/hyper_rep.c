@@ -21,7 +21,8 @@ typedef struct {
 
 static const sbo_option hr_options[] = {
     SBO_NEURAL_OPTIONS,
-    {"task.hidden", "256", "width of the feature extractor (the upper variable is 784 x hidden + hidden)"},
+    {"task.hidden", "256", "width of the feature extractor (the upper variable is pixels x hidden + hidden: 784 on "
+     "Fashion-MNIST, 3072 on CIFAR)"},
     {"task.activation", "relu", "feature activation: relu, tanh or gelu"},
     {"task.noise", "0", "fraction of training labels corrupted (0: clean data)"},
     {"task.lambda", "1e-2", "ridge coefficient of the head (the lower problem's strong-convexity constant)"},

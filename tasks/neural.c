@@ -18,6 +18,11 @@ static int check_range(const char *key, long v, long lo, long hi, char *err, siz
 }
 
 int sbo_neural_options_check(const sbo_neural_options *o, char *err, size_t errlen) {
+    if (!sbo_image_set_known(o->dataset)) {
+        snprintf(err, errlen, "task.dataset = '%.100s' is not an image set; choose one of " SBO_IMAGE_SET_NAMES,
+                 o->dataset);
+        return -1;
+    }
     if (check_range("task.hidden", o->hidden, 1, 65536, err, errlen)) return -1;
     if (!(o->lambda > 0) || !isfinite(o->lambda)) {
         snprintf(err, errlen, "task.lambda = %g must be positive (the lower problem must be strongly convex)",
@@ -92,7 +97,7 @@ int sbo_neural_load(sbo_neural *nn, const sbo_neural_options *o, char *err, size
         sbo_image_set_free(&nn->set);
         return -1;
     }
-    nn->pixels = s->train.rows * s->train.cols;
+    nn->pixels = s->train.channels * s->train.rows * s->train.cols;   /* channel-planar rows (core/sbo_idx.h) */
     nn->n_train = (int)n_train; nn->n_val = (int)n_val; nn->n_test = (int)n_test;
     nn->b_lower = (int)b; nn->b_upper = (int)ub;
     /* executors are sized for the minibatches (so the activation memory is the training one); exact oracles and

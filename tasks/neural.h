@@ -15,7 +15,7 @@ enum { SBO_LEVEL_LOWER = 0, SBO_LEVEL_UPPER = 1, SBO_LEVEL_TEST = 2 };
 
 typedef struct {
     sbo_image_set set;
-    int pixels;                     /* rows * cols */
+    int pixels;                     /* channels * rows * cols: the inputs of the network (784; CIFAR 3072) */
     int n_train, n_val, n_test;
     int *train_rows, *val_rows;     /* rows of set.train used as the training and validation splits */
     int *train_labels;              /* training labels after the label noise */
@@ -35,10 +35,13 @@ typedef struct {
 
 /* The options every image task has; a task's table lists them first: {SBO_NEURAL_OPTIONS, {...own...}, {NULL}}. */
 #define SBO_NEURAL_OPTIONS                                                                                             \
-    {"task.dataset", "fashion_mnist", "image set: fashion_mnist (offline, Debian package dataset-fashion-mnist) or "  \
-     "mnist (data_fetch/fetch_mnist.sh)"},                                                                           \
-    {"task.data_dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: the data set's " \
-     "standard place, or $SBO_DATA_DIR); `sbo run --data-dir DIR` sets it"},                                         \
+    {"task.dataset", "fashion_mnist", "image set: fashion_mnist (offline, Debian package dataset-fashion-mnist), "    \
+     "mnist (data_fetch/fetch_mnist.sh), cifar10 or cifar100 (data_fetch/fetch_cifar.sh; 32 x 32 x 3 = 3072 "        \
+     "inputs, channel-planar; cifar100 uses the 100 fine labels)"},                                                 \
+    {"task.data_dir", "", "directory with the data set's files: {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz, "   \
+     "CIFAR-10's data_batch_1..5.bin and test_batch.bin, CIFAR-100's train.bin and test.bin (or the directory "     \
+     "holding cifar-10-batches-bin/ or cifar-100-binary/) (default: the data set's standard place, or "             \
+     "$SBO_DATA_DIR); `sbo run --data-dir DIR` sets it"},                                                           \
     {"task.n_train", "5000", "training split (lower level), drawn from the official training set"},                  \
     {"task.n_val", "5000", "validation split (upper level), disjoint from the training split"},                     \
     {"task.n_test", "10000", "test images (the first n_test of the official test set)"},                             \
@@ -52,7 +55,7 @@ typedef struct {
  * (task.activation, task.hidden, task.noise, task.lambda; each task's option table gives their defaults), parsed and
  * checked once (liblinear's check_parameter pattern): the tasks read this struct, never an option string. */
 typedef struct {
-    char dataset[128];              /* task.dataset: fashion_mnist or mnist (checked when the data is loaded) */
+    char dataset[128];              /* task.dataset: fashion_mnist, mnist, cifar10 or cifar100 */
     char data_dir[SBO_CONFIG_VALUE_LEN];   /* task.data_dir (PATH_MAX); "": the data set's standard place, or $SBO_DATA_DIR */
     long n_train, n_val, n_test;    /* task.n_train, task.n_val, task.n_test: split sizes */
     long batch, upper_batch;        /* task.batch, task.upper_batch: minibatch sizes of phi_k and psi_k */

@@ -398,6 +398,8 @@ static void check_set(const sbo_image_set *s, const char *name) {
         cr_assert_eq(sp[k]->n, ns[k]);
         cr_assert_eq(sp[k]->rows, 4);
         cr_assert_eq(sp[k]->cols, 3);
+        cr_assert_eq(sp[k]->channels, 1, "IDX sets are grey");
+        cr_assert_null(sp[k]->coarse_labels);
         for (long i = 0; i < ns[k]; i++) {
             cr_assert_eq(sp[k]->labels[i], labs[k][i]);
             for (int r = 0; r < 4; r++)
@@ -464,8 +466,9 @@ Test(loader, missing_directory_says_how_to_get_the_data) {
 Test(loader, unknown_dataset_lists_the_known_ones) {
     sbo_image_set s;
     char err[SBO_ERR_LEN] = "";
-    cr_assert_eq(sbo_image_set_load("cifar100", dir, &s, err, sizeof err), -1);
-    cr_assert(strstr(err, "unknown image data set 'cifar100'; known: fashion_mnist, mnist"), "got: %s", err);
+    cr_assert_eq(sbo_image_set_load("svhn", dir, &s, err, sizeof err), -1);
+    cr_assert(strstr(err, "unknown image data set 'svhn'; known: fashion_mnist, mnist, cifar10, cifar100"), "got: %s",
+              err);
 }
 
 Test(loader, label_count_differs_from_image_count) {

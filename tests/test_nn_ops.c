@@ -8,11 +8,15 @@
  * attention written the standard way (reshape, permute to (b, H, T, dh), batched matmuls, permute back) against
  * differences, reduced = P^T full, and equal to the per-head form with the weights arranged to match; the ViT
  * pieces (op_vit.c: add_bcast, a positional embedding added over the batch, and mean_tokens) against a direct
- * computation and differences (P lower and upper), float32 against float64, reduced = P^T full.
+ * computation and differences (P lower and upper), float32 against float64, reduced = P^T full; token ids outside
+ * [0, V) abort when loaded (the value, the op and V named), ids 0 and V - 1 load and run.
  * Tolerances: tests/nn_check.h (FD_TOL 1e-7 relative, EXACT_TOL 1e-10, F32_TOL 1e-4); forward values are held to
  * DIRECT_TOL (permute: exactly).
  * Run: ctest -R test_nn_ops, or build/test_nn_ops --verbose. */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "tests/nn_check.h"  /* nets, runs, fd_test, reduced_test, f32_test (and the engine, RNG, Haar P) */
 
 #define DIRECT_TOL 1e-13     /* float64 forward values against the same formula computed here */
@@ -212,6 +216,85 @@ static void embedding_test(int tied, const char *label, uint64_t seed) {
 Test(nn_ops, embedding_matches_differences) {
     embedding_test(0, "embedding, V x C table, separate head", 51);
     embedding_test(1, "embedding, C x V table tied to the head", 52);
+}
+
+/* ids (b x 3) -> embedding (V = 5 rows, or a tied C x V table) -> token-wise head -> per-token xent -> mean: the
+ * smallest graph with token ids, for the range checks below. */
+static sbo_nn_exec *embedding_exec(net *N, int tied, int *ids_out) {
+    sbo_stream s;
+    sbo_stream_init(&s, 61, SBO_RNG_TEST, 0, 0);
+    net_init(N, 5);
+    int T = 3, C = 4, Vt = 5;
+    int ids = add_int_input(N, "ids", T, Vt, &s), tgt = add_int_input(N, "targets", T, Vt, &s);
+    int E = tied ? lower_param(N, "Et", C, Vt) : lower_param(N, "E", Vt, C);
+    int head = tied ? E : upper_param(N, "head", C, Vt);
+    int e = sbo_nn_embedding(&N->g, "emb", ids, E, tied);
+    int z = sbo_nn_linear(&N->g, "head", e, head, -1);
+    sbo_nn_mark_loss(&N->g, sbo_nn_wmean(&N->g, "mean", sbo_nn_xent_labels(&N->g, "xent", z, tgt), -1));
+    *ids_out = ids;
+    return net_exec(N, 64);
+}
+
+/* Loads bad (15 ids with one out of range at element 7) in a child process and returns its stderr; the child must
+ * die by SIGABRT. */
+static void expect_id_abort(int tied, int bad, const char *want[3]) {
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork");
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        static net N;
+        int ids;
+        sbo_nn_exec *e = embedding_exec(&N, tied, &ids);
+        int vals[15];
+        for (int i = 0; i < 15; i++) vals[i] = i % 5;
+        vals[7] = bad;
+        sbo_nn_set_input_int(e, ids, vals, 5);
+        _exit(0);   /* not reached when the check works */
+    }
+    close(fds[1]);
+    char buf[2048] = "";
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)r;
+    buf[got] = '\0';
+    close(fds[0]);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "id %d (tied %d) was loaded without an abort; stderr: %s",
+              bad, tied, buf);
+    for (int k = 0; k < 3 && want[k]; k++) cr_assert(strstr(buf, want[k]), "'%s' missing in: %s", want[k], buf);
+}
+
+/* Ids outside [0, V) read and wrote outside the table (the kernels index unchecked): the executor now refuses them
+ * when they are loaded, naming the value, the op and V. */
+Test(nn_ops, embedding_ids_outside_the_table_abort_when_loaded) {
+    const char *w5[3] = {"holds 5 at element 7 (of 15), outside [0, 5)", "op embedding 'emb' (V = 5)", "'ids'"};
+    expect_id_abort(0, 5, w5);
+    const char *wneg[3] = {"holds -1 at element 7", "op embedding 'emb' (V = 5)", NULL};
+    expect_id_abort(0, -1, wneg);
+    const char *wtied[3] = {"holds 1000000 at element 7", "(V = 5)", NULL};
+    expect_id_abort(1, 1000000, wtied);   /* a C x V (tied) table: V is its column count */
+}
+
+Test(nn_ops, embedding_ids_at_the_table_edges_load_and_run) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    int ids;
+    sbo_nn_exec *e = embedding_exec(&N, 0, &ids);
+    int vals[15];
+    for (int i = 0; i < 15; i++) vals[i] = i % 2 ? 4 : 0;   /* 0 and V - 1 only */
+    sbo_nn_set_input_int(e, ids, vals, 5);
+    double x[MAXD] = {0}, Y[MAXD] = {0}, loss = 0;
+    sbo_stream s;
+    sbo_stream_init(&s, 62, SBO_RNG_TEST, 0, 0);
+    gaussian_fill(&s, 0.5, N.d, x);
+    gaussian_fill(&s, 0.5, ydim(&N), Y);
+    run(e, &N, x, Y, NULL, NULL, NULL, NULL, &loss, NULL, NULL, NULL, NULL);
+    cr_assert(isfinite(loss) && loss > 0, "loss %g", loss);
+    sbo_nn_exec_destroy(e);
 }
 
 /* ------------------------------------------------------------------------------------------------------ */

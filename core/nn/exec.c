@@ -16,6 +16,30 @@ static void exec_die(const char *name, const char *msg) {
     abort();
 }
 
+/* Integer inputs that an op bounds (op descriptor int_bound: an embedding's token ids index V table rows) are
+ * checked when they are loaded, once per load rather than per pass: a value outside [0, V) is a caller's bug that
+ * would read and write outside the table, so it aborts with the value, where it sits, the op and V. */
+static void check_int_input(const char *name, const sbo_nn_graph *g, int input, const int *vals, long n) {
+    for (int k = 0; k < g->n_ops; k++) {
+        const sbo_nn_node *node = &g->op[k];
+        const sbo_nn_op_desc *d = sbo_nn_op_table[node->kind];
+        if (!d->int_bound) continue;
+        for (int j = 0; j < node->n_in; j++) {
+            if (node->in[j] != input || !(d->int_inputs >> j & 1u)) continue;
+            int V = d->int_bound(g, node, j);
+            if (V <= 0) continue;
+            for (long i = 0; i < n; i++)
+                if (vals[i] < 0 || vals[i] >= V) {
+                    char msg[512];
+                    snprintf(msg, sizeof msg, "integer input '%s' holds %d at element %ld (of %ld), outside [0, %d): "
+                             "op %s '%s' (V = %d) would index out of bounds with it; the caller loaded a bad id",
+                             g->v[input].name, vals[i], i, n, V, d->name, g->v[node->out].name, V);
+                    exec_die(name, msg);
+                }
+        }
+    }
+}
+
 #define SBO_NN_TEMPLATE_FILE "core/nn/exec.c"
 #include "core/nn/template.h"
 
@@ -772,6 +796,7 @@ static void SFX(set_input)(void *ve, int input, const double *rows, int b) {
 
 static void SFX(set_input_int)(void *ve, int input, const int *vals, int b) {
     SFX(exec) *e = ve;
+    check_int_input(e->name, &e->g, input, vals, (long)b * e->g.v[input].cols);
     e->v[input].version++;
     e->be->copy(e->v[input].ival, vals, sizeof(int) * (size_t)b * (size_t)e->g.v[input].cols);
 }

@@ -3,10 +3,11 @@
  * into the table one call per range of columns (each column sums its tokens in token order: repeated ids add up
  * the same way on any split, with no races). Two precisions, name_f32 and name_f64 (core/nn/kernels_template.h).
  *
- * Token row s of rows (= b T) with id = ids[s] in [0, V) (not checked here: the caller's contract, as for xent's
- * labels) reads the table entry (id, c) at E[id * sr + c * sc]: sr = C, sc = 1 for a V x C table, sr = 1, sc = V
- * for a C x V one (E^T, a tied linear head's weight).  y[s, c] = E(id, c); y' = E'(id, c);
- * E_bar(id, c) += y_bar[s, c]; E_bar'(id, c) += y_bar'[s, c] (the op is linear in E: no second-order term).
+ * Token row s of rows (= b T) with id = ids[s] in [0, V) (not checked here: sbo_nn_set_input_int checked it when the
+ * ids were loaded, through the op's int_bound) reads the table entry (id, c) at E[id * sr + c * sc]: sr = C, sc = 1
+ * for a V x C table, sr = 1, sc = V for a C x V one (E^T, a tied linear head's weight).
+ * y[s, c] = E(id, c); y' = E'(id, c); E_bar(id, c) += y_bar[s, c]; E_bar'(id, c) += y_bar'[s, c] (the op is linear
+ * in E: no second-order term).
  * Exercised by: build/tests/test_nn_ops. */
 #ifndef SBO_NN_KERNELS_TEMPLATE
 #ifndef SBO_NN_KERNELS_EMBED_H

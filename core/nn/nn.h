@@ -135,9 +135,10 @@ int sbo_nn_rmsnorm(sbo_nn_graph *g, const char *name, int in, int gamma, double 
 /* Softmax over the last axis (at most SBO_NN_MAX_CLASSES entries). causal: the input's last two dims are T x T
  * (attention scores: query i, key j) and entries j > i are masked (as -inf: their outputs and derivatives are 0). */
 int sbo_nn_softmax(sbo_nn_graph *g, const char *name, int in, int causal);
-/* Token embedding: ids (an integer input, b x T, every id in [0, V)) pick rows of the table E (V x C), out
- * (b, T, C). transposed = 1: the table is stored C x V (E^T), the layout of the weight Y of a linear head, so one
- * parameter serves both (tied weights: out = linear(h, E^T)); its derivatives accumulate from both ops. */
+/* Token embedding: ids (an integer input, b x T, every id in [0, V): sbo_nn_set_input_int aborts otherwise) pick
+ * rows of the table E (V x C), out (b, T, C). transposed = 1: the table is stored C x V (E^T), the layout of the
+ * weight Y of a linear head, so one parameter serves both (tied weights: out = linear(h, E^T)); its derivatives
+ * accumulate from both ops. */
 int sbo_nn_embedding(sbo_nn_graph *g, const char *name, int ids, int table, int transposed);
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v);
 /* The same per-sample elements seen as b x dims[0] x ... (ndim <= 3 trailing dims, same product). */
@@ -209,6 +210,8 @@ void sbo_nn_exec_destroy(sbo_nn_exec *e);
 void sbo_nn_set_input_u8(sbo_nn_exec *e, int input, const unsigned char *base, const int *ids, int b,
                          double scale, double shift);
 void sbo_nn_set_input(sbo_nn_exec *e, int input, const double *rows, int b);
+/* Integer inputs an op bounds (an embedding's ids: [0, V)) are checked here, once per load: a value outside aborts
+ * with the value, its element, the op and V (a caller's bug, like a tangent sweep at another point). */
 void sbo_nn_set_input_int(sbo_nn_exec *e, int input, const int *vals, int b);
 void sbo_nn_set_labels(sbo_nn_exec *e, const int *labels, int b);   /* the graph's default labels input */
 void sbo_nn_set_ids(sbo_nn_exec *e, const int *ids, int b);         /* the graph's default sample-id input */

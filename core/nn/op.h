@@ -66,6 +66,10 @@ typedef struct {
     unsigned reads_projected;
     /* Checks the inputs' shapes and fills the output's ndim and dims (batched or not). 0 or -1 with a message. */
     int (*shape)(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value *out, char *err, size_t errlen);
+    /* The exclusive upper bound V of the integer input j of node n (every value must lie in [0, V)), or 0 when the
+     * op does not bound it; NULL: none. sbo_nn_set_input_int checks each load against it and aborts on a value
+     * outside (a caller's bug: the kernels index with it unchecked). */
+    int (*int_bound)(const sbo_nn_graph *g, const sbo_nn_node *n, int j);
     /* Scratch elements per piece (up to 4) for a node at batch B with the given rank of its projected input
      * (0: full mode; rank is -1 when the op has no projectable input); NULL: none. */
     void (*scratch)(const sbo_nn_graph *g, const sbo_nn_node *n, int B, int rank, long sizes[4]);

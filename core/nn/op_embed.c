@@ -2,7 +2,10 @@
  * or C x V with the node's transposed flag: the weight of a tied linear head) into (b, T, C). Linear in E, so the
  * tvjp is the vjp of y_bar' (bodies in core/nn/kernels_embed.h, shared with CUDA). The table may feed other ops too
  * (tied weights): its adjoints accumulate. Not projectable.
- * Exercised by: tests/test_nn_ops.c (against direct computation and central differences; a tied head). */
+ * Ids outside [0, V) abort when they are loaded (sbo_nn_set_input_int, through the descriptor's int_bound), so the
+ * kernels index unchecked.
+ * Exercised by: tests/test_nn_ops.c (against direct computation and central differences; a tied head; an id of V
+ * or -1 aborts, naming the value, the op and V). */
 #ifndef SBO_NN_TEMPLATE
 #include "core/nn/op.h"               /* the descriptor */
 #include "core/nn/kernels_embed.h"    /* sbo_nn_embed_gather_row, sbo_nn_embed_scatter_cols */
@@ -22,11 +25,17 @@ static int embed_shape(const sbo_nn_graph *g, const sbo_nn_node *n, sbo_nn_value
     return 0;
 }
 
+/* token ids index the table's V rows (columns when transposed): checked on each load by sbo_nn_set_input_int */
+static int embed_int_bound(const sbo_nn_graph *g, const sbo_nn_node *n, int j) {
+    const sbo_nn_value *E = &g->v[n->in[0]];
+    return j == 1 ? (n->iarg[0] ? E->dim[1] : E->dim[0]) : 0;
+}
+
 #define SBO_NN_TEMPLATE_FILE "core/nn/op_embed.c"
 #include "core/nn/template.h"
 
 SBO_NN_OP_DESC(embedding, .name = "embedding", .n_in_min = 2, .n_in_max = 2, .int_inputs = 1u << 1,
-               .param_inputs = 1u << 0, .shape = embed_shape);
+               .param_inputs = 1u << 0, .shape = embed_shape, .int_bound = embed_int_bound);
 
 #else /* --- typed part (real, SFX) ----------------------------------------------------------------------------- */
 #include "core/nn/typed.h"
