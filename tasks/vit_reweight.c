@@ -6,7 +6,8 @@
  *   f(x, Y) = (1/n_val) sum_j CE(vit_Y(a_j), y_j)                                    (clean validation split)
  * The ViT (pre-norm, as in Dosovitskiy et al. 2021 with mean pooling instead of a class token):
  *   patches   the image cut into T = (rows/p)(cols/p) patches of p x p pixels, token t = patch row-major; the
- *             pixels are reordered once at load so that each patch is contiguous: input (b, T, p^2)
+ *             pixels are reordered once at load so that each patch is contiguous: input (b, T, channels p^2)
+ *             (channel-planar inside a patch; CIFAR: 3 channels)
  *   embed     h = patches W_patch + b_patch (token-wise linear) + pos (a learned T x C positional embedding)
  *   blocks    depth times: h += Wo attn(LN1(h)), attn = multi-head softmax(Q K^T / sqrt(dh)) V with Q, K, V =
  *             LN1(h) Wq, Wk, Wv (C x C each, reshaped to heads and permuted, core/nn/op_permute.c);
@@ -118,10 +119,10 @@ static void vit_metrics(sbo_task *t, const double *x, const double *Y, const dou
     sbo_reweight_metrics(t, ((vit_ctx *)t->ctx)->opts.weights, x, Y, out);
 }
 
-/* Reorders every image of a split in place so that patch t (row-major over the patch grid) is contiguous, its pixels
- * row-major inside the patch. */
+/* Reorders every image of a split in place so that patch t (row-major over the patch grid) is contiguous: its
+ * channels x p x p values, channel-planar inside the patch (the order of core/sbo_idx.h within each patch). */
 static int patchify(sbo_image_split *sp, int p, char *err, size_t errlen) {
-    int R = sp->rows, Cc = sp->cols, P = R * Cc;
+    int R = sp->rows, Cc = sp->cols, ch = sp->channels, P = ch * R * Cc;
     unsigned char *tmp = malloc((size_t)P);
     if (!tmp) { snprintf(err, errlen, "out of memory reordering images into patches"); return -1; }
     for (long i = 0; i < sp->n; i++) {
@@ -129,8 +130,10 @@ static int patchify(sbo_image_split *sp, int p, char *err, size_t errlen) {
         int k = 0;
         for (int pr = 0; pr < R / p; pr++)
             for (int pc = 0; pc < Cc / p; pc++)
-                for (int a = 0; a < p; a++)
-                    for (int bcol = 0; bcol < p; bcol++) tmp[k++] = img[(pr * p + a) * Cc + pc * p + bcol];
+                for (int c = 0; c < ch; c++)
+                    for (int a = 0; a < p; a++)
+                        for (int bcol = 0; bcol < p; bcol++)
+                            tmp[k++] = img[((long)c * R + pr * p + a) * Cc + pc * p + bcol];
         memcpy(img, tmp, (size_t)P);
     }
     free(tmp);
@@ -238,15 +241,11 @@ sbo_task *sbo_vit_reweight_create(const sbo_vit_reweight_options *o, char *err, 
     vit_ctx *c = t->ctx;
     c->opts = *o;
     sbo_neural *nn = &c->nn;
-    int R = nn->set.train.rows, Cc = nn->set.train.cols, p = o->patch;
-    if (nn->pixels != R * Cc || R % p || Cc % p ||
-        (o->weights == SBO_DC_CLEAN && sbo_reweight_clean_pool(nn, o->nn.noise, err, errlen))) {
-        if (nn->pixels == R * Cc && (R % p || Cc % p))
+    int R = nn->set.train.rows, Cc = nn->set.train.cols, ch = nn->set.train.channels, p = o->patch;
+    if (R % p || Cc % p || (o->weights == SBO_DC_CLEAN && sbo_reweight_clean_pool(nn, o->nn.noise, err, errlen))) {
+        if (R % p || Cc % p)
             snprintf(err, errlen, "task.patch = %d does not divide the %d x %d images of %s; choose a divisor of both",
                      p, R, Cc, nn->set.name);
-        else if (nn->pixels != R * Cc)
-            snprintf(err, errlen, "vit_reweight takes one-channel images; %s has %d values per image", nn->set.name,
-                     nn->pixels);
         sbo_neural_free(nn); free(c); free(t);
         return NULL;
     }
@@ -261,7 +260,7 @@ sbo_task *sbo_vit_reweight_create(const sbo_vit_reweight_options *o, char *err, 
         sbo_nn_graph_init(g, nn->chunk);
         builder B = {g, &t->lower, c, level == 0};
         int in;
-        int z = build(&B, level, T, p * p, classes, &in);
+        int z = build(&B, level, T, ch * p * p, classes, &in);
         if (level == 0) {
             sbo_layout_finish(&t->lower, NULL);
             nn->in_lower = in;

@@ -383,3 +383,22 @@ Test(cifar, data_cleaning_runs_on_generated_cifar10_and_cifar100, .timeout = 120
     struct stat st;
     cr_assert_neq(stat(out, &st), 0, "no results file after a refused input");
 }
+
+/* The ViT task on generated CIFAR-10: patches of 8 (T = 16 tokens of 3 x 8 x 8 values, channel-planar inside the
+ * patch), a few BROS steps at r = 4; the Haar frames hold sum m_l r_l = 4 (192 + 4 x 8 + 8 + 8 + 8) = 992 values:
+ * the patch embedding has 3 x 8 x 8 = 192 inputs (1 channel would give 480). */
+Test(cifar, vit_reweight_runs_on_generated_cifar10, .timeout = 120) {
+    write_cifar10("", 8, 20);
+    char out[600];
+    snprintf(out, sizeof out, "%s/vit.h5", dir);
+    const char *args[] = {"run", "--task", "vit_reweight", "--algo", "bros", "--seed", "1", "--data-dir", dir,
+                          "--set", "task.dataset=cifar10", "--set", "task.patch=8", "--set", "task.width=8",
+                          "--set", "task.heads=2", "--set", "task.hidden=8", "--set", "task.depth=1",
+                          "--set", "task.n_train=20", "--set", "task.n_val=20", "--set", "task.n_test=20",
+                          "--set", "task.batch=8", "--set", "task.upper_batch=8", "--set", "run.iters=3",
+                          "--set", "algo.rank=4", "--set", "algo.memory_rule=off", "--out", out, NULL};
+    char *o, *e;
+    int code = run_sbo(args, &o, &e);
+    cr_assert_eq(code, 0, "vit_reweight on cifar10: exit %d; stderr: %s", code, e);
+    cr_assert(strstr(o, "sum m_l r_l = 992"), "the Haar frames of a 192-input patch embedding not in the log: %s", o);
+}
