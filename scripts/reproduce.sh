@@ -5,7 +5,8 @@
 # Exercised by: `make reproduce` (quick, ALGORITHMS.md §8.2) and `make reproduce-full` (full, §8).
 # Exit status: 0 if every check passed and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
 # Then scripts/reproduce_neural.sh (claims 5-6: the image tasks, memory and the rank sweep; SBO_REPRODUCE_NEURAL=0
-# skips it).
+# skips it) and scripts/reproduce_transformers.sh (issue 8: ViT reweighting and the memory headline;
+# SBO_REPRODUCE_TRANSFORMERS=0 skips it).
 # Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python). OPENBLAS_CORETYPE is left as it is.
 set -uo pipefail
 
@@ -121,6 +122,21 @@ if [ "${SBO_REPRODUCE_NEURAL:-1}" = 1 ]; then
         status=FAIL; n_fail=$((n_fail + 1)); failed+=("neural")
     fi
     rows+=("neural|claim 5: data cleaning (accuracy, F1, BROS vs MA-SOBA), memory, rank sweep, hyper-rep|$status|$(elapsed "$t0" "$(now)")")
+fi
+
+# --- the transformer experiments (issue 8: ViT sample reweighting, claim 6; the memory headline) -----------------
+if [ "${SBO_REPRODUCE_TRANSFORMERS:-1}" = 1 ]; then
+    echo
+    echo "=== transformer experiments: scripts/reproduce_transformers.sh $mode"
+    t0=$(now)
+    BUILD_DIR=$build_dir PYTHON=$python bash scripts/reproduce_transformers.sh "$mode" 2>&1 |
+        tee "$logdir/reproduce_transformers.log"
+    if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+        status=PASS; n_pass=$((n_pass + 1))
+    else
+        status=FAIL; n_fail=$((n_fail + 1)); failed+=("transformers")
+    fi
+    rows+=("vit|claim 6: ViT reweighting (accuracy vs noisy baseline, BROS vs MA-SOBA), memory by rank and width|$status|$(elapsed "$t0" "$(now)")")
 fi
 
 # --- summary ---------------------------------------------------------------------------------------------
