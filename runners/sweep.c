@@ -74,6 +74,7 @@ typedef struct {
     const sbo_algo_type *algo;
     unsigned long long seed;
     int vi[SW_MAX_AXES];                /* value index per axis */
+    unsigned unread;                    /* bit a: the algorithm does not read axis a's option (not set, not named) */
     char name[256];
     char varied[600];                   /* "algo.rank=64 task.noise=0.4": the grid values of this run */
     char file[PATH_MAX + 320];
@@ -394,6 +395,7 @@ static int run_sets(const sw_spec *sp, const sw_run *r, const char **sets, char 
     int n = 0;
     for (int i = 0; i < sp->n_base; i++) sets[n++] = sp->base_sets[i];
     for (int a = 0; a < sp->n_axes; a++) {
+        if (r->unread >> a & 1u) continue;
         snprintf(bufs[a], SW_VALUE_LEN + 64, "%s=%s", sp->axes[a].key, sp->axes[a].val[r->vi[a]]);
         sets[n++] = bufs[a];
     }
@@ -417,7 +419,15 @@ static int resolve_run(const sw_spec *sp, const sw_run *r, sbo_config *cfg, char
     return 0;
 }
 
-/* Every run of the grid: algorithms outermost, then the axes in file order, the seed innermost. */
+static int algo_ignores(const sbo_algo_type *at, const char *key) {
+    for (const char *const *u = at->unread_options; u && *u; u++)
+        if (strcmp(*u, key) == 0) return 1;
+    return 0;
+}
+
+/* Every run of the grid: algorithms outermost, then the axes in file order, the seed innermost. An axis whose option
+ * the algorithm does not read (algo.rank for soba and ma_soba: sbo_algo_type.unread_options) does not multiply that
+ * algorithm's runs: it is neither set nor part of their names. */
 static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char *err, size_t errlen) {
     long combos = 1;
     for (int a = 0; a < sp->n_axes; a++) combos *= sp->axes[a].n;
@@ -436,18 +446,26 @@ static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char
     int k = 0;
     for (int ai = 0; ai < sp->n_algos; ai++)
         for (long c = 0; c < combos; c++)
-            for (int si = 0; si < sp->n_seeds; si++, k++) {
+            for (int si = 0; si < sp->n_seeds; si++) {
                 sw_run *r = &runs[k];
+                memset(r, 0, sizeof *r);
                 r->index = k;
                 r->algo = sp->algos[ai];
                 r->seed = sp->seeds[si];
                 long rest = c;
+                int dup = 0;
                 for (int a = sp->n_axes - 1; a >= 0; a--) {
                     r->vi[a] = (int)(rest % sp->axes[a].n);
                     rest /= sp->axes[a].n;
+                    if (algo_ignores(r->algo, sp->axes[a].key)) {
+                        r->unread |= 1u << a;
+                        dup |= r->vi[a] != 0;
+                    }
                 }
+                if (dup) continue;
                 size_t u = (size_t)snprintf(r->name, sizeof r->name, "%s", r->algo->name);
                 for (int a = 0; a < sp->n_axes; a++) {
+                    if (r->unread >> a & 1u) continue;
                     const char *v = sp->axes[a].val[r->vi[a]];
                     size_t w = strlen(r->varied);
                     snprintf(r->varied + w, sizeof r->varied - w, "%s%s=%s", w ? " " : "", sp->axes[a].key, v);
@@ -479,12 +497,13 @@ static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char
                 snprintf(r->hash, sizeof r->hash, "%016llx", (unsigned long long)fnv1a(r->dump));
                 r->state = SW_PENDING;
                 snprintf(r->exit_text, sizeof r->exit_text, "-");
+                k++;
             }
     free(cfg);
     *n_runs = k;
     return runs;
 fail:
-    for (int j = 0; j <= k && j < total; j++) free(runs[j].dump);
+    for (int j = 0; j < k; j++) free(runs[j].dump);
     free(runs);
     free(cfg);
     return NULL;
@@ -1308,6 +1327,7 @@ const char *const sbo_sweep_help =
     "Each run is named <algorithm>[_<key><value>...]_s<seed> from the options with two or more values (key: the part\n"
     "after the dot; a value starting with a letter gets a '-': bros_rank64_s2, soba_model-mlp_s1) and writes\n"
     "DIR/<name>.h5 through a child `sbo run` (OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1, log DIR/logs/<name>.log).\n"
+    "An option that an algorithm does not read (algo.rank for soba and ma_soba) does not multiply its runs.\n"
     "DIR/manifest.tsv lists every run: index, name, algorithm, seed, grid values, config hash, state (pending,\n"
     "running, done, failed), exit status, file (docs/SCHEMA.md).\n"
     "\n"
