@@ -36,7 +36,7 @@
 #define SW_VALUE_LEN 200          /* an INI line holds at most 197 characters */
 #define SW_MAX_ALGOS 8
 #define SW_MAX_SEEDS 1000
-#define SW_MAX_RUNS 20000
+#define SW_MAX_RUNS 5000         /* a sweep's runs are resolved and checked up front; split bigger grids */
 #define SW_CHECKPOINT_EVERY 1000  /* default of checkpoint_every */
 #define SW_THROTTLE 4             /* default of slurm_throttle */
 
@@ -429,11 +429,13 @@ static int algo_ignores(const sbo_algo_type *at, const char *key) {
  * the algorithm does not read (algo.rank for soba and ma_soba: sbo_algo_type.unread_options) does not multiply that
  * algorithm's runs: it is neither set nor part of their names. */
 static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char *err, size_t errlen) {
-    long combos = 1;
-    for (int a = 0; a < sp->n_axes; a++) combos *= sp->axes[a].n;
-    long total = (long)sp->n_algos * combos * sp->n_seeds;
+    long combos = 1, total = (long)sp->n_algos * sp->n_seeds;
+    for (int a = 0; a < sp->n_axes && total <= SW_MAX_RUNS; a++) {
+        combos *= sp->axes[a].n;
+        total *= sp->axes[a].n;
+    }
     if (total > SW_MAX_RUNS) {
-        sbo_errf(err, errlen, "the sweep has %ld runs (more than %d); split it into several configs", total, SW_MAX_RUNS);
+        sbo_errf(err, errlen, "the sweep has more than %d runs; split it into several configs", SW_MAX_RUNS);
         return NULL;
     }
     sw_run *runs = calloc((size_t)total, sizeof *runs);
@@ -490,10 +492,14 @@ static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char
                         goto fail;
                     }
                 snprintf(r->file, sizeof r->file, "%s/%s.h5", dir, r->name);
-                if (resolve_run(sp, r, cfg, err, errlen)) goto fail;
-                size_t len = sbo_config_dump(cfg, NULL, 0) + 1;
-                if (!(r->dump = malloc(len))) { sbo_errf(err, errlen, "out of memory"); goto fail; }
-                sbo_config_dump(cfg, r->dump, len);
+                if (si > 0) {           /* the seed is not in the configuration: the previous run's holds */
+                    if (!(r->dump = strdup(runs[k - 1].dump))) { sbo_errf(err, errlen, "out of memory"); goto fail; }
+                } else {
+                    if (resolve_run(sp, r, cfg, err, errlen)) goto fail;
+                    size_t len = sbo_config_dump(cfg, NULL, 0) + 1;
+                    if (!(r->dump = malloc(len))) { sbo_errf(err, errlen, "out of memory"); goto fail; }
+                    sbo_config_dump(cfg, r->dump, len);
+                }
                 snprintf(r->hash, sizeof r->hash, "%016llx", (unsigned long long)fnv1a(r->dump));
                 r->state = SW_PENDING;
                 snprintf(r->exit_text, sizeof r->exit_text, "-");
