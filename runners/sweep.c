@@ -306,12 +306,14 @@ static int parse_spec(const char *path, sw_spec *sp, char *err, size_t errlen) {
             if (parse_token(k, v, "0123456789:-", "02:00:00", sp->slurm_time, sizeof sp->slurm_time, err, errlen))
                 goto out;
         } else if (strcmp(k, "slurm_mem") == 0) {
-            if (parse_token(k, v, "0123456789KMGT", "4G", sp->slurm_mem, sizeof sp->slurm_mem, err, errlen) ||
-                !isdigit((unsigned char)v[0])) {
-                if (!err[0] || isdigit((unsigned char)v[0]) == 0)
-                    sbo_errf(err, errlen, "[sweep] slurm_mem = '%s' is not a valid value; write e.g. slurm_mem = 4G", v);
+            /* digits, then at most a unit: what sbatch --mem takes */
+            const char *dig = "0123456789";
+            size_t nd = strspn(v, dig);
+            if (nd == 0 || strlen(v) > nd + 1 || (v[nd] && !strchr("KMGT", v[nd]))) {
+                sbo_errf(err, errlen, "[sweep] slurm_mem = '%s' is not a valid value; write e.g. slurm_mem = 4G", v);
                 goto out;
             }
+            if (parse_token(k, v, "0123456789KMGT", "4G", sp->slurm_mem, sizeof sp->slurm_mem, err, errlen)) goto out;
         } else if (strcmp(k, "slurm_partition") == 0) {
             if (parse_token(k, v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-,", "debug",
                             sp->slurm_partition, sizeof sp->slurm_partition, err, errlen))
