@@ -16,7 +16,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || skip "not root: slurmd and munged need root here (PLATFORM.md); run as root or in CI"
-for p in munged munge unmunge slurmctld slurmd sbatch squeue sinfo scancel h5dump python3; do
+for p in munged munge unmunge slurmctld slurmd sbatch squeue sinfo scancel h5dump; do
     command -v "$p" >/dev/null 2>&1 || skip "'$p' not found: install slurm-wlm munge hdf5-tools (scripts/setup.sh)"
 done
 [ -x "$SBO" ] || fail "sbo binary '$SBO' not found (build it first)"
@@ -64,10 +64,21 @@ munge -n --socket="$T/munge.socket" | unmunge --socket="$T/munge.socket" | grep 
     fail "munge -n | unmunge does not print STATUS: Success"
 
 # --- slurm.conf: free ports, this machine's CPUs and memory ---------------------------------------------------
-read -r P1 P2 < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1", 0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
+port_free() {   # no socket of this machine uses port $1 (local or remote side: conservative)
+    local h
+    h=$(printf '%04X' "$1")
+    ! grep -qi ":$h " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+free_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        [ "$p" != "${P1:-}" ] && port_free "$p" && { echo "$p"; return; }
+    done
+}
+P1=$(free_port)
+P2=$(free_port)
+[ -n "$P1" ] && [ -n "$P2" ] || fail "no free TCP port found for slurmctld / slurmd"
 CPUS=$(nproc)
 MEM=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.8}' /proc/meminfo)
 mkdir -p "$T/state" "$T/spool"
