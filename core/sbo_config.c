@@ -102,6 +102,8 @@ typedef struct {
     const char *text;      /* the whole file, NUL-terminated (no NUL inside: checked before parsing) */
     size_t pos, len;
     sbo_config *cfg;
+    sbo_config *aside;     /* keys of section aside_section go here instead (NULL: none) */
+    const char *aside_section;
     int line;              /* our own line count: the line inih is processing now */
     int err_line;          /* first error we detected (0: none) */
     char err[SBO_ERR_LEN];
@@ -148,7 +150,8 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
         return 0;
     }
     char msg[SBO_ERR_LEN];
-    if (sbo_config_set(x->cfg, key, value ? value : "", "file", msg, sizeof msg) != 0) {
+    sbo_config *to = x->aside && strcmp(section, x->aside_section) == 0 ? x->aside : x->cfg;
+    if (sbo_config_set(to, key, value ? value : "", "file", msg, sizeof msg) != 0) {
         x->err_line = x->line;
         snprintf(x->err, sizeof x->err, "%s", msg);
         return 0;
@@ -208,6 +211,11 @@ static char *read_text(int fd, const char *path, size_t *len, char *err, size_t 
 }
 
 int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errlen) {
+    return sbo_config_load_ini_aside(c, NULL, NULL, path, err, errlen);
+}
+
+int sbo_config_load_ini_aside(sbo_config *c, sbo_config *aside, const char *aside_section, const char *path,
+                              char *err, size_t errlen) {
     int fd = sbo_input_open(path, "config file", "--config takes a regular INI file", err, errlen);
     if (fd < 0) return -1;
     size_t len = 0;
@@ -232,7 +240,8 @@ int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errle
         return -1;
     }
     *tmp = *c;
-    ini_ctx x = {.text = text, .pos = 0, .len = len, .cfg = tmp, .line = 0, .err_line = 0};
+    ini_ctx x = {.text = text, .pos = 0, .len = len, .cfg = tmp, .aside = aside, .aside_section = aside_section,
+                 .line = 0, .err_line = 0};
     int rc = ini_parse_stream(ini_reader_fn, &x, ini_handler_fn, &x);
     int status = 0;
     if (rc < 0) {

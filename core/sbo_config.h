@@ -32,6 +32,10 @@ int sbo_config_set(sbo_config *c, const char *key, const char *value, const char
 int sbo_config_set_arg(sbo_config *c, const char *arg, char *err, size_t errlen);
 /* Load an INI file: [section] key = value. Returns 0, or -1 with "file:line: ..." in err. */
 int sbo_config_load_ini(sbo_config *c, const char *path, char *err, size_t errlen);
+/* The same, except that the keys of section aside_section ("sweep") go into *aside as "sweep.key" instead of c
+ * (`sbo sweep`'s [sweep] section, runners/sweep.c). On error *aside may hold part of that section. */
+int sbo_config_load_ini_aside(sbo_config *c, sbo_config *aside, const char *aside_section, const char *path,
+                              char *err, size_t errlen);
 /* Add defaults for every option of a table that is not yet set. */
 void sbo_config_apply_defaults(sbo_config *c, const sbo_option *opts);
 /* Every key of c must appear in one of the NULL-terminated list of tables; else -1 with err. */

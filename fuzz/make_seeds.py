@@ -127,6 +127,9 @@ cli = {
     "memory_steps_bad": ["memory", "--task", "quadratic", "--steps", "-1"],
     "oracle_dump": ["oracle-dump", "--task", "hyper_rep", "--seed", "1", "--out", "o.h5", "--set", "task.model=mlp"],
     "run_help": ["run", "--task", "x", "-h"],
+    "summarize": ["summarize", "/tmp", "--csv", "s.csv", "--md=s.md"],
+    "summarize_bad": ["summarize", "x.h5", "--html"],
+    "sweep_flags": ["sweep", "x.ini", "--jobs", "0", "--run-index=3", "--slurm", "--dry-run=1"],
 }
 for name, args in cli.items():
     write("fuzz_cli", name, "\n".join(args).encode())
@@ -135,5 +138,11 @@ for path in sorted(glob.glob(os.path.join(root, "..", "configs", "*.ini")))[:2]:
     args = ["run", "--task", "counterexample" if name.startswith("counter") else "quadratic", "--algo", "bros",
             "--seed", "1", "--out", "x.h5", "--config=@cfg"]
     write("fuzz_cli", "config_" + name, "\n".join(args).encode() + b"\n%%\n" + open(path, "rb").read())
+sweep_ini = os.path.join(root, "..", "configs", "sweep_example.ini")
+write("fuzz_cli", "config_sweep_example", b"sweep\n@cfg\n--out\n/nonexistent/sweep\n--jobs\n2\n--dry-run\n%%\n" +
+      open(sweep_ini, "rb").read())
+write("fuzz_cli", "config_sweep_grid", b"sweep\n@cfg\n--slurm\n--rerun-failed\n%%\n[sweep]\ntask = quadratic\n"
+      b"algorithms = soba, bros, naive_projected\nseeds = 1-3, 7\nalgo.rank = 1, half, \"2\"\ntask.d = 4, 8\n"
+      b"slurm_mem = 4G\nslurm_time = 1:00:00\n[run]\niters = 10\n")
 write("fuzz_cli", "config_nul", b"run\n--task\ncounterexample\n--algo\nsoba\n--seed\n1\n--out\nx.h5\n--config\n@cfg\n"
       b"%%\n[algo]\nalpha = 1\x00\n")

@@ -1,6 +1,6 @@
-/* runners/main.c: the `sbo` command: run, list, memory, oracle-dump, version, help. Parses the arguments and
+/* runners/main.c: the `sbo` command: run, list, memory, oracle-dump, sweep, summarize, version, help. Parses the arguments and
  * dispatches: the run loop is runners/sbo_run.c, `sbo memory`'s measurements and report runners/memory_report.c,
- * `sbo oracle-dump` runners/oracle_dump.c.
+ * `sbo oracle-dump` runners/oracle_dump.c, `sbo sweep` runners/sweep.c, `sbo summarize` runners/summarize.c.
  * Every bad input prints ONE line "sbo: error: <problem>; <fix>" on stderr and exits 2 (SBO_EXIT_USAGE).
  * Try: sbo --help;  sbo list;  sbo run --task counterexample --algo bros --seed 1 --out /tmp/x.h5;
  *      sbo memory --task counterexample;  sbo memory --task data_cleaning --set task.model=mlp;  sbo version.
@@ -11,6 +11,8 @@
 #include "runners/sbo_h5.h"         /* schema version */
 #include "runners/oracle_dump.h"    /* sbo oracle-dump */
 #include "runners/memory_report.h"  /* sbo memory */
+#include "runners/sweep.h"          /* sbo sweep */
+#include "runners/summarize.h"      /* sbo summarize */
 #include "core/sbo_blas.h"          /* BLAS vendor and core name */
 #include "core/sbo_log.h"           /* sbo_print_error: one escaped line on stderr */
 #include "sbo_build_info.h"         /* version, commit, build flags (generated) */
@@ -90,6 +92,8 @@ static const char *const help_main =
     "  memory    analytic (§9) and measured memory of every algorithm on a task (one process each)\n"
     "  version   build information, BLAS vendor and core kernels\n"
     "  oracle-dump  one point and every oracle output there (HDF5), to check the engine against other autodiff\n"
+    "  sweep     a grid of runs from a config's [sweep] section: locally N at a time, or as a Slurm job array\n"
+    "  summarize tables of a directory of run files: median and 20-80% band over seeds, per configuration\n"
     "  help CMD  help for a command (or: sbo CMD --help)\n"
     "\n"
     "exit codes: 0 done, 1 results write failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.\n"
@@ -180,8 +184,10 @@ static int cmd_help(const char *cmd) {
     else if (strcmp(cmd, "memory") == 0) fputs(help_memory, stdout);
     else if (strcmp(cmd, "version") == 0) fputs(help_version, stdout);
     else if (strcmp(cmd, "oracle-dump") == 0) fputs(help_oracle_dump, stdout);
+    else if (strcmp(cmd, "sweep") == 0) fputs(sbo_sweep_help, stdout);
+    else if (strcmp(cmd, "summarize") == 0) fputs(sbo_summarize_help, stdout);
     else if (strcmp(cmd, "help") == 0) fputs(help_main, stdout);
-    else return usage_error("no help for unknown command '%s'; commands: run, list, memory, oracle-dump, version, help", cmd);
+    else return usage_error("no help for unknown command '%s'; commands: run, list, memory, oracle-dump, sweep, summarize, version, help", cmd);
     return 0;
 }
 
@@ -494,7 +500,7 @@ static int cmd_version(void) {
 
 int sbo_main(int argc, char **argv) {
     if (argc < 2)
-        return usage_error("missing command; run 'sbo --help' (commands: run, list, memory, oracle-dump, version, help)");
+        return usage_error("missing command; run 'sbo --help' (commands: run, list, memory, oracle-dump, sweep, summarize, version, help)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) return cmd_help(NULL);
     if (strcmp(cmd, "help") == 0) {
@@ -503,12 +509,15 @@ int sbo_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "--version") == 0) return cmd_version();
     int known = strcmp(cmd, "run") == 0 || strcmp(cmd, "list") == 0 || strcmp(cmd, "memory") == 0 ||
-                strcmp(cmd, "version") == 0 || strcmp(cmd, "oracle-dump") == 0;
-    if (!known) return usage_error("unknown command '%s'; commands: run, list, memory, oracle-dump, version, help", cmd);
+                strcmp(cmd, "version") == 0 || strcmp(cmd, "oracle-dump") == 0 || strcmp(cmd, "sweep") == 0 ||
+                strcmp(cmd, "summarize") == 0;
+    if (!known) return usage_error("unknown command '%s'; commands: run, list, memory, oracle-dump, sweep, summarize, version, help", cmd);
     if (wants_help(argc, argv)) return cmd_help(cmd);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc, argv);
     if (strcmp(cmd, "memory") == 0) return cmd_memory(argc, argv);
     if (strcmp(cmd, "oracle-dump") == 0) return cmd_oracle_dump(argc, argv);
+    if (strcmp(cmd, "sweep") == 0) return sbo_sweep_command(argc, argv, sbo_main_validate_only);
+    if (strcmp(cmd, "summarize") == 0) return sbo_summarize_command(argc, argv, sbo_main_validate_only);
     if (argc > 2) return usage_error("'sbo %s' takes no arguments, got '%s'; see 'sbo %s --help'", cmd, argv[2], cmd);
     if (strcmp(cmd, "list") == 0) return cmd_list();
     return cmd_version();

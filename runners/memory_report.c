@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 // --- one child process per measurement -----------------------------------------------------------
@@ -45,6 +46,7 @@ typedef struct {
     /* the whole child */
     double arena_peak, arena_live;   /* every arena (task, engine, algorithm) */
     double hwm_create, hwm;          /* VmHWM after creation, after the steps */
+    double step_s;                   /* wall time of the steps (sbo sweep --slurm sizes --time with it) */
     int n_arenas;
     sbo_arena_total arena[MEM_MAX_ARENAS];   /* live arenas by name after the steps; algo.state, algo.work */
 } mem_report;
@@ -121,6 +123,8 @@ static void mem_measure(const mem_job *j, mem_report *r) {
         snprintf(r->cross_term, sizeof r->cross_term, "%s", a->cross_term == SBO_CROSS_PROJECTED ? "projected" : "full");
         r->n_full_by_rule = a->n_full_by_rule;
         r->hwm_create = (double)sbo_process_peak_rss();
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         for (long k = 0; k < j->steps; k++) {
             r->steps_done = k + 1;
             if (j->at->step(a, k)) {
@@ -128,6 +132,8 @@ static void mem_measure(const mem_job *j, mem_report *r) {
                 break;
             }
         }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        r->step_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         r->algo_state = (double)sbo_arena_bytes(&a->state);
         r->algo_work = (double)sbo_arena_bytes(&a->work);
     }
@@ -211,6 +217,17 @@ static int mem_run(const mem_job *j, mem_report *r, char *err, size_t errlen) {
     if (reported && r->ok) return 0;
     sbo_errf(err, errlen, "%s", r->err);
     return reported ? SBO_EXIT_USAGE : SBO_EXIT_FAILURE;
+}
+
+int sbo_memory_estimate(const sbo_task_type *tt, const sbo_algo_type *at, const sbo_config *cfg, long steps,
+                        double *vmhwm_bytes, double *step_s, char *err, size_t errlen) {
+    static mem_report r;
+    mem_job j = {.tt = tt, .at = at, .cfg = cfg, .steps = steps};
+    int code = mem_run(&j, &r, err, errlen);
+    if (code) return code;
+    *vmhwm_bytes = r.hwm;
+    *step_s = r.steps_done > 0 ? r.step_s / (double)r.steps_done : 0;
+    return 0;
 }
 
 // --- formatting ----------------------------------------------------------------------------------

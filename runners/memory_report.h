@@ -4,7 +4,7 @@
 #ifndef SBO_MEMORY_REPORT_H
 #define SBO_MEMORY_REPORT_H
 #include <stddef.h>
-#include "tasks/task.h"   /* sbo_task_type */
+#include "algorithms/algorithm.h"   /* sbo_algo_type, sbo_task_type */
 
 /* Room for a message that names the --csv path and its directory. */
 #define SBO_MEMORY_REPORT_ERR_LEN 16384
@@ -24,4 +24,9 @@ typedef struct {
  * Returns 0, SBO_EXIT_USAGE (bad input: nothing printed) or SBO_EXIT_FAILURE (a child could not run or died, or
  * the CSV could not be written), with a one-line message in err. */
 int sbo_memory_report(const sbo_memory_report_opts *o, char *err, size_t errlen);
+/* One configuration (cfg resolved for tt and at) measured as `sbo memory` measures it, in a child process: its VmHWM
+ * after `steps` steps and the mean wall time of one step. `sbo sweep --slurm` sizes --mem and --time with it.
+ * 0, or SBO_EXIT_USAGE / SBO_EXIT_FAILURE with a one-line message in err. */
+int sbo_memory_estimate(const sbo_task_type *tt, const sbo_algo_type *at, const sbo_config *cfg, long steps,
+                        double *vmhwm_bytes, double *step_s, char *err, size_t errlen);
 #endif

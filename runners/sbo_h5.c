@@ -777,15 +777,16 @@ static hid_t open_ro(const char *path, int quiet) {
     return file;
 }
 
-int sbo_h5_read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen) {
-    hid_t file = open_ro(path, 0);
+static int read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen, int quiet) {
+    hid_t file = open_ro(path, quiet);
     if (file < 0) return -1;
     int rc = -1;
     const char *g = group && *group ? group : "/";
     hid_t obj = H5Oopen(file, g, H5P_DEFAULT);
     hid_t a = obj < 0 ? -1 : H5Aopen(obj, name, H5P_DEFAULT);
     if (a < 0) {
-        h5_fail("no attribute '%s' on '%s' in '%s'", name, g, path);
+        if (quiet) H5Eclear2(H5E_DEFAULT);
+        else h5_fail("no attribute '%s' on '%s' in '%s'", name, g, path);
     } else {
         hid_t t = H5Aget_type(a);
         H5T_class_t cls = H5Tget_class(t);
@@ -830,6 +831,14 @@ int sbo_h5_read_attr_str(const char *path, const char *group, const char *name, 
     if (obj >= 0) H5Oclose(obj);
     H5Fclose(file);
     return rc;
+}
+
+int sbo_h5_read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen) {
+    return read_attr_str(path, group, name, out, outlen, 0);
+}
+
+int sbo_h5_try_read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen) {
+    return read_attr_str(path, group, name, out, outlen, 1);
 }
 
 int sbo_h5_read_attr_double(const char *path, const char *group, const char *name, double *out) {

@@ -76,6 +76,8 @@ void sbo_iso_time(char *buf, size_t n);
  * message on stderr) when the file, object or attribute is missing or unreadable.
  * A live writer's file can be read at any time: the reader sees the writer's last snapshot. */
 int sbo_h5_read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen);
+/* Quiet variant: no message when the file or attribute is missing (optional attributes, files of other kinds). */
+int sbo_h5_try_read_attr_str(const char *path, const char *group, const char *name, char *out, size_t outlen);
 /* Numeric scalar attributes are formatted (%lld / %.17g) by read_attr_str; read_attr_double parses them. */
 int sbo_h5_read_attr_double(const char *path, const char *group, const char *name, double *out);
 int sbo_h5_read_matrix(const char *path, const char *dataset, double **data, long *rows, long *cols);

@@ -6,9 +6,17 @@
  * SIGINT gives status "interrupted" and exit 130; divergence gives status "diverged" and exit 3;
  * --data-dir sets task.data_dir (and is refused by a task without data); `sbo memory` prints one row per
  * algorithm (--algos, --steps, --csv); a run's root memory_* attributes hold the memory after the last step.
- * Run: ctest -R test_cli, or build/test_cli --verbose. */
+ * Suite sweep (runners/sweep.c, runners/summarize.c): a --jobs 2 sweep completes every run with its manifest row and
+ * log, and a re-run touches nothing; a child killed mid-run is resumed by the next sweep with curves bit-identical to
+ * an uninterrupted run; SIGTERM stops the children (status interrupted, exit 130) and a re-run finishes them; failed
+ * runs are left unless --rerun-failed; --dry-run writes nothing; a changed configuration is refused (manifest, then
+ * the file itself); summarize groups seeds, keeps another commit's run in its own row with a note, names incomplete
+ * and foreign files; bad [sweep] and command-line inputs exit 2 with one line and write nothing. The Slurm path:
+ * tests/test_slurm.sh (ctest slurm_sweep).
+ * Run: ctest -R test_cli, or build/test_cli --verbose (build/test_cli --filter 'sweep/\*' runs the sweep suite). */
 #define _XOPEN_SOURCE 700   /* mknod: a character device of the test's own */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -24,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "runners/sbo_h5.h"   /* reading the results files */
+#include <hdf5.h>             /* a run file "from another commit" (sbo summarize) */
 
 extern char **environ;
 
@@ -1067,4 +1076,427 @@ Test(cli, a_full_disk_is_reported_once, .timeout = 120) {
     char s[64];
     cr_assert_eq(sbo_h5_read_attr_str(out, "/", "status", s, sizeof s), 0, "the last good snapshot is unreadable");
     cr_assert_str_eq(s, "running");
+}
+
+// --- sbo sweep and sbo summarize (runners/sweep.c, runners/summarize.c; the Slurm path: tests/test_slurm.sh) --------
+
+TestSuite(sweep, .init = make_tmpdir, .fini = rm_tmpdir);
+
+/* A sweep config in tmpdir/name.ini: [sweep] lines, then a base of tiny counterexample runs. */
+static void sweep_ini(const char *name, const char *sweep_lines, const char *base, char *path, size_t n) {
+    snprintf(path, n, "%s/%s.ini", tmpdir, name);
+    char text[4096];
+    int len = snprintf(text, sizeof text, "[sweep]\n%s\n%s", sweep_lines,
+                       base ? base : "[run]\niters = 2000\neval_every = 100\n[algo]\nmemory_rule = off\n");
+    write_text(path, text, (size_t)len);
+}
+
+static int sweep_run(const char *const *args, char **err, char **out) { return run_sbo(args, err, out); }
+
+static void assert_status(const char *path, const char *want) {
+    char s[64] = "";
+    cr_assert_eq(sbo_h5_read_attr_str(path, "/", "status", s, sizeof s), 0, "cannot read the status of %s", path);
+    cr_assert_str_eq(s, want, "%s: status '%s', expected '%s'", path, s, want);
+}
+
+/* The manifest row of a run: its state and exit columns. */
+static void manifest_state(const char *dir, const char *name, char *state, char *exit_text) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/manifest.tsv", dir);
+    char *m = slurp(p);
+    state[0] = exit_text[0] = '\0';
+    for (char *line = strtok(m, "\n"); line; line = strtok(NULL, "\n")) {
+        char f[9][256];
+        if (sscanf(line, "%255[^\t]\t%255[^\t]\t%255[^\t]\t%255[^\t]\t%255[^\t]\t%255[^\t]\t%255[^\t]\t%255[^\t]\t%255[^\n]",
+                   f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]) == 9 && strcmp(f[1], name) == 0) {
+            strcpy(state, f[6]);
+            strcpy(exit_text, f[7]);
+        }
+    }
+    free(m);
+}
+
+Test(sweep, jobs_2_runs_every_run_and_a_rerun_skips_them, .timeout = 120) {
+    char ini[600], dir[600];
+    sweep_ini("grid", "task = counterexample\nalgorithms = soba, bros\nseeds = 1-2\nalgo.rank = 1, 2\n", NULL, ini,
+              sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *args[] = {"sweep", ini, "--out", dir, "--jobs", "2", NULL};
+    char *err, *out;
+    int code = sweep_run(args, &err, &out);
+    cr_assert_eq(code, 0, "sweep exit %d: %s", code, err);
+    cr_assert(strstr(err, "6/6 done, 0 running, 0 failed, 0 pending") != NULL, "no final progress line: %s", err);
+    free(err); free(out);
+    /* soba reads no algo.rank: one run per seed, without the rank in its name */
+    const char *names[] = {"soba_s1", "soba_s2", "bros_rank1_s1", "bros_rank1_s2", "bros_rank2_s1", "bros_rank2_s2"};
+    struct stat st0[6];
+    for (int i = 0; i < 6; i++) {
+        char f[700], state[64], ex[64];
+        snprintf(f, sizeof f, "%s/%s.h5", dir, names[i]);
+        assert_status(f, "done");
+        cr_assert_eq(stat(f, &st0[i]), 0);
+        manifest_state(dir, names[i], state, ex);
+        cr_assert_str_eq(state, "done", "%s: manifest state '%s'", names[i], state);
+        cr_assert_str_eq(ex, "0", "%s: manifest exit '%s'", names[i], ex);
+        snprintf(f, sizeof f, "%s/logs/%s.log", dir, names[i]);
+        char *log = slurp(f);
+        cr_assert(strstr(log, "starting run") != NULL, "log of %s: %s", names[i], log);
+        free(log);
+    }
+    /* the child's command line: the base configuration and the grid value as --set, checkpoints by default */
+    char f0[700], cl[8192];
+    snprintf(f0, sizeof f0, "%s/%s.h5", dir, names[2]);
+    cr_assert_eq(sbo_h5_read_attr_str(f0, "/", "command_line", cl, sizeof cl), 0);
+    cr_assert(strstr(cl, "--checkpoint-every 1000") && strstr(cl, "--set algo.rank=1"), "command line: %s", cl);
+    /* again: everything is skipped, no file is touched */
+    code = sweep_run(args, &err, &out);
+    cr_assert_eq(code, 0, "second sweep exit %d: %s", code, err);
+    cr_assert(strstr(err, "0 to run or resume, 6 complete (skipped)") != NULL, "second sweep: %s", err);
+    free(err); free(out);
+    for (int i = 0; i < 6; i++) {
+        char f[700];
+        struct stat st1;
+        snprintf(f, sizeof f, "%s/%s.h5", dir, names[i]);
+        cr_assert_eq(stat(f, &st1), 0);
+        cr_assert(st1.st_ino == st0[i].st_ino && st1.st_mtim.tv_nsec == st0[i].st_mtim.tv_nsec &&
+                  st1.st_mtime == st0[i].st_mtime, "%s was rewritten by a sweep that had nothing to do", names[i]);
+    }
+}
+
+/* The children of pid: the processes whose /proc/N/stat names pid as parent. */
+static int children_of(pid_t pid, pid_t *out, int max) {
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[300], buf[1024] = "";
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        size_t got = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[got] = '\0';
+        const char *rp = strrchr(buf, ')');   /* after "pid (comm)": state, then the parent's pid */
+        int ppid = 0;
+        char state;
+        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == (int)pid && state != 'Z')
+            out[n++] = (pid_t)atol(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+/* A child killed mid-run (SIGKILL) leaves its file with a checkpoint; the sweep goes on and exits 1 naming it; the
+ * same sweep again resumes it, and its curves equal an uninterrupted `sbo run`'s bit for bit (step_time_s aside). */
+Test(sweep, a_killed_child_is_resumed_by_the_next_sweep_bit_for_bit, .timeout = 180) {
+    char ini[600], dir[600];
+    sweep_ini("long", "task = counterexample\nalgorithms = bros\nseeds = 5, 6\ncheckpoint_every = 1500\n",
+              "[run]\niters = 3000000\neval_every = 20000\n", ini, sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    char ref[600];
+    snprintf(ref, sizeof ref, "%s/ref.h5", tmpdir);
+    const char *ra[] = {"run", "--task", "counterexample", "--algo", "bros", "--seed", "5", "--set", "run.iters=3000000",
+                        "--set", "run.eval_every=20000", "--out", ref, "--quiet", NULL};
+    char *err = NULL, *out = NULL;
+    cr_assert_eq(run_sbo(ra, &err, NULL), 0, "reference run: %s", err);
+    free(err);
+    const char *args[] = {"sweep", ini, "--out", dir, "--jobs", "2", NULL};
+    pid_t sw = spawn_sbo(args, "sweep");
+    char target[700];
+    snprintf(target, sizeof target, "%s/bros_s5.h5", dir);
+    long rows = 0;
+    for (int w = 0; w < 600 && rows < 20; w++) {   /* until the run is well under way (rows every 20000 iterations) */
+        sleep_ms(20);
+        double *d;
+        long c;
+        if (sbo_h5_try_read_matrix(target, "/curves", &d, &rows, &c) == 0) free(d);
+        else rows = 0;
+    }
+    cr_assert(rows >= 20, "the run never got under way (%ld rows)", rows);
+    pid_t kids[8];
+    int nk = children_of(sw, kids, 8);
+    int killed = 0;
+    for (int i = 0; i < nk; i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "/proc/%d/cmdline", (int)kids[i]);
+        FILE *f = fopen(cmd, "rb");
+        char buf[8192] = "";
+        size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) fclose(f);
+        for (size_t k = 0; k < got; k++) if (!buf[k]) buf[k] = ' ';
+        if (strstr(buf, "--seed 5 ")) { kill(kids[i], SIGKILL); killed = 1; }
+    }
+    cr_assert(killed, "no child running seed 5 among %d children", nk);
+    int code = wait_sbo(sw);
+    err = captured("sweep", "stderr");
+    free(captured("sweep", "stdout"));
+    cr_assert_eq(code, 1, "the sweep with a killed child exited %d, expected 1: %s", code, err);
+    cr_assert(strstr(err, "bros_s5 (pending, exit sig9)") != NULL, "the sweep does not name the killed run: %s", err);
+    free(err);
+    assert_status(target, "running");
+    char state[64], ex[64];
+    manifest_state(dir, "bros_s5", state, ex);
+    cr_assert(strcmp(state, "pending") == 0 && strcmp(ex, "sig9") == 0, "manifest: %s %s", state, ex);
+    manifest_state(dir, "bros_s6", state, ex);
+    cr_assert_str_eq(state, "done");
+    code = sweep_run(args, &err, &out);
+    cr_assert_eq(code, 0, "the re-run exited %d: %s", code, err);
+    cr_assert(strstr(err, "1 to run or resume, 1 complete (skipped)") != NULL, "re-run: %s", err);
+    free(err); free(out);
+    assert_status(target, "done");
+    double at = 0;
+    cr_assert_eq(sbo_h5_read_attr_double(target, "/", "resumed_at", &at), 0);
+    cr_assert(at > 0, "the run started over instead of resuming (resumed_at %g)", at);
+    double *R, *B;
+    long rr, rc, br, bc;
+    read_curves(ref, &R, &rr, &rc);
+    read_curves(target, &B, &br, &bc);
+    cr_assert(rr == br && rc == bc, "shapes %ldx%ld vs %ldx%ld", br, bc, rr, rc);
+    for (long i = 0; i < rr * rc; i++) {
+        if (i % rc == 1) continue;   /* step_time_s */
+        cr_assert(memcmp(&R[i], &B[i], sizeof R[i]) == 0, "row %ld column %ld: %.17g, uninterrupted %.17g", i / rc,
+                  i % rc, B[i], R[i]);
+    }
+    free(R); free(B);
+    cr_log_info("resumed at iteration %g; %ld rows bit-identical", at, rr);
+}
+
+Test(sweep, sigterm_stops_the_children_and_a_rerun_resumes, .timeout = 120) {
+    char ini[600], dir[600];
+    sweep_ini("term", "task = counterexample\nalgorithms = soba, bros\nseeds = 1\ncheckpoint_every = 1500\n",
+              "[run]\niters = 3000000\neval_every = 20000\n", ini, sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *args[] = {"sweep", ini, "--out", dir, "--jobs", "2", NULL};
+    pid_t sw = spawn_sbo(args, "sweep");
+    char f1[700], f2[700];
+    snprintf(f1, sizeof f1, "%s/soba_s1.h5", dir);
+    snprintf(f2, sizeof f2, "%s/bros_s1.h5", dir);
+    struct stat st;
+    for (int w = 0; w < 1000 && (stat(f1, &st) != 0 || stat(f2, &st) != 0); w++) sleep_ms(10);
+    sleep_ms(300);
+    pid_t kids[4];
+    int nk = children_of(sw, kids, 4);
+    cr_assert_eq(nk, 2, "%d children running, expected 2 (--jobs 2)", nk);
+    kill(sw, SIGTERM);
+    int code = wait_sbo(sw);
+    char *err = captured("sweep", "stderr");
+    free(captured("sweep", "stdout"));
+    cr_assert_eq(code, 130, "exit %d after SIGTERM, expected 130: %s", code, err);
+    cr_assert(strstr(err, "run the same command again to resume") != NULL, "stderr: %s", err);
+    free(err);
+    assert_status(f1, "interrupted");
+    assert_status(f2, "interrupted");
+    for (int i = 0; i < nk; i++)   /* the sweep waited for its children: none is left running */
+        cr_assert(kill(kids[i], 0) != 0 && errno == ESRCH, "child %d still exists after the sweep exited", (int)kids[i]);
+    char *out;
+    code = sweep_run(args, &err, &out);
+    cr_assert_eq(code, 0, "re-run exit %d: %s", code, err);
+    free(err); free(out);
+    assert_status(f1, "done");
+    assert_status(f2, "done");
+}
+
+Test(sweep, failed_runs_are_left_unless_rerun_failed, .timeout = 60) {
+    char ini[600], dir[600];
+    /* beta = 5 diverges (exit 3, status diverged) */
+    sweep_ini("fail", "task = counterexample\nalgorithms = soba\nseeds = 1\nalgo.beta = 0.05, 5\n", NULL, ini, sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *args[] = {"sweep", ini, "--out", dir, NULL};
+    char *err, *out;
+    int code = sweep_run(args, &err, &out);
+    cr_assert_eq(code, 1, "exit %d: %s", code, err);
+    cr_assert(strstr(err, "soba_beta5_s1 (failed, exit 3)") != NULL, "stderr: %s", err);
+    free(err); free(out);
+    char state[64], ex[64], f[700];
+    manifest_state(dir, "soba_beta5_s1", state, ex);
+    cr_assert(strcmp(state, "failed") == 0 && strcmp(ex, "3") == 0, "manifest: %s %s", state, ex);
+    manifest_state(dir, "soba_beta0.05_s1", state, ex);
+    cr_assert_str_eq(state, "done");
+    snprintf(f, sizeof f, "%s/logs/soba_beta5_s1.log", dir);
+    char *log1 = slurp(f);
+    code = sweep_run(args, &err, &out);
+    cr_assert_eq(code, 1);
+    cr_assert(strstr(err, "0 to run or resume, 1 complete (skipped), 1 failed (left as they are; --rerun-failed") != NULL,
+              "second sweep: %s", err);
+    free(err); free(out);
+    char *log2 = slurp(f);
+    cr_assert_str_eq(log1, log2, "a failed run was run again without --rerun-failed");
+    const char *again[] = {"sweep", ini, "--out", dir, "--rerun-failed", NULL};
+    code = sweep_run(again, &err, &out);
+    cr_assert_eq(code, 1);
+    cr_assert(strstr(err, "1 to run or resume") != NULL, "--rerun-failed: %s", err);
+    free(err); free(out);
+    char *log3 = slurp(f);
+    cr_assert(strlen(log3) > strlen(log2), "--rerun-failed did not run the failed run");
+    free(log1); free(log2); free(log3);
+}
+
+Test(sweep, dry_run_writes_nothing, .timeout = 60) {
+    char ini[600], dir[600];
+    sweep_ini("dry", "task = counterexample\nalgorithms = soba, bros\nseeds = 1-2\nslurm_throttle = 3\n", NULL, ini,
+              sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *a1[] = {"sweep", ini, "--out", dir, "--dry-run", NULL};
+    const char *a2[] = {"sweep", ini, "--out", dir, "--dry-run", "--slurm", NULL};
+    char *err, *out;
+    cr_assert_eq(sweep_run(a1, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "bros_s2") && strstr(out, " run ") && strstr(out, "--seed 2"), "dry run: %s", out);
+    free(err); free(out);
+    cr_assert_eq(sweep_run(a2, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "#SBATCH --array=0-3%3") && strstr(out, "--run-index \"$SLURM_ARRAY_TASK_ID\"") &&
+              strstr(out, "--dependency=afterany:JOBID") && strstr(out, "#SBATCH --mem=") &&
+              strstr(out, "summarize"), "dry run --slurm: %s", out);
+    free(err); free(out);
+    struct stat st;
+    cr_assert_neq(stat(dir, &st), 0, "--dry-run created %s", dir);
+}
+
+Test(sweep, a_changed_configuration_is_refused, .timeout = 60) {
+    char ini[600], dir[600], f[700];
+    sweep_ini("chg", "task = counterexample\nalgorithms = soba\nseeds = 1\n", NULL, ini, sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *args[] = {"sweep", ini, "--out", dir, NULL};
+    char *err, *out;
+    cr_assert_eq(sweep_run(args, &err, &out), 0, "%s", err);
+    free(err); free(out);
+    snprintf(f, sizeof f, "%s/soba_s1.h5", dir);
+    struct stat st0, st1;
+    cr_assert_eq(stat(f, &st0), 0);
+    sweep_ini("chg", "task = counterexample\nalgorithms = soba\nseeds = 1\n",
+              "[run]\niters = 2500\neval_every = 100\n[algo]\nmemory_rule = off\n", ini, sizeof ini);
+    cr_assert_eq(sweep_run(args, &err, &out), 2);
+    cr_assert_eq(count_lines(err), 1, "%s", err);
+    cr_assert(strstr(err, "sbo: error: run 'soba_s1' has changed configuration") && strstr(err, "restore the sweep config"),
+              "stderr: %s", err);
+    free(err); free(out);
+    /* without the manifest the file itself tells */
+    char man[700];
+    snprintf(man, sizeof man, "%s/manifest.tsv", dir);
+    cr_assert_eq(unlink(man), 0);
+    cr_assert_eq(sweep_run(args, &err, &out), 2);
+    cr_assert(strstr(err, "holds another configuration ('run.iters = 2000' there, 'run.iters = 2500' now)"),
+              "stderr: %s", err);
+    free(err); free(out);
+    cr_assert_eq(stat(f, &st1), 0);
+    cr_assert(st0.st_ino == st1.st_ino && st0.st_mtime == st1.st_mtime, "the refused sweep touched %s", f);
+    assert_status(f, "done");
+}
+
+/* Replaces a string attribute of a run file (git_commit: a file "from another commit"; status). */
+static void set_attr(const char *path, const char *name, const char *commit) {
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(file >= 0, "cannot open %s", path);
+    cr_assert(H5Adelete(file, name) >= 0);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Awrite(a, t, &commit) >= 0);
+    H5Aclose(a); H5Sclose(sp); H5Tclose(t); H5Fclose(file);
+}
+
+Test(sweep, summarize_groups_seeds_and_never_merges_commits, .timeout = 60) {
+    char ini[600], dir[600];
+    sweep_ini("sum", "task = counterexample\nalgorithms = soba, bros\nseeds = 1-3\n", NULL, ini, sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *args[] = {"sweep", ini, "--out", dir, "--jobs", "2", NULL};
+    char *err, *out;
+    cr_assert_eq(sweep_run(args, &err, &out), 0, "%s", err);
+    free(err); free(out);
+    char csv[700], md[700];
+    snprintf(csv, sizeof csv, "%s/s.csv", tmpdir);
+    snprintf(md, sizeof md, "%s/s.md", tmpdir);
+    const char *s1[] = {"summarize", dir, "--csv", csv, "--md", md, NULL};
+    cr_assert_eq(sweep_run(s1, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "## counterexample (6 runs, 2 rows)") && strstr(out, "| bros | (base) |") &&
+              strstr(out, "| 3 (1 2 3) | 2000 |"), "summary: %s", out);
+    cr_assert(strstr(out, "Notes:") == NULL, "notes on a clean sweep: %s", out);
+    char *m = slurp(md), *c = slurp(csv);
+    cr_assert_str_eq(m, out, "--md differs from stdout");
+    cr_assert(strstr(c, "task,algorithm,configuration,commit,n_seeds,seeds,quantity,median,p20,p80\n") == c &&
+              strstr(c, "counterexample,soba,,") && strstr(c, ",3,1 2 3,final:grad_phi_sq,"), "csv: %.400s", c);
+    free(m); free(c); free(err); free(out);
+    /* seed 3 of bros "from another commit": its own row and a note, never merged */
+    char f[700];
+    snprintf(f, sizeof f, "%s/bros_s3.h5", dir);
+    set_attr(f, "git_commit", "0123456789ab");
+    const char *s2[] = {"summarize", dir, NULL};
+    cr_assert_eq(sweep_run(s2, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "## counterexample (6 runs, 3 rows)") && strstr(out, "| 2 (1 2) |") &&
+              strstr(out, "| bros | (base) | 0123456789ab | 1 (3) |"), "summary: %s", out);
+    cr_assert(strstr(out, "runs of the same configuration from different commits") != NULL, "no note: %s", out);
+    free(err); free(out);
+    /* an incomplete run and a file that is not a run file are left out, and a note names them */
+    char extra[650], cmd[3000];
+    snprintf(extra, sizeof extra, "%s/extra", dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s/soba_s1.h5' '%s/killed.h5' && echo x > '%s/junk.h5'", extra, dir,
+             extra, extra);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(f, sizeof f, "%.600s/killed.h5", extra);
+    set_attr(f, "status", "running");
+    cr_assert_eq(sweep_run(s2, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "## counterexample (6 runs, 3 rows)") &&
+              strstr(out, "- 1 runs are not complete and are left out: killed (running)") &&
+              strstr(out, "- 1 .h5 files are not `sbo run` files and are left out: ") && strstr(out, "junk.h5"),
+              "summary: %s", out);
+    free(err); free(out);
+}
+
+Test(sweep, bad_inputs_exit_2_with_one_line_and_nothing_written, .timeout = 60) {
+    char dir[700], file[600], watch[600];
+    snprintf(watch, sizeof watch, "%s/watch", tmpdir);   /* stays empty: a refused sweep writes nothing */
+    cr_assert_eq(mkdir(watch, 0755), 0);
+    snprintf(dir, sizeof dir, "%s/never", watch);
+    snprintf(file, sizeof file, "%s/a_file", tmpdir);
+    write_text(file, "x", 1);
+    const char *ok = "task = counterexample\nalgorithms = soba\nseeds = 1\n";
+    struct { const char *what, *sweep, *want; } cases[] = {
+        {"unknown sweep key", "task = counterexample\nalgorithms = soba\nseeds = 1\nthrottle = 2\n",
+         "unknown [sweep] key 'throttle'"},
+        {"empty list", "task = counterexample\nalgorithms = soba\nseeds = 1\nalgo.rank = 1, , 2\n", "has an empty value"},
+        {"empty value", "task = counterexample\nalgorithms = soba\nseeds = 1\nalgo.rank =\n", "has an empty value"},
+        {"grid key sbo run does not know", "task = counterexample\nalgorithms = soba\nseeds = 1\nalgo.rnk = 1, 2\n",
+         "unknown option 'algo.rnk' (from [sweep]; did you mean 'algo.rank'?)"},
+        {"grid key of another section", "task = counterexample\nalgorithms = soba\nseeds = 1\nfoo.bar = 1, 2\n",
+         "unknown [sweep] key 'foo.bar'"},
+        {"backwards range", "task = counterexample\nalgorithms = soba\nseeds = 5-1\n", "seeds: '5-1' is not a seed"},
+        {"open range", "task = counterexample\nalgorithms = soba\nseeds = 1-\n", "seeds: '1-' is not a seed"},
+        {"seed twice", "task = counterexample\nalgorithms = soba\nseeds = 1-3, 2\n", "seed 2 twice"},
+        {"unknown algorithm", "task = counterexample\nalgorithms = soba, brso\nseeds = 1\n", "'brso' is not an algorithm"},
+        {"unknown task", "task = counter\nalgorithms = soba\nseeds = 1\n", "task = 'counter' is not a task"},
+        {"no seeds", "task = counterexample\nalgorithms = soba\n", "has no 'seeds' list"},
+        {"bad algo value", "task = counterexample\nalgorithms = soba\nseeds = 1\nalgo.alpha = 0.1, abc\n",
+         "run soba_alpha-abc_s1: algo.alpha = 'abc' is not a number"},
+        {"bad throttle", "task = counterexample\nalgorithms = soba\nseeds = 1\nslurm_throttle = 0\n", "slurm_throttle = '0'"},
+        {"bad slurm_mem", "task = counterexample\nalgorithms = soba\nseeds = 1\nslurm_mem = lots\n", "slurm_mem = 'lots'"},
+        {"unclosed quote", "task = counterexample\nalgorithms = soba\nseeds = 1\ntask.h = \"1,2,3\n", "is not closed"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char ini[600];
+        sweep_ini("bad", cases[i].sweep, NULL, ini, sizeof ini);
+        const char *args[] = {"sweep", ini, "--out", dir, NULL};
+        check_refused(cases[i].what, args, cases[i].want, watch);
+    }
+    char ini[600], noswp[600];
+    sweep_ini("good", ok, NULL, ini, sizeof ini);
+    snprintf(noswp, sizeof noswp, "%s/plain.ini", tmpdir);
+    write_text(noswp, "[run]\niters = 10\n", 17);
+    struct { const char *what; const char *args[10]; const char *want; } cli[] = {
+        {"--out is a file", {"sweep", ini, "--out", file, NULL}, "exists and is not a directory"},
+        {"no [sweep]", {"sweep", noswp, "--out", dir, NULL}, "has no [sweep] section"},
+        {"--jobs 0", {"sweep", ini, "--out", dir, "--jobs", "0", NULL}, "--jobs '0' is not an integer in 1..1024"},
+        {"no config", {"sweep", "--out", dir, NULL}, "missing CONFIG.ini"},
+        {"unknown flag", {"sweep", ini, "--out", dir, "--fast", NULL}, "unknown option '--fast' for 'sbo sweep'"},
+        {"missing config file", {"sweep", "/nonexistent.ini", "--out", dir, NULL}, "/nonexistent.ini"},
+        {"run index out of range", {"sweep", ini, "--out", dir, "--run-index", "5", NULL}, "--run-index 5 is outside 0..0"},
+        {"summarize a file", {"summarize", file, NULL}, "is not a directory"},
+        {"summarize --csv a directory", {"summarize", tmpdir, "--csv", tmpdir, NULL}, "is not a file name"},
+        {"summarize unknown option", {"summarize", tmpdir, "--html", "x", NULL}, "unknown option '--html'"},
+    };
+    for (size_t i = 0; i < sizeof cli / sizeof *cli; i++) check_refused(cli[i].what, cli[i].args, cli[i].want, watch);
+    struct stat st;
+    cr_assert_neq(stat(dir, &st), 0, "a refused sweep created %s", dir);
 }
