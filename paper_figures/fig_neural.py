@@ -7,7 +7,8 @@ algo.rank), e.g. "bros r=392", with "memory rule on" when the §9 rule may keep 
 differ in their config (keys naming a seed excluded) are split, and the keys that differ go into the labels.
 Runs whose status is not "done" are listed and left out of everything.
 
-Figure OUTDIR/NAME.{png,pdf}: the metric against iterations and against step wall time (step_time_s), median over
+Figure OUTDIR/NAME.{png,pdf}: the metric against iterations, against cumulative oracle calls (grad_lower +
+grad_upper_Y + grad_upper_x + hvp + reduced_hvp + cross) and against step wall time (step_time_s), median over
 seeds with a 20-80% band (plot_runs.aggregate); a third panel with F1 against iterations when the metric is
 test_accuracy and the runs have an f1 column.
 Table (printed; written as Markdown with --summary): per label, seeds, final metric (median, max-min, std over
@@ -238,7 +239,8 @@ def draw(groups, metric, panels, title, footer):
             top = ax.get_ylim()[1]
             lo = min(lows)
             ax.set_ylim(lo - 0.05 * (top - lo), top)
-        ax.set_xlabel({"iteration": "iteration k", "step_time_s": "step wall time (s, evaluation excluded)"}[xname])
+        ax.set_xlabel({"iteration": "iteration k", "oracle_calls": "oracle calls (cumulative, every kind)",
+                       "step_time_s": "step wall time (s, evaluation excluded)"}[xname])
         ax.set_ylabel(col)
         if col == "f1":
             ax.set_title("F1 of flagging corrupted samples (baselines: none)")
@@ -280,7 +282,7 @@ def main(argv=None):
     with_f1 = "f1" in available
     models = sorted({pr.config_dict(r["attrs"]).get("task.model", "") for r in runs} - {""})
     model_txt = f", model {' / '.join(models)}" if models else ""
-    panels = [(args.metric, "iteration"), (args.metric, "step_time_s")]
+    panels = [(args.metric, "iteration"), (args.metric, "oracle_calls"), (args.metric, "step_time_s")]
     if args.metric == "test_accuracy" and with_f1:
         panels.append(("f1", "iteration"))
     title = (f"{task}{model_txt}: median over seeds, "
