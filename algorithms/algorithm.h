@@ -83,7 +83,7 @@ struct sbo_algo {
     int n_full_by_rule;                 /* blocks kept full by the §9 memory rule */
     double V_max;                       /* largest V over projected blocks (§6.6, §6.8) */
     char variant_name[32];              /* "naive", "basic", "general", or "" */
-    char log[1024];                     /* what create decided (R, ranks, full blocks, warnings), one item per line */
+    char log[8192];                     /* what create decided (R, ranks, full blocks, warnings), one item per line */
     void *impl;
 };
 

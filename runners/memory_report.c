@@ -37,7 +37,7 @@ typedef struct {
     int have_model;
     double model_persistent, model_work;   /* bytes */
     char note[512];
-    char log[1024];
+    char log[8192];
     char cross_term[16];
     int n_full_by_rule;
     long steps_done;
