@@ -147,7 +147,9 @@ typedef struct {
     int record;   /* level 0 builds the layout and the init lists; level 1 only the graph */
 } builder;
 
-/* A lower parameter and its block (created on the first graph, looked up by order on the second). */
+/* A lower parameter and its block (created on the first graph, looked up by name on the second). The block order is
+ * the order of these calls: every call is its own statement (never two in one argument list, whose evaluation order C
+ * leaves unspecified), so the layout is the same with every compiler. */
 static int param(builder *B, const char *name, int m, int n, int rowsym, int kind /* 0 zero, 1 gaussian, 2 gain, 3 pos */,
                  double gain) {
     sbo_layout *lay = B->lay;
@@ -172,7 +174,8 @@ static int layernorm(builder *B, const char *name, int in, int C) {
     char g[SBO_NAME_LEN], b[SBO_NAME_LEN];
     snprintf(g, sizeof g, "%s_gain", name);
     snprintf(b, sizeof b, "%s_bias", name);
-    return sbo_nn_layernorm(B->g, name, in, param(B, g, 1, C, 1, 2, 0), param(B, b, 1, C, 1, 0, 0), 1e-5);
+    int gain = param(B, g, 1, C, 1, 2, 0), bias = param(B, b, 1, C, 1, 0, 0);
+    return sbo_nn_layernorm(B->g, name, in, gain, bias, 1e-5);
 }
 
 /* h (b, T, C) -> the token-wise output of multi-head attention (b, T, C), before the residual */
@@ -189,7 +192,8 @@ static int attention(builder *B, int k, int a, int T, int C, int H) {
     int p = sbo_nn_softmax(B->g, "attention", sc, 0);
     int o = sbo_nn_permute(B->g, "by token", sbo_nn_matmul(B->g, "mixed", p, qkv[2], 0, 0, 1.0), 1, 2);
     snprintf(nm, sizeof nm, "Wo%d", k);
-    return sbo_nn_linear(B->g, nm, sbo_nn_reshape(B->g, "merge heads", o, 2, tokens), param(B, nm, C, C, 0, 1, 1.0), -1);
+    int wo = param(B, nm, C, C, 0, 1, 1.0);
+    return sbo_nn_linear(B->g, nm, sbo_nn_reshape(B->g, "merge heads", o, 2, tokens), wo, -1);
 }
 
 /* Builds the ViT for level (0: g with the sample weights and L2, 1: f); returns the logits value. */
@@ -200,8 +204,8 @@ static int build(builder *B, int level, int T, int patch_px, int classes, int *i
     int dims[2] = {T, patch_px};
     int in = sbo_nn_input_nd(g, "patches", 2, dims);
     *input = in;
-    int h = sbo_nn_linear(g, "patch embedding", in, param(B, "W_patch", patch_px, C, 0, 1, 1.0),
-                          param(B, "b_patch", 1, C, 1, 0, 0));
+    int wp = param(B, "W_patch", patch_px, C, 0, 1, 1.0), bp = param(B, "b_patch", 1, C, 1, 0, 0);
+    int h = sbo_nn_linear(g, "patch embedding", in, wp, bp);
     h = sbo_nn_add_bcast(g, "+ position", h, param(B, "pos", T, C, 0, 3, 0));
     for (int k = 0; k < o->depth; k++) {
         char nm[4][SBO_NAME_LEN];
@@ -212,15 +216,16 @@ static int build(builder *B, int level, int T, int patch_px, int classes, int *i
         a = layernorm(B, nm[1], h, C);
         snprintf(nm[0], SBO_NAME_LEN, "W1_%d", k); snprintf(nm[1], SBO_NAME_LEN, "b1_%d", k);
         snprintf(nm[2], SBO_NAME_LEN, "W2_%d", k); snprintf(nm[3], SBO_NAME_LEN, "b2_%d", k);
-        int u = sbo_nn_linear(g, nm[0], a, param(B, nm[0], C, Hd, 0, 1, sbo_neural_init_gain(&o->nn)),
-                              param(B, nm[1], 1, Hd, 1, 0, 0));
+        int w1 = param(B, nm[0], C, Hd, 0, 1, sbo_neural_init_gain(&o->nn)), b1 = param(B, nm[1], 1, Hd, 1, 0, 0);
+        int u = sbo_nn_linear(g, nm[0], a, w1, b1);
         u = sbo_nn_activation(g, "feed-forward activation", o->nn.activation, u);
-        u = sbo_nn_linear(g, nm[2], u, param(B, nm[2], Hd, C, 0, 1, 1.0), param(B, nm[3], 1, C, 1, 0, 0));
+        int w2 = param(B, nm[2], Hd, C, 0, 1, 1.0), b2 = param(B, nm[3], 1, C, 1, 0, 0);
+        u = sbo_nn_linear(g, nm[2], u, w2, b2);
         h = sbo_nn_add(g, "residual (feed-forward)", h, u);
     }
     int pooled = sbo_nn_mean_tokens(g, "mean pooling", layernorm(B, "ln_f", h, C));
-    int z = sbo_nn_linear(g, "logits", pooled, param(B, "W_head", C, classes, 1, 0, 0),
-                          param(B, "b_head", 1, classes, 1, 0, 0));
+    int wh = param(B, "W_head", C, classes, 1, 0, 0), bh = param(B, "b_head", 1, classes, 1, 0, 0);
+    int z = sbo_nn_linear(g, "logits", pooled, wh, bh);
     int ce = sbo_nn_xent(g, "ce", z);
     int w = sbo_reweight_weights_node(g, level, o->weights, B->c->nn.n_train);
     sbo_nn_mark_loss(g, sbo_nn_wmean(g, level == 0 ? "weighted CE" : "CE", ce, w));
