@@ -93,13 +93,42 @@ def activation(name):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+def softmax_xent(z, labels, coef):
+    """sum_s coef_s CE_s of the softmax cross-entropy of logits z (B, K), the per-sample CE_s, d/dz, softmax(z) and
+    the one-hot labels. Complex z (a complex step) is fine: the shift is the max of the real part."""
+    B = z.shape[0]
+    zmax = z.real.max(axis=1, keepdims=True)
+    e = np.exp(z - zmax)
+    s = e.sum(axis=1, keepdims=True)
+    p = e / s
+    lse = (zmax + np.log(s))[:, 0]
+    E = np.zeros(z.shape)
+    E[np.arange(B), labels] = 1.0
+    ce = lse - z[np.arange(B), labels]
+    return np.sum(coef * ce), ce, coef[:, None] * (p - E), p, E
+
+
+def sigmoid(x):
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+
+
+def reweight_coefs(weights, x, ids):
+    """The lower batch's coefficients sigma(x_id)/B of CE_s (task.weights = learned; uniform, clean: 1/B) and their
+    derivatives sigma'(x_id)/B (data_cleaning and vit_reweight)."""
+    B = len(ids)
+    if weights == "learned":
+        w = sigmoid(x[ids])
+        return w / B, w * (1.0 - w) / B
+    return np.full(B, 1.0 / B), np.zeros(B)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # the network: logits = act(a A1 + c1) A2 + c2 (two layers) or a A2 + c2 (one layer: A1 = None);
 # loss = sum_s coef_s CE_s with CE the softmax cross-entropy.
 def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
     """Loss, per-sample CE, gradients {A1, c1, A2, c2} of sum_s coef_s CE_s, and, with tangent = (T1, t1, T2, t2)
     (None entries are 0), the Hessian action on every parameter and the per-sample tangent of CE.
     override = (rows, cols, values): act'(h) at those (sample, unit) entries (ReLU units within rounding of 0)."""
-    B = a.shape[0]
     f, d1, d2 = act if act else (None, None, None)
     if A1 is not None:
         h = a @ A1 + c1
@@ -107,16 +136,8 @@ def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
     else:
         u = a
     z = u @ A2 + c2
-    zmax = z.max(axis=1, keepdims=True)
-    e = np.exp(z - zmax)
-    s = e.sum(axis=1, keepdims=True)
-    p = e / s
-    lse = (zmax + np.log(s))[:, 0]
-    E = np.zeros_like(z)
-    E[np.arange(B), labels] = 1.0
-    ce = lse - z[np.arange(B), labels]
-    loss = float(np.sum(coef * ce))
-    dz = coef[:, None] * (p - E)
+    loss, ce, dz, p, E = softmax_xent(z, labels, coef)
+    loss = float(loss)
     out = {"A2": u.T @ dz, "c2": dz.sum(axis=0, keepdims=True)}
     if A1 is not None:
         du = dz @ A2.T
@@ -161,10 +182,6 @@ def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
     return res
 
 
-def sigmoid(x):
-    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # the tasks: each maps (x, Y as {block: array}) to the oracles, with Y blocks named as in the dump
 class DataCleaning:
@@ -188,11 +205,7 @@ class DataCleaning:
         return {"W": d["A2"], "b": d["c2"]}
 
     def _coef_lower(self, x):
-        B = len(self.lower["labels"])
-        if self.weights == "learned":
-            w = sigmoid(x[self.lower["ids"]])
-            return w / B, w * (1.0 - w) / B
-        return np.full(B, 1.0 / B), np.zeros(B)
+        return reweight_coefs(self.weights, x, self.lower["ids"])
 
     def first_layer(self, x, Y):
         return (Y["W1"], Y["b1"]) if self.mlp else None
@@ -292,6 +305,245 @@ class HyperRep:
         # J[Z] = d_x d_Y g . Z: the x-part of the full Hessian (over x and Y) applied to the tangent (0, Z)
         h = self._run(self.lower, x, Y, (None, None, Z["W_head"], Z["b_head"]))["hvp"]
         return np.concatenate([h["A1"].ravel(), h["c1"].ravel()])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# vit_reweight: a pre-norm vision transformer (tasks/vit_reweight.c), one function per layer, each with a forward
+# that returns a cache and a hand-written backward. Every function also takes complex arrays: H[V] and J[Z] are the
+# complex step of these analytic gradients (see the module docstring), so nothing here may use abs, a comparison
+# or a max of a complex value (softmax and CE shift by the max of the real part; the activations go through lift).
+COMPLEX_STEP = 1e-30
+LN_EPS = 1e-5
+
+
+def lift(fn, dfn):
+    """fn on a complex-step argument a + i e b (e tiny): fn(a) + i e b fn'(a), exact to rounding (e^2 vanishes).
+    Needed where fn is not an analytic NumPy function (erf, the ReLU mask)."""
+    def f(z):
+        if np.iscomplexobj(z):
+            return fn(z.real) + 1j * z.imag * dfn(z.real)
+        return fn(z)
+    return f
+
+
+def lifted_activation(name):
+    f, d1, d2 = activation(name)
+    return lift(f, d1), lift(d1, d2)
+
+
+def wgrad(a, d):
+    """The gradient of a token-wise weight (fan-in rows): sum over every leading index of a^T d."""
+    return a.reshape(-1, a.shape[-1]).T @ d.reshape(-1, d.shape[-1])
+
+
+def bgrad(d):
+    return d.reshape(-1, d.shape[-1]).sum(axis=0, keepdims=True)
+
+
+def softmax_last(s):
+    e = np.exp(s - s.real.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def layernorm_fwd(h, gain, bias):
+    """y = gain (h - mean) / sqrt(var + 1e-5) + bias over the last axis, biased variance."""
+    xc = h - h.mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + LN_EPS)
+    xhat = xc * rstd
+    return xhat * gain + bias, (xhat, rstd, gain)
+
+
+def layernorm_bwd(dy, cache):
+    xhat, rstd, gain = cache
+    dx = dy * gain
+    dh = rstd * (dx - dx.mean(axis=-1, keepdims=True) - xhat * (dx * xhat).mean(axis=-1, keepdims=True))
+    return dh, bgrad(dy * xhat), bgrad(dy)
+
+
+def attention_fwd(a, Wq, Wk, Wv, Wo, heads):
+    """Multi-head self-attention of a (B, T, C): Q, K, V = a Wq, a Wk, a Wv split head-major (head h = columns
+    h dh .. (h+1) dh), softmax(Q K^T / sqrt(dh)) V per head, heads merged back (the same columns), times Wo."""
+    B, T, C = a.shape
+    dh = C // heads
+    scale = 1.0 / math.sqrt(dh)
+
+    def split(u):   # (B, T, C) -> (B, H, T, dh)
+        return u.reshape(B, T, heads, dh).transpose(0, 2, 1, 3)
+    q, k, v = split(a @ Wq), split(a @ Wk), split(a @ Wv)
+    A = softmax_last(scale * (q @ k.transpose(0, 1, 3, 2)))          # (B, H, T, T): query rows, key columns
+    merged = (A @ v).transpose(0, 2, 1, 3).reshape(B, T, C)
+    return merged @ Wo, (a, q, k, v, A, merged, scale, split)
+
+
+def attention_bwd(dout, cache, Wq, Wk, Wv, Wo):
+    a, q, k, v, A, merged, scale, split = cache
+    B, T, C = a.shape
+    dWo = wgrad(merged, dout)
+    dO = split(dout @ Wo.T)
+    dA = dO @ v.transpose(0, 1, 3, 2)
+    dv = A.transpose(0, 1, 3, 2) @ dO
+    dS = scale * A * (dA - np.sum(dA * A, axis=-1, keepdims=True))
+    dq, dk = dS @ k, dS.transpose(0, 1, 3, 2) @ q
+
+    def merge(u):   # (B, H, T, dh) -> (B, T, C)
+        return u.transpose(0, 2, 1, 3).reshape(B, T, C)
+    dq, dk, dv = merge(dq), merge(dk), merge(dv)
+    da = dq @ Wq.T + dk @ Wk.T + dv @ Wv.T
+    return da, {"Wq": wgrad(a, dq), "Wk": wgrad(a, dk), "Wv": wgrad(a, dv), "Wo": dWo}
+
+
+def mlp_fwd(a, W1, b1, W2, b2, act):
+    """The token-wise feed-forward act(a W1 + b1) W2 + b2."""
+    u = a @ W1 + b1
+    r = act[0](u)
+    return r @ W2 + b2, (a, u, r)
+
+
+def mlp_bwd(dout, cache, W1, W2, act):
+    a, u, r = cache
+    du = (dout @ W2.T) * act[1](u)
+    return du @ W1.T, {"W1": wgrad(a, du), "b1": bgrad(du), "W2": wgrad(r, dout), "b2": bgrad(dout)}
+
+
+def vit_block_names(depth):
+    """The lower blocks of the ViT by name (the engine's layout order may differ; blocks are matched by name)."""
+    names = ["W_patch", "b_patch", "pos"]
+    for k in range(depth):
+        names += [f"ln1_{k}_gain", f"ln1_{k}_bias", f"Wq{k}", f"Wk{k}", f"Wv{k}", f"Wo{k}",
+                  f"ln2_{k}_gain", f"ln2_{k}_bias", f"W1_{k}", f"b1_{k}", f"W2_{k}", f"b2_{k}"]
+    return names + ["ln_f_gain", "ln_f_bias", "W_head", "b_head"]
+
+
+def vit(Y, a, labels, coef, depth, heads, act, want_grad=True):
+    """sum_s coef_s CE_s of the ViT on a (B, T, P) and its gradient in every block; the per-sample CE too."""
+    h = a @ Y["W_patch"] + Y["b_patch"] + Y["pos"]
+    caches = []
+    for k in range(depth):
+        n1, c1 = layernorm_fwd(h, Y[f"ln1_{k}_gain"], Y[f"ln1_{k}_bias"])
+        o, ca = attention_fwd(n1, Y[f"Wq{k}"], Y[f"Wk{k}"], Y[f"Wv{k}"], Y[f"Wo{k}"], heads)
+        h = h + o
+        n2, c2 = layernorm_fwd(h, Y[f"ln2_{k}_gain"], Y[f"ln2_{k}_bias"])
+        o, cm = mlp_fwd(n2, Y[f"W1_{k}"], Y[f"b1_{k}"], Y[f"W2_{k}"], Y[f"b2_{k}"], act)
+        h = h + o
+        caches.append((c1, ca, c2, cm))
+    nf, cf = layernorm_fwd(h, Y["ln_f_gain"], Y["ln_f_bias"])
+    pooled = nf.mean(axis=1)
+    z = pooled @ Y["W_head"] + Y["b_head"]
+    loss, ce, dz, _, _ = softmax_xent(z, labels, coef)
+    if not want_grad:
+        return loss, ce, None
+    G = {"W_head": pooled.T @ dz, "b_head": dz.sum(axis=0, keepdims=True)}
+    T = a.shape[1]
+    dnf = np.repeat((dz @ Y["W_head"].T)[:, None, :] / T, T, axis=1)
+    dh, G["ln_f_gain"], G["ln_f_bias"] = layernorm_bwd(dnf, cf)
+    for k in reversed(range(depth)):
+        c1, ca, c2, cm = caches[k]
+        dn2, gm = mlp_bwd(dh, cm, Y[f"W1_{k}"], Y[f"W2_{k}"], act)
+        for nm, v in gm.items():
+            G[f"{nm}_{k}"] = v
+        dx, G[f"ln2_{k}_gain"], G[f"ln2_{k}_bias"] = layernorm_bwd(dn2, c2)
+        dh = dh + dx
+        dn1, ga = attention_bwd(dh, ca, Y[f"Wq{k}"], Y[f"Wk{k}"], Y[f"Wv{k}"], Y[f"Wo{k}"])
+        for nm, v in ga.items():
+            G[f"{nm}{k}"] = v
+        dx, G[f"ln1_{k}_gain"], G[f"ln1_{k}_bias"] = layernorm_bwd(dn1, c1)
+        dh = dh + dx
+    G["pos"] = dh.sum(axis=0)
+    G["W_patch"], G["b_patch"] = wgrad(a, dh), bgrad(dh)
+    return loss, ce, G
+
+
+class VitReweight:
+    def __init__(self, cfg, lower, upper, lam, pixels):
+        self.depth = int(cfg.get("task.depth", "2"))
+        self.heads = int(cfg.get("task.heads", "4"))
+        self.width = int(cfg.get("task.width", "64"))
+        self.patch = int(cfg.get("task.patch", "7"))
+        self.hidden = int(cfg.get("task.hidden", "128"))
+        self.act_name = cfg.get("task.activation", "gelu")
+        self.act = lifted_activation(self.act_name)
+        self.weights = cfg.get("task.weights", "learned")
+        self.lam = lam
+        self.names = vit_block_names(self.depth)
+        self.lower, self.upper = dict(lower), dict(upper)
+        for b in (self.lower, self.upper):   # (B, pixels) -> (B, T, P): the inputs are patch-major already
+            n = b["inputs"].shape[0]
+            P = self.patch * self.patch
+            if pixels % P:
+                raise DumpError(f"vit_reweight: {pixels} input values are not whole patches of {P}")
+            T = self._tokens(pixels)
+            b["tokens"] = b["inputs"].reshape(n, T, pixels // T)
+
+    def _tokens(self, pixels):
+        # T = (rows / p)(cols / p) over square Fashion-MNIST / CIFAR images; channels = pixels / (rows cols)
+        for ch in (1, 3):
+            side = math.isqrt(pixels // ch)
+            if side * side * ch == pixels and side % self.patch == 0:
+                return (side // self.patch) ** 2
+        raise DumpError(f"vit_reweight: cannot cut {pixels} input values into {self.patch} x {self.patch} patches")
+
+    def first_layer(self, x, Y):
+        return None   # no ReLU-kink resolution for the ViT (see the module docstring)
+
+    def check_shapes(self, Y):
+        C, Hd, n_in = self.width, self.hidden, self.lower["tokens"].shape[2]
+        T = self.lower["tokens"].shape[1]
+        want = {"W_patch": (n_in, C), "b_patch": (1, C), "pos": (T, C), "ln_f_gain": (1, C), "ln_f_bias": (1, C),
+                "b_head": (1, Y["b_head"].shape[1]), "W_head": (C, Y["b_head"].shape[1])}
+        for k in range(self.depth):
+            for nm in ("ln1", "ln2"):
+                want[f"{nm}_{k}_gain"] = want[f"{nm}_{k}_bias"] = (1, C)
+            for nm in "qkvo":
+                want[f"W{nm}{k}"] = (C, C)
+            want.update({f"W1_{k}": (C, Hd), f"b1_{k}": (1, Hd), f"W2_{k}": (Hd, C), f"b2_{k}": (1, C)})
+        bad = [f"{k} {Y[k].shape} (expected {want[k]})" for k in self.names if Y[k].shape != want[k]]
+        if bad:
+            raise DumpError("vit_reweight blocks do not match the config: " + ", ".join(bad))
+
+    def _run(self, batch, coef, Y, want_grad=True):
+        return vit(Y, batch["tokens"], batch["labels"], coef, self.depth, self.heads, self.act, want_grad)
+
+    def _coef_lower(self, x):
+        return reweight_coefs(self.weights, x, self.lower["ids"])
+
+    def _upper_coef(self):
+        B = len(self.upper["labels"])
+        return np.full(B, 1.0 / B)
+
+    def _ridge(self, Y):
+        return 0.5 * self.lam * sum(float(np.sum(Y[k] ** 2)) for k in self.names)
+
+    def loss_lower(self, x, Y):
+        return float(self._run(self.lower, self._coef_lower(x)[0], Y, False)[0]) + self._ridge(Y)
+
+    def loss_upper(self, x, Y):
+        return float(self._run(self.upper, self._upper_coef(), Y, False)[0])
+
+    def grad_lower_Y(self, x, Y):
+        G = self._run(self.lower, self._coef_lower(x)[0], Y)[2]
+        return {k: G[k] + self.lam * Y[k] for k in self.names}
+
+    def grad_upper_Y(self, x, Y):
+        return self._run(self.upper, self._upper_coef(), Y)[2]
+
+    def grad_upper_x(self, x, Y):
+        return np.zeros_like(x)    # f has no direct x dependence
+
+    def _step(self, Y, D):
+        return {k: Y[k] + 1j * COMPLEX_STEP * D[k] for k in self.names}
+
+    def hvp(self, x, Y, V):
+        # the complex step of the analytic gradient: Im grad(Y + i e V) / e
+        G = self._run(self.lower, self._coef_lower(x)[0], self._step(Y, V))[2]
+        return {k: G[k].imag / COMPLEX_STEP + self.lam * V[k] for k in self.names}
+
+    def cross(self, x, Y, Z):
+        # as data_cleaning: J[Z]_i = sum over the batch samples s with id i of sigma'(x_i)/B d/dt CE_s(Y + tZ)
+        ce = self._run(self.lower, self._coef_lower(x)[0], self._step(Y, Z), False)[1]
+        _, dcoef = self._coef_lower(x)
+        J = np.zeros_like(x)
+        np.add.at(J, self.lower["ids"], dcoef * ce.imag / COMPLEX_STEP)
+        return J
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -406,8 +658,13 @@ def make_task(f, attrs, cfg):
         t = DataCleaning(cfg, lower, upper, 1e-3 if lam is None else lam)
     elif task == "hyper_rep":
         t = HyperRep(cfg, lower, upper, 1e-2 if lam is None else lam, lower["inputs"].shape[1])
+    elif task == "vit_reweight":
+        t = VitReweight(cfg, lower, upper, 1e-3 if lam is None else lam, lower["inputs"].shape[1])
+        check_vit_network(t, attrs)
+        return t
     else:
-        raise DumpError(f"task '{task}' has network inputs but this script knows only data_cleaning and hyper_rep")
+        raise DumpError(f"task '{task}' has network inputs but this script knows only data_cleaning, hyper_rep and "
+                        "vit_reweight")
     # cross-check the recorded graphs against the model read from the config
     net_lo, net_up = str(attrs.get("network_lower", "")), str(attrs.get("network_upper", ""))
     problems = []
@@ -437,6 +694,40 @@ def make_task(f, attrs, cfg):
     if problems:
         raise DumpError("the recorded network does not match the config: " + "; ".join(problems))
     return t
+
+
+def check_vit_network(t, attrs):
+    """The recorded ViT graphs against the model rebuilt from the config (raises DumpError on a mismatch)."""
+    problems = []
+    for label in ("network_lower", "network_upper"):
+        text = str(attrs.get(label, ""))
+        if not text:
+            continue
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        ops = [ln.split()[0] for ln in lines if not ln.startswith("param ")]
+        params = {ln.split()[1] for ln in lines if ln.startswith("param ") and "lower block" in ln}
+        if params != set(t.names):
+            problems.append(f"{label} has lower parameters {sorted(params ^ set(t.names))} beyond or missing from "
+                            "the config's model")
+        if not text.endswith("(loss term)\n"):
+            continue   # cut short (dumps before the writer's buffer grew past 4 kB): the parameter list only
+        acts = [o for o in ops if o in ("relu", "tanh", "gelu")]
+        if acts != [t.act_name] * t.depth:
+            problems.append(f"{label} has activations {acts}, config says {t.depth} x {t.act_name}")
+        want = {"layernorm": 2 * t.depth + 1, "softmax": t.depth, "matmul": 2 * t.depth, "linear": 6 * t.depth + 2,
+                "mean_tokens": 1, "add_bcast": 1, "xent": 1}
+        for op, n in want.items():
+            if ops.count(op) != n:
+                problems.append(f"{label} has {ops.count(op)} {op} ops, expected {n}")
+        coefs = [float(ln.split("coef")[1].split()[0]) for ln in lines if ln.startswith("l2 ")]
+        n_l2 = len(t.names) if label == "network_lower" else 0
+        if len(coefs) != n_l2 or any(abs(c - t.lam) > 1e-12 * max(1.0, abs(t.lam)) for c in coefs):
+            problems.append(f"{label} has l2 terms {coefs}, expected {n_l2} x task.lambda = {t.lam}")
+        want_sigmoid = label == "network_lower" and t.weights == "learned"
+        if ("sigmoid_gather" in ops) != want_sigmoid:
+            problems.append(f"{label} {'lacks' if want_sigmoid else 'has'} sigmoid_gather (task.weights = {t.weights})")
+    if problems:
+        raise DumpError("the recorded network does not match the config: " + "; ".join(problems))
 
 
 def selfcheck(t, x, Y, V, Z, names, out=sys.stdout):
@@ -575,19 +866,32 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
         Y = read_tuple(f, "point/Y", names)
         V = read_tuple(f, "directions/V", names)
         Z = read_tuple(f, "directions/Z", names)
+        if hasattr(t, "check_shapes"):
+            t.check_shapes(Y)
         P = check_P(f, names, table)
         X = read_tuple(f, "reduced/X", names)
         for k in names:
             exp = (P[k].shape[1] if k in P else Y[k].shape[0], Y[k].shape[1])
             if X[k].shape != exp:
                 raise DumpError(f"/reduced/X/{k} has shape {X[k].shape}, expected {exp}")
-        print(f"{path}: task {task}, model "
-              f"{cfg.get('task.model', 'mlp') if task == 'data_cleaning' else 'feature MLP + linear head'}, "
-              f"activation {cfg.get('task.activation', 'relu') if getattr(t, 'act', None) else '-'}, "
+        if task == "vit_reweight":
+            model = (f"ViT patch {t.patch}, width {t.width}, depth {t.depth}, heads {t.heads}, hidden {t.hidden}, "
+                     f"weights {t.weights}")
+        elif task == "data_cleaning":
+            model = cfg.get('task.model', 'mlp')
+        else:
+            model = 'feature MLP + linear head'
+        print(f"{path}: task {task}, model {model}, "
+              f"activation {t.act_name if getattr(t, 'act', None) else '-'}, "
               f"precision float{prec}, lambda {t.lam:g}, lower batch {len(t.lower['labels'])}, "
               f"upper batch {len(t.upper['labels'])}, d = {len(x)}; blocks "
               + ", ".join(f"{k} {Y[k].shape[0]}x{Y[k].shape[1]}" for k in names), file=out)
-        print("reference: independent NumPy float64, forward-over-reverse by hand (no finite differences)", file=out)
+        if task == "vit_reweight":
+            print("reference: independent NumPy float64, hand-written reverse pass; H[V] and J[Z] by the complex step "
+                  f"(e = {COMPLEX_STEP:g}) of that reverse pass (no finite differences)", file=out)
+        else:
+            print("reference: independent NumPy float64, forward-over-reverse by hand (no finite differences)",
+                  file=out)
 
         # sbo's outputs, by level of the batch they use, with their tolerances
         lower_outs = [("grad_lower_Y", "oracles", tol1), ("hvp_V", "oracles", tol2),
