@@ -4,16 +4,26 @@ NumPy float64 implementation and compares it with sbo's numbers.
     check_oracle_dump.py FILE.h5 [--tol T] [--selfcheck] [--kink-band B]
 
 Layout of the dump: docs/SCHEMA.md, "oracle dumps" (writer: runners/oracle_dump.c). Supported: data_cleaning
-(task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean) and
-hyper_rep (task.activation = relu | tanh | gelu). The model is taken from the dump's `config` attribute (the
-graph text in `network_lower` / `network_upper` is only cross-checked against it); the numbers come from
-/point, /batch, /directions and /reduced.
+(task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean),
+hyper_rep (task.activation = relu | tanh | gelu) and vit_reweight (every task.* option: patch, width, depth, heads,
+hidden, activation, weights; Fashion-MNIST or CIFAR inputs, float32 or float64). The model is taken from the dump's
+`config` attribute (the graph text in `network_lower` / `network_upper` is only cross-checked against it; the
+ViT's parameter blocks are matched by name, docs/SCHEMA.md); the numbers come from /point, /batch, /directions
+and /reduced.
 
 Method. The forward pass, the reverse pass and the second-order oracles are written out by hand in float64:
 H[V] and J[Z] by exact forward-over-reverse (a tangent pass through the forward and the reverse sweep), no finite
 differences. J[Z] uses the symmetry of the Hessian: for hyper_rep it is the x-part of the full Hessian of g (over
 x and Y together) applied to the tangent (0, Z); for data_cleaning, where x only enters through the per-sample
 weights sigma(x_i), it is J[Z]_i = sum over the batch samples s with id i of sigma'(x_i)/B * d/dt CE_s(Y + tZ).
+vit_reweight (pre-norm ViT: patch embedding + learned positions, per block LN -> multi-head attention -> residual,
+LN -> feed-forward -> residual, final LN, mean pooling, head; one function per layer with a hand-written backward)
+differs in the second order only: H[V] and J[Z] are the complex step of this script's own analytic reverse pass,
+H[V] = Im grad_Y g(x, Y + i e V) / e and d/dt CE_s(Y + tZ) = Im CE_s(Y + i e Z) / e with e = 1e-30. Every
+operation of the ViT code is complex-analytic (the softmax shifts by the max of the real part; erf and the ReLU mask
+are lifted as f(a) + i e b f'(a)), so this is forward-mode (dual numbers) over the reverse pass, exact to float64
+rounding with no subtraction: measured against the dumps at <= 1.2e-14, where central differences of the same
+gradient agree only to ~1e-9.
 `--selfcheck` also validates this implementation against central differences of its own analytic gradients
 (step 1e-6 along unit-max directions, float64); it is a test of this script, not of sbo.
 
@@ -30,13 +40,25 @@ more than the gradients); float64 every output <= 6.1e-15. The defaults are floa
 the worst measured, room for larger layers) and float64 1e-9 (a margin of 1e5, yet far below float32 rounding,
 so a float64 dump that was in fact computed in float32 fails). A real bug (a missing term, a transposed block, a
 wrong scale) gives errors of order 1e-2 to 1. `--tol T` replaces every tolerance by T.
+vit_reweight, measured on 88 Fashion-MNIST dumps (width 8, 2 heads, hidden 16, batches 32; depth 1, 2 and 3,
+gelu and tanh, weights learned and clean, seeds 1-3 and 10-49 in float32, 1-3 in float64) and 14 others (relu,
+uniform, patch 4 with 3 heads, patch 14 with 1 head and depth 3, depth 4 at width 32, the default width 64 /
+hidden 128 with batches 64, generated CIFAR-10 with 8 x 8 x 3 patches; both precisions): float32 losses <= 6.9e-8,
+cross_Z <= 1.2e-6, gradients <= 1.2e-5, H[V] and P^T H[P X] <= 1.7e-5; float64 every output <= 1.2e-14. The
+float32 tail is in the blocks whose value is a sum of many cancelling terms (the layernorm gains and biases, up to
+1.7e-5, where every other block stays <= 8.5e-6), so the float32 default for this task is 5e-4 (30x); float64
+keeps 1e-9.
+Reference bugs it catches (the script itself perturbed, on a float64 and a float32 dump): attention without the
+1/sqrt(dh) scale, Wq transposed, heads interleaved instead of head-major, layernorm eps 1e-6 or unbiased
+variance, GELU's tanh approximation, no L2 on `pos`: every one FAILS (the weakest, the tanh GELU, at 2.4e-3).
 
 ReLU kinks. A ReLU pre-activation within the engine's rounding of 0 can fall on the other side of the kink in sbo
 than in float64, which changes the mask act'(h) of one (sample, unit) pair and a whole gradient column by O(1/B)
 (measured: ~2e-2 relative): a FAIL that is no bug. Pairs with |h| <= band * (|a| |W1| + |b1|) (band 2e-6 for
 float32 dumps, 1e-13 for float64, `--kink-band`) get the mask that best matches sbo, and the script says how many
 it flipped. A default-size float32 dump has about one such pair per batch; they can hide nothing larger than
-that pair's own contribution.
+that pair's own contribution. Not done for the ViT's feed-forward (task.activation = relu): there a flipped mask
+moves one token's term, O(1/(B T)); none was seen in the measured dumps.
 
 For dumps without a network (quadratic, counterexample) it prints "no network: skipped", checks only that the
 reduced gradients equal P^T of the dump's own full gradients, and exits 0 unless that fails.
@@ -57,6 +79,9 @@ INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 # default tolerances: (precision, kind) -> relative tolerance; kind 1 = first order and losses, 2 = second order
 DEFAULT_TOL = {(32, 1): 1e-4, (32, 2): 1e-4, (64, 1): 1e-9, (64, 2): 1e-9}
+# per task where it differs: the ViT's float32 blocks summed from many cancelling terms (the norm parameters) reach
+# 1.7e-5 (module docstring)
+TASK_TOL = {"vit_reweight": {(32, 1): 5e-4, (32, 2): 5e-4}}
 P_ORTHO_TOL = 1e-10   # P is stored in double: P^T P = I to rounding
 
 
@@ -850,8 +875,9 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
             prec = int(attrs["precision"])
         else:
             prec = 64 if cfg.get("task.precision") == "float64" else 32
-        tol1 = tol_override if tol_override is not None else DEFAULT_TOL[(prec, 1)]
-        tol2 = tol_override if tol_override is not None else DEFAULT_TOL[(prec, 2)]
+        tols = {**DEFAULT_TOL, **TASK_TOL.get(task, {})}
+        tol1 = tol_override if tol_override is not None else tols[(prec, 1)]
+        tol2 = tol_override if tol_override is not None else tols[(prec, 2)]
         if not has_net:
             print(f"{path}: task {task}: no network: skipped (checking only reduced = P^T full on the dump's own "
                   "gradients)", file=out)
@@ -961,8 +987,8 @@ def main(argv=None):
                                 "NumPy float64 implementation and compare (exit 1 on any failure).")
     p.add_argument("dump", metavar="FILE.h5")
     p.add_argument("--tol", type=float, default=None,
-                   help="relative tolerance for every output (default: by the dump's precision: float32 1e-4, "
-                   "float64 1e-9)")
+                   help="relative tolerance for every output (default: by the dump's precision: float32 1e-4 "
+                   "(vit_reweight 5e-4), float64 1e-9)")
     p.add_argument("--selfcheck", action="store_true",
                    help="also test this script's own H[V], J[Z] and gradients against central differences")
     p.add_argument("--kink-band", type=float, default=None,
