@@ -540,16 +540,12 @@ class VitReweight:
         self.lam = lam
         self.names = vit_block_names(self.depth)
         self.lower, self.upper = dict(lower), dict(upper)
-        for b in (self.lower, self.upper):   # (B, pixels) -> (B, T, P): the inputs are patch-major already
-            n = b["inputs"].shape[0]
-            P = self.patch * self.patch
-            if pixels % P:
-                raise DumpError(f"vit_reweight: {pixels} input values are not whole patches of {P}")
-            T = self._tokens(pixels)
-            b["tokens"] = b["inputs"].reshape(n, T, pixels // T)
+        T = self._tokens(pixels)
+        for b in (self.lower, self.upper):   # (B, pixels) -> (B, T, channels p^2): the inputs are patch-major already
+            b["tokens"] = b["inputs"].reshape(len(b["labels"]), T, pixels // T)
 
     def _tokens(self, pixels):
-        # T = (rows / p)(cols / p) over square Fashion-MNIST / CIFAR images; channels = pixels / (rows cols)
+        """T = (side / p)^2 for square images of 1 (Fashion-MNIST) or 3 (CIFAR) channels: pixels = channels side^2."""
         for ch in (1, 3):
             side = math.isqrt(pixels // ch)
             if side * side * ch == pixels and side % self.patch == 0:
