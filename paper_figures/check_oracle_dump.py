@@ -4,16 +4,25 @@ NumPy float64 implementation and compares it with sbo's numbers.
     check_oracle_dump.py FILE.h5 [--tol T] [--selfcheck] [--kink-band B]
 
 Layout of the dump: docs/SCHEMA.md, "oracle dumps" (writer: runners/oracle_dump.c). Supported: data_cleaning
-(task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean) and
-hyper_rep (task.activation = relu | tanh | gelu). The model is taken from the dump's `config` attribute (the
-graph text in `network_lower` / `network_upper` is only cross-checked against it); the numbers come from
-/point, /batch, /directions and /reduced.
+(task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean),
+hyper_rep (task.activation = relu | tanh | gelu) and vit_reweight (every task.* option: patch, width, depth, heads,
+hidden, activation, weights; Fashion-MNIST or CIFAR inputs, float32 or float64). The model is taken from the dump's
+`config` attribute (the graph text in `network_lower` / `network_upper` is only cross-checked against it; the
+ViT's parameter blocks are matched by name, docs/SCHEMA.md); the numbers come from /point, /batch, /directions
+and /reduced.
 
 Method. The forward pass, the reverse pass and the second-order oracles are written out by hand in float64:
 H[V] and J[Z] by exact forward-over-reverse (a tangent pass through the forward and the reverse sweep), no finite
 differences. J[Z] uses the symmetry of the Hessian: for hyper_rep it is the x-part of the full Hessian of g (over
 x and Y together) applied to the tangent (0, Z); for data_cleaning, where x only enters through the per-sample
 weights sigma(x_i), it is J[Z]_i = sum over the batch samples s with id i of sigma'(x_i)/B * d/dt CE_s(Y + tZ).
+vit_reweight (pre-norm ViT: patch embedding + learned positions, per block LN -> multi-head attention -> residual,
+LN -> feed-forward -> residual, final LN, mean pooling, head) is written one function per layer (linear, softmax,
+layernorm, attention, mlp), each forward carrying the tangent along the direction and each backward the tangent of
+the adjoints: H[V] and the per-sample d/dt CE_s(Y + tZ) of J[Z] come out of the same forward-over-reverse sweep.
+(Cross-checked once against the complex step Im grad_Y g(x, Y + i e V) / e, e = 1e-30, of the reverse pass alone:
+agreement <= 7.9e-15 on float64 dumps of every activation, weights learned / uniform / clean, 1 and 3 heads,
+depth 1-3, CIFAR.)
 `--selfcheck` also validates this implementation against central differences of its own analytic gradients
 (step 1e-6 along unit-max directions, float64); it is a test of this script, not of sbo.
 
@@ -30,13 +39,29 @@ more than the gradients); float64 every output <= 6.1e-15. The defaults are floa
 the worst measured, room for larger layers) and float64 1e-9 (a margin of 1e5, yet far below float32 rounding,
 so a float64 dump that was in fact computed in float32 fails). A real bug (a missing term, a transposed block, a
 wrong scale) gives errors of order 1e-2 to 1. `--tol T` replaces every tolerance by T.
+vit_reweight, measured on 88 Fashion-MNIST dumps (width 8, 2 heads, hidden 16, batches 32; depth 1, 2 and 3,
+gelu and tanh, weights learned and clean, seeds 1-3 and 10-49 in float32, 1-3 in float64) and 14 others (relu,
+uniform, patch 4 with 3 heads, patch 14 with 1 head and depth 3, depth 4 at width 32, the default width 64 /
+hidden 128 with batches 64, generated CIFAR-10 with 8 x 8 x 3 patches; both precisions): float32 losses <= 6.9e-8,
+cross_Z <= 1.2e-6, gradients <= 1.2e-5, H[V] and P^T H[P X] <= 1.7e-5; float64 every output <= 1.5e-14. The
+float32 tail is in the blocks whose value is a sum of many cancelling terms (the layernorm gains and biases, up to
+1.7e-5, where every other block stays <= 8.5e-6), so the float32 default for this task is 5e-4 (30x); float64
+keeps 1e-9.
+Reference bugs it catches (the script itself perturbed, on a float64 and a float32 dump): attention without the
+1/sqrt(dh) scale, Wq transposed, heads interleaved instead of head-major, layernorm eps 1e-6 or unbiased
+variance, GELU's tanh approximation, no L2 on `pos`, and in the tangent sweep alone the activation's curvature
+term or the tangent of 1/sqrt(var + eps) dropped: every one FAILS (the weakest, the tanh GELU, at 2.4e-3; the
+tangent-only ones at 0.08 to 1.4 on H[V]).
 
 ReLU kinks. A ReLU pre-activation within the engine's rounding of 0 can fall on the other side of the kink in sbo
 than in float64, which changes the mask act'(h) of one (sample, unit) pair and a whole gradient column by O(1/B)
 (measured: ~2e-2 relative): a FAIL that is no bug. Pairs with |h| <= band * (|a| |W1| + |b1|) (band 2e-6 for
 float32 dumps, 1e-13 for float64, `--kink-band`) get the mask that best matches sbo, and the script says how many
 it flipped. A default-size float32 dump has about one such pair per batch; they can hide nothing larger than
-that pair's own contribution.
+that pair's own contribution. The ViT (task.activation = relu) gets the same treatment for every block's
+feed-forward pre-activation u = LN2(h) W1 + b1 (band against |LN2(h)| |W1| + |b1|): at the default size (width 64,
+hidden 128, batches 64) a float32 dump has 1-5 such units per batch, and one flipped mask in block 1 FAILED H[V]
+at 2e-3 before it (seeds 11 and 12; both pass with it, one unit flipped each). Tiny dumps have none.
 
 For dumps without a network (quadratic, counterexample) it prints "no network: skipped", checks only that the
 reduced gradients equal P^T of the dump's own full gradients, and exits 0 unless that fails.
@@ -57,6 +82,9 @@ INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 # default tolerances: (precision, kind) -> relative tolerance; kind 1 = first order and losses, 2 = second order
 DEFAULT_TOL = {(32, 1): 1e-4, (32, 2): 1e-4, (64, 1): 1e-9, (64, 2): 1e-9}
+# per task where it differs: the ViT's float32 blocks summed from many cancelling terms (the norm parameters) reach
+# 1.7e-5 (module docstring)
+TASK_TOL = {"vit_reweight": {(32, 1): 5e-4, (32, 2): 5e-4}}
 P_ORTHO_TOL = 1e-10   # P is stored in double: P^T P = I to rounding
 
 
@@ -93,13 +121,42 @@ def activation(name):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+def softmax_xent(z, labels, coef):
+    """sum_s coef_s CE_s of the softmax cross-entropy of logits z (B, K), the per-sample CE_s, d/dz, softmax(z) and
+    the one-hot labels. Complex z (a complex step) is fine: the shift is the max of the real part."""
+    B = z.shape[0]
+    zmax = z.real.max(axis=1, keepdims=True)
+    e = np.exp(z - zmax)
+    s = e.sum(axis=1, keepdims=True)
+    p = e / s
+    lse = (zmax + np.log(s))[:, 0]
+    E = np.zeros(z.shape)
+    E[np.arange(B), labels] = 1.0
+    ce = lse - z[np.arange(B), labels]
+    return np.sum(coef * ce), ce, coef[:, None] * (p - E), p, E
+
+
+def sigmoid(x):
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+
+
+def reweight_coefs(weights, x, ids):
+    """The lower batch's coefficients sigma(x_id)/B of CE_s (task.weights = learned; uniform, clean: 1/B) and their
+    derivatives sigma'(x_id)/B (data_cleaning and vit_reweight)."""
+    B = len(ids)
+    if weights == "learned":
+        w = sigmoid(x[ids])
+        return w / B, w * (1.0 - w) / B
+    return np.full(B, 1.0 / B), np.zeros(B)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # the network: logits = act(a A1 + c1) A2 + c2 (two layers) or a A2 + c2 (one layer: A1 = None);
 # loss = sum_s coef_s CE_s with CE the softmax cross-entropy.
 def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
     """Loss, per-sample CE, gradients {A1, c1, A2, c2} of sum_s coef_s CE_s, and, with tangent = (T1, t1, T2, t2)
     (None entries are 0), the Hessian action on every parameter and the per-sample tangent of CE.
     override = (rows, cols, values): act'(h) at those (sample, unit) entries (ReLU units within rounding of 0)."""
-    B = a.shape[0]
     f, d1, d2 = act if act else (None, None, None)
     if A1 is not None:
         h = a @ A1 + c1
@@ -107,16 +164,8 @@ def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
     else:
         u = a
     z = u @ A2 + c2
-    zmax = z.max(axis=1, keepdims=True)
-    e = np.exp(z - zmax)
-    s = e.sum(axis=1, keepdims=True)
-    p = e / s
-    lse = (zmax + np.log(s))[:, 0]
-    E = np.zeros_like(z)
-    E[np.arange(B), labels] = 1.0
-    ce = lse - z[np.arange(B), labels]
-    loss = float(np.sum(coef * ce))
-    dz = coef[:, None] * (p - E)
+    loss, ce, dz, p, E = softmax_xent(z, labels, coef)
+    loss = float(loss)
     out = {"A2": u.T @ dz, "c2": dz.sum(axis=0, keepdims=True)}
     if A1 is not None:
         du = dz @ A2.T
@@ -161,10 +210,6 @@ def net(a, labels, coef, A1, c1, A2, c2, act, tangent=None, override=None):
     return res
 
 
-def sigmoid(x):
-    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # the tasks: each maps (x, Y as {block: array}) to the oracles, with Y blocks named as in the dump
 class DataCleaning:
@@ -188,11 +233,7 @@ class DataCleaning:
         return {"W": d["A2"], "b": d["c2"]}
 
     def _coef_lower(self, x):
-        B = len(self.lower["labels"])
-        if self.weights == "learned":
-            w = sigmoid(x[self.lower["ids"]])
-            return w / B, w * (1.0 - w) / B
-        return np.full(B, 1.0 / B), np.zeros(B)
+        return reweight_coefs(self.weights, x, self.lower["ids"])
 
     def first_layer(self, x, Y):
         return (Y["W1"], Y["b1"]) if self.mlp else None
@@ -292,6 +333,298 @@ class HyperRep:
         # J[Z] = d_x d_Y g . Z: the x-part of the full Hessian (over x and Y) applied to the tangent (0, Z)
         h = self._run(self.lower, x, Y, (None, None, Z["W_head"], Z["b_head"]))["hvp"]
         return np.concatenate([h["A1"].ravel(), h["c1"].ravel()])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# vit_reweight: a pre-norm vision transformer (tasks/vit_reweight.c), one function per layer. Forward-over-reverse by
+# hand: each forward takes its inputs and parameters with their tangents (d/dt along the direction; never None, zeros
+# for none) and returns the output, its tangent and a cache; each backward takes the output's adjoint and the adjoint's
+# tangent and returns the adjoints of the input and the parameters, each with its tangent (the "t" suffix).
+LN_EPS = 1e-5
+
+
+def wgrad(a, d):
+    """The gradient of a token-wise weight (fan-in rows): sum over every leading index of a^T d."""
+    return a.reshape(-1, a.shape[-1]).T @ d.reshape(-1, d.shape[-1])
+
+
+def bgrad(d):
+    return d.reshape(-1, d.shape[-1]).sum(axis=0, keepdims=True)
+
+
+def linear_fwd(a, at, W, Wt, b=None, bt=None):
+    """a W (+ b) and its tangent."""
+    y, yt = a @ W, at @ W + a @ Wt
+    if b is not None:
+        y, yt = y + b, yt + bt
+    return y, yt
+
+
+def linear_bwd(a, at, W, Wt, dy, dyt):
+    """(da, dat, dW, dWt, db, dbt) of y = a W + b."""
+    return (dy @ W.T, dyt @ W.T + dy @ Wt.T, wgrad(a, dy), wgrad(at, dy) + wgrad(a, dyt), bgrad(dy), bgrad(dyt))
+
+
+def softmax_fwd(s, st):
+    """Softmax over the last axis and its tangent p (st - <p, st>)."""
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    return p, p * (st - np.sum(p * st, axis=-1, keepdims=True))
+
+
+def softmax_bwd(p, pt, dp, dpt):
+    """ds = p (dp - <dp, p>) and its tangent."""
+    r = np.sum(dp * p, axis=-1, keepdims=True)
+    rt = np.sum(dpt * p + dp * pt, axis=-1, keepdims=True)
+    return p * (dp - r), pt * (dp - r) + p * (dpt - rt)
+
+
+def layernorm_fwd(h, ht, gain, gaint, bias, biast):
+    """y = gain (h - mean) / sqrt(var + 1e-5) + bias over the last axis, biased variance."""
+    xc, xct = h - h.mean(axis=-1, keepdims=True), ht - ht.mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + LN_EPS)
+    rstdt = -rstd ** 3 * (xc * xct).mean(axis=-1, keepdims=True)
+    xhat, xhatt = xc * rstd, xct * rstd + xc * rstdt
+    return xhat * gain + bias, xhatt * gain + xhat * gaint + biast, (xhat, xhatt, rstd, rstdt, gain, gaint)
+
+
+def layernorm_bwd(dy, dyt, cache):
+    """(dh, dht, dgain, dgaint, dbias, dbiast)."""
+    xhat, xhatt, rstd, rstdt, gain, gaint = cache
+    dx, dxt = dy * gain, dyt * gain + dy * gaint
+    m2 = (dx * xhat).mean(axis=-1, keepdims=True)
+    m2t = (dxt * xhat + dx * xhatt).mean(axis=-1, keepdims=True)
+    inner = dx - dx.mean(axis=-1, keepdims=True) - xhat * m2
+    innert = dxt - dxt.mean(axis=-1, keepdims=True) - xhatt * m2 - xhat * m2t
+    return (rstd * inner, rstdt * inner + rstd * innert, bgrad(dy * xhat), bgrad(dyt * xhat + dy * xhatt),
+            bgrad(dy), bgrad(dyt))
+
+
+def attention_fwd(a, at, W, Wt, heads, k):
+    """Multi-head self-attention of a (B, T, C), no biases: Q, K, V = a Wq, a Wk, a Wv split head-major (head j =
+    columns j dh .. (j+1) dh), per head softmax(Q K^T / sqrt(dh)) V over the keys, the heads merged back into the
+    same columns, times Wo. W, Wt: the blocks and their tangents by name (Wq<k>, ...)."""
+    B, T, C = a.shape
+    dh = C // heads
+    scale = 1.0 / math.sqrt(dh)
+
+    def split(u):   # (B, T, C) -> (B, H, T, dh)
+        return u.reshape(B, T, heads, dh).transpose(0, 2, 1, 3)
+
+    def keyT(u):    # transpose of the last two axes
+        return u.transpose(0, 1, 3, 2)
+    qkv = {}
+    for n in "qkv":
+        u, ut = linear_fwd(a, at, W[f"W{n}{k}"], Wt[f"W{n}{k}"])
+        qkv[n] = (split(u), split(ut))
+    (q, qt), (kk, kt), (v, vt) = qkv["q"], qkv["k"], qkv["v"]
+    A, At = softmax_fwd(scale * (q @ keyT(kk)), scale * (qt @ keyT(kk) + q @ keyT(kt)))   # (B, H, T, T)
+    merged = (A @ v).transpose(0, 2, 1, 3).reshape(B, T, C)
+    mergedt = (At @ v + A @ vt).transpose(0, 2, 1, 3).reshape(B, T, C)
+    y, yt = linear_fwd(merged, mergedt, W[f"Wo{k}"], Wt[f"Wo{k}"])
+    return y, yt, (a, at, q, qt, kk, kt, v, vt, A, At, merged, mergedt, scale, split, keyT)
+
+
+def attention_bwd(dy, dyt, cache, W, Wt, k):
+    """(da, dat, {block: (grad, tangent)}) of attention_fwd."""
+    a, at, q, qt, kk, kt, v, vt, A, At, merged, mergedt, scale, split, keyT = cache
+    B, T, C = a.shape
+    G = {}
+    dm, dmt, gWo, gWot, _, _ = linear_bwd(merged, mergedt, W[f"Wo{k}"], Wt[f"Wo{k}"], dy, dyt)
+    G[f"Wo{k}"] = (gWo, gWot)
+    dO, dOt = split(dm), split(dmt)
+    dA, dAt = dO @ keyT(v), dOt @ keyT(v) + dO @ keyT(vt)
+    dv, dvt = keyT(A) @ dO, keyT(At) @ dO + keyT(A) @ dOt
+    dS, dSt = softmax_bwd(A, At, dA, dAt)
+    dS, dSt = scale * dS, scale * dSt
+    dq, dqt = dS @ kk, dSt @ kk + dS @ kt
+    dk, dkt = keyT(dS) @ q, keyT(dSt) @ q + keyT(dS) @ qt
+
+    def merge(u):   # (B, H, T, dh) -> (B, T, C)
+        return u.transpose(0, 2, 1, 3).reshape(B, T, C)
+    da, dat = 0.0, 0.0
+    for n, (d, dt) in (("q", (dq, dqt)), ("k", (dk, dkt)), ("v", (dv, dvt))):
+        dan, dant, gW, gWt, _, _ = linear_bwd(a, at, W[f"W{n}{k}"], Wt[f"W{n}{k}"], merge(d), merge(dt))
+        da, dat = da + dan, dat + dant
+        G[f"W{n}{k}"] = (gW, gWt)
+    return da, dat, G
+
+
+def mlp_fwd(a, at, W, Wt, act, k, override=None, record=None):
+    """The token-wise feed-forward act(a W1 + b1) W2 + b2 (blocks W1_<k>, b1_<k>, W2_<k>, b2_<k>).
+    override = (blocks, flat indices, values): act'(u) there (ReLU units within rounding of the kink, see
+    resolve_relu_kinks); record: a list that gets (u, |a| |W1| + |b1|), both flattened."""
+    f, d1, _ = act
+    u, ut = linear_fwd(a, at, W[f"W1_{k}"], Wt[f"W1_{k}"], W[f"b1_{k}"], Wt[f"b1_{k}"])
+    mask = d1(u)
+    if override is not None and np.any(override[0] == k):
+        sel = override[0] == k
+        mask.reshape(-1)[override[1][sel]] = override[2][sel]
+    if record is not None:
+        record.append((u.reshape(-1), (np.abs(a) @ np.abs(W[f"W1_{k}"]) + np.abs(W[f"b1_{k}"])).reshape(-1)))
+    r, rt = f(u), mask * ut
+    y, yt = linear_fwd(r, rt, W[f"W2_{k}"], Wt[f"W2_{k}"], W[f"b2_{k}"], Wt[f"b2_{k}"])
+    return y, yt, (a, at, u, ut, r, rt, mask)
+
+
+def mlp_bwd(dy, dyt, cache, W, Wt, act, k):
+    d2 = act[2]
+    a, at, u, ut, r, rt, mask = cache
+    dr, drt, gW2, gW2t, gb2, gb2t = linear_bwd(r, rt, W[f"W2_{k}"], Wt[f"W2_{k}"], dy, dyt)
+    du, dut = dr * mask, drt * mask + dr * d2(u) * ut
+    da, dat, gW1, gW1t, gb1, gb1t = linear_bwd(a, at, W[f"W1_{k}"], Wt[f"W1_{k}"], du, dut)
+    return da, dat, {f"W1_{k}": (gW1, gW1t), f"b1_{k}": (gb1, gb1t), f"W2_{k}": (gW2, gW2t), f"b2_{k}": (gb2, gb2t)}
+
+
+def vit_block_names(depth):
+    """The lower blocks of the ViT by name (the engine's layout order may differ; blocks are matched by name)."""
+    names = ["W_patch", "b_patch", "pos"]
+    for k in range(depth):
+        names += [f"ln1_{k}_gain", f"ln1_{k}_bias", f"Wq{k}", f"Wk{k}", f"Wv{k}", f"Wo{k}",
+                  f"ln2_{k}_gain", f"ln2_{k}_bias", f"W1_{k}", f"b1_{k}", f"W2_{k}", f"b2_{k}"]
+    return names + ["ln_f_gain", "ln_f_bias", "W_head", "b_head"]
+
+
+def vit(Y, a, labels, coef, depth, heads, act, D=None, override=None, record=None):
+    """sum_s coef_s CE_s of the ViT on a (B, T, P) and its gradient G in every block, and with a direction D (blocks
+    by name) the Hessian action H[D] of that sum (d/dt G(Y + tD)) and the per-sample d/dt CE_s(Y + tD).
+    Returns (loss, CE_s, G, H[D] or None, d/dt CE_s or None). override, record: mlp_fwd's."""
+    Dz = D if D is not None else {n: np.zeros_like(v) for n, v in Y.items()}
+    at = np.zeros_like(a)
+    h, ht = linear_fwd(a, at, Y["W_patch"], Dz["W_patch"], Y["b_patch"], Dz["b_patch"])
+    h, ht = h + Y["pos"], ht + Dz["pos"]
+    caches = []
+    for k in range(depth):
+        n1, n1t, c1 = layernorm_fwd(h, ht, Y[f"ln1_{k}_gain"], Dz[f"ln1_{k}_gain"], Y[f"ln1_{k}_bias"],
+                                    Dz[f"ln1_{k}_bias"])
+        o, ot, ca = attention_fwd(n1, n1t, Y, Dz, heads, k)
+        h, ht = h + o, ht + ot
+        n2, n2t, c2 = layernorm_fwd(h, ht, Y[f"ln2_{k}_gain"], Dz[f"ln2_{k}_gain"], Y[f"ln2_{k}_bias"],
+                                    Dz[f"ln2_{k}_bias"])
+        o, ot, cm = mlp_fwd(n2, n2t, Y, Dz, act, k, override, record)
+        h, ht = h + o, ht + ot
+        caches.append((c1, ca, c2, cm))
+    nf, nft, cf = layernorm_fwd(h, ht, Y["ln_f_gain"], Dz["ln_f_gain"], Y["ln_f_bias"], Dz["ln_f_bias"])
+    pooled, pooledt = nf.mean(axis=1), nft.mean(axis=1)
+    z, zt = linear_fwd(pooled, pooledt, Y["W_head"], Dz["W_head"], Y["b_head"], Dz["b_head"])
+    loss, ce, dz, p, E = softmax_xent(z, labels, coef)
+    dzt = coef[:, None] * p * (zt - np.sum(p * zt, axis=1, keepdims=True))
+    G = {}
+    dpool, dpoolt, gW, gWt, gb, gbt = linear_bwd(pooled, pooledt, Y["W_head"], Dz["W_head"], dz, dzt)
+    G["W_head"], G["b_head"] = (gW, gWt), (gb, gbt)
+    T = a.shape[1]
+    dnf, dnft = (np.repeat(d[:, None, :] / T, T, axis=1) for d in (dpool, dpoolt))
+    dh, dht, gg, ggt, gb, gbt = layernorm_bwd(dnf, dnft, cf)
+    G["ln_f_gain"], G["ln_f_bias"] = (gg, ggt), (gb, gbt)
+    for k in reversed(range(depth)):
+        c1, ca, c2, cm = caches[k]
+        dn, dnt, Gm = mlp_bwd(dh, dht, cm, Y, Dz, act, k)
+        G.update(Gm)
+        dx, dxt, gg, ggt, gb, gbt = layernorm_bwd(dn, dnt, c2)
+        G[f"ln2_{k}_gain"], G[f"ln2_{k}_bias"] = (gg, ggt), (gb, gbt)
+        dh, dht = dh + dx, dht + dxt
+        dn, dnt, Ga = attention_bwd(dh, dht, ca, Y, Dz, k)
+        G.update(Ga)
+        dx, dxt, gg, ggt, gb, gbt = layernorm_bwd(dn, dnt, c1)
+        G[f"ln1_{k}_gain"], G[f"ln1_{k}_bias"] = (gg, ggt), (gb, gbt)
+        dh, dht = dh + dx, dht + dxt
+    G["pos"] = (dh.sum(axis=0), dht.sum(axis=0))
+    _, _, gW, gWt, gb, gbt = linear_bwd(a, at, Y["W_patch"], Dz["W_patch"], dh, dht)
+    G["W_patch"], G["b_patch"] = (gW, gWt), (gb, gbt)
+    grad = {n: g for n, (g, _) in G.items()}
+    if D is None:
+        return loss, ce, grad, None, None
+    return loss, ce, grad, {n: gt for n, (_, gt) in G.items()}, np.sum((p - E) * zt, axis=1)
+
+
+class VitReweight:
+    def __init__(self, cfg, lower, upper, lam, pixels):
+        self.depth = int(cfg.get("task.depth", "2"))
+        self.heads = int(cfg.get("task.heads", "4"))
+        self.width = int(cfg.get("task.width", "64"))
+        self.patch = int(cfg.get("task.patch", "7"))
+        self.hidden = int(cfg.get("task.hidden", "128"))
+        self.act_name = cfg.get("task.activation", "gelu")
+        self.act = activation(self.act_name)
+        self.weights = cfg.get("task.weights", "learned")
+        self.lam = lam
+        self.names = vit_block_names(self.depth)
+        self.lower, self.upper = dict(lower), dict(upper)
+        T = self._tokens(pixels)
+        for b in (self.lower, self.upper):   # (B, pixels) -> (B, T, channels p^2): the inputs are patch-major already
+            b["tokens"] = b["inputs"].reshape(len(b["labels"]), T, pixels // T)
+
+    def _tokens(self, pixels):
+        """T = (side / p)^2 for square images of 1 (Fashion-MNIST) or 3 (CIFAR) channels: pixels = channels side^2."""
+        for ch in (1, 3):
+            side = math.isqrt(pixels // ch)
+            if side * side * ch == pixels and side % self.patch == 0:
+                return (side // self.patch) ** 2
+        raise DumpError(f"vit_reweight: cannot cut {pixels} input values into {self.patch} x {self.patch} patches")
+
+    def relu_preacts(self, batch, x, Y):
+        """Every feed-forward pre-activation u (one row per block) and its scale |a| |W1| + |b1|."""
+        rec = []
+        vit(Y, batch["tokens"], batch["labels"], np.zeros(len(batch["labels"])), self.depth, self.heads, self.act,
+            record=rec)
+        return np.stack([u for u, _ in rec]), np.stack([sc for _, sc in rec])
+
+    def check_shapes(self, Y):
+        C, Hd, n_in = self.width, self.hidden, self.lower["tokens"].shape[2]
+        T = self.lower["tokens"].shape[1]
+        want = {"W_patch": (n_in, C), "b_patch": (1, C), "pos": (T, C), "ln_f_gain": (1, C), "ln_f_bias": (1, C),
+                "b_head": (1, Y["b_head"].shape[1]), "W_head": (C, Y["b_head"].shape[1])}
+        for k in range(self.depth):
+            for nm in ("ln1", "ln2"):
+                want[f"{nm}_{k}_gain"] = want[f"{nm}_{k}_bias"] = (1, C)
+            for nm in "qkvo":
+                want[f"W{nm}{k}"] = (C, C)
+            want.update({f"W1_{k}": (C, Hd), f"b1_{k}": (1, Hd), f"W2_{k}": (Hd, C), f"b2_{k}": (1, C)})
+        bad = [f"{k} {Y[k].shape} (expected {want[k]})" for k in self.names if Y[k].shape != want[k]]
+        if bad:
+            raise DumpError("vit_reweight blocks do not match the config: " + ", ".join(bad))
+
+    def _run(self, batch, coef, Y, D=None):
+        return vit(Y, batch["tokens"], batch["labels"], coef, self.depth, self.heads, self.act, D,
+                   batch.get("override"))
+
+    def _coef_lower(self, x):
+        return reweight_coefs(self.weights, x, self.lower["ids"])
+
+    def _upper_coef(self):
+        B = len(self.upper["labels"])
+        return np.full(B, 1.0 / B)
+
+    def _ridge(self, Y):
+        return 0.5 * self.lam * sum(float(np.sum(Y[k] ** 2)) for k in self.names)
+
+    def loss_lower(self, x, Y):
+        return float(self._run(self.lower, self._coef_lower(x)[0], Y)[0]) + self._ridge(Y)
+
+    def loss_upper(self, x, Y):
+        return float(self._run(self.upper, self._upper_coef(), Y)[0])
+
+    def grad_lower_Y(self, x, Y):
+        G = self._run(self.lower, self._coef_lower(x)[0], Y)[2]
+        return {k: G[k] + self.lam * Y[k] for k in self.names}
+
+    def grad_upper_Y(self, x, Y):
+        return self._run(self.upper, self._upper_coef(), Y)[2]
+
+    def grad_upper_x(self, x, Y):
+        return np.zeros_like(x)    # f has no direct x dependence
+
+    def hvp(self, x, Y, V):
+        H = self._run(self.lower, self._coef_lower(x)[0], Y, V)[3]
+        return {k: H[k] + self.lam * V[k] for k in self.names}
+
+    def cross(self, x, Y, Z):
+        # as data_cleaning: J[Z]_i = sum over the batch samples s with id i of sigma'(x_i)/B d/dt CE_s(Y + tZ)
+        ce_t = self._run(self.lower, self._coef_lower(x)[0], Y, Z)[4]
+        _, dcoef = self._coef_lower(x)
+        J = np.zeros_like(x)
+        np.add.at(J, self.lower["ids"], dcoef * ce_t)
+        return J
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -406,8 +739,13 @@ def make_task(f, attrs, cfg):
         t = DataCleaning(cfg, lower, upper, 1e-3 if lam is None else lam)
     elif task == "hyper_rep":
         t = HyperRep(cfg, lower, upper, 1e-2 if lam is None else lam, lower["inputs"].shape[1])
+    elif task == "vit_reweight":
+        t = VitReweight(cfg, lower, upper, 1e-3 if lam is None else lam, lower["inputs"].shape[1])
+        check_vit_network(t, attrs)
+        return t
     else:
-        raise DumpError(f"task '{task}' has network inputs but this script knows only data_cleaning and hyper_rep")
+        raise DumpError(f"task '{task}' has network inputs but this script knows only data_cleaning, hyper_rep and "
+                        "vit_reweight")
     # cross-check the recorded graphs against the model read from the config
     net_lo, net_up = str(attrs.get("network_lower", "")), str(attrs.get("network_upper", ""))
     problems = []
@@ -437,6 +775,40 @@ def make_task(f, attrs, cfg):
     if problems:
         raise DumpError("the recorded network does not match the config: " + "; ".join(problems))
     return t
+
+
+def check_vit_network(t, attrs):
+    """The recorded ViT graphs against the model rebuilt from the config (raises DumpError on a mismatch)."""
+    problems = []
+    for label in ("network_lower", "network_upper"):
+        text = str(attrs.get(label, ""))
+        if not text:
+            continue
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        ops = [ln.split()[0] for ln in lines if not ln.startswith("param ")]
+        params = {ln.split()[1] for ln in lines if ln.startswith("param ") and "lower block" in ln}
+        if params != set(t.names):
+            problems.append(f"{label} has lower parameters {sorted(params ^ set(t.names))} beyond or missing from "
+                            "the config's model")
+        if not text.endswith("(loss term)\n"):
+            continue   # cut short (dumps before the writer's buffer grew past 4 kB): the parameter list only
+        acts = [o for o in ops if o in ("relu", "tanh", "gelu")]
+        if acts != [t.act_name] * t.depth:
+            problems.append(f"{label} has activations {acts}, config says {t.depth} x {t.act_name}")
+        want = {"layernorm": 2 * t.depth + 1, "softmax": t.depth, "matmul": 2 * t.depth, "linear": 6 * t.depth + 2,
+                "mean_tokens": 1, "add_bcast": 1, "xent": 1}
+        for op, n in want.items():
+            if ops.count(op) != n:
+                problems.append(f"{label} has {ops.count(op)} {op} ops, expected {n}")
+        coefs = [float(ln.split("coef")[1].split()[0]) for ln in lines if ln.startswith("l2 ")]
+        n_l2 = len(t.names) if label == "network_lower" else 0
+        if len(coefs) != n_l2 or any(abs(c - t.lam) > 1e-12 * max(1.0, abs(t.lam)) for c in coefs):
+            problems.append(f"{label} has l2 terms {coefs}, expected {n_l2} x task.lambda = {t.lam}")
+        want_sigmoid = label == "network_lower" and t.weights == "learned"
+        if ("sigmoid_gather" in ops) != want_sigmoid:
+            problems.append(f"{label} {'lacks' if want_sigmoid else 'has'} sigmoid_gather (task.weights = {t.weights})")
+    if problems:
+        raise DumpError("the recorded network does not match the config: " + "; ".join(problems))
 
 
 def selfcheck(t, x, Y, V, Z, names, out=sys.stdout):
@@ -490,11 +862,18 @@ def selfcheck(t, x, Y, V, Z, names, out=sys.stdout):
 KINK_BAND = {32: 2e-6, 64: 1e-13}
 
 
-def resolve_relu_kinks(batch, first_layer, band, make_rows, score, level):
-    A1, c1 = first_layer
+def relu_preacts(t, batch, x, Y):
+    """The ReLU pre-activations h of a batch as a 2-D array and their scales |a| |W1| + |b1| (data_cleaning mlp,
+    hyper_rep: (sample, unit); vit_reweight: (block, flat index over sample, token and unit))."""
+    if hasattr(t, "relu_preacts"):
+        return t.relu_preacts(batch, x, Y)
+    A1, c1 = t.first_layer(x, Y)
     a = batch["inputs"]
-    h = a @ A1 + c1
-    scale = np.abs(a) @ np.abs(A1) + np.abs(c1)
+    return a @ A1 + c1, np.abs(a) @ np.abs(A1) + np.abs(c1)
+
+
+def resolve_relu_kinks(batch, preacts, band, make_rows, score, level):
+    h, scale = preacts
     rr, cc = np.nonzero(np.abs(h) <= band * scale)
     batch.pop("override", None)
     K = len(rr)
@@ -502,7 +881,7 @@ def resolve_relu_kinks(batch, first_layer, band, make_rows, score, level):
         return None
     natural = (h[rr, cc] > 0).astype(float)
     if K > 64:
-        return (f"relu: {level} batch: {K} (sample, unit) pairs within rounding of the kink (band {band:g}); too many "
+        return (f"relu: {level} batch: {K} units within rounding of the kink (band {band:g}); too many "
                 "to resolve, using act'(h) = [h > 0]")
 
     def trial(vals):
@@ -532,7 +911,7 @@ def resolve_relu_kinks(batch, first_layer, band, make_rows, score, level):
                 break
     batch["override"] = (rr, cc, best)
     flipped = int(np.sum(best != natural))
-    return (f"relu: {level} batch: {K} (sample, unit) pair(s) with |h| <= {band:g} * (|a||W1| + |b1|); "
+    return (f"relu: {level} batch: {K} unit(s) with |h| <= {band:g} * (|a||W1| + |b1|); "
             f"act'(h) chosen to match sbo there: {flipped} differ from [h > 0] in float64")
 
 
@@ -559,8 +938,9 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
             prec = int(attrs["precision"])
         else:
             prec = 64 if cfg.get("task.precision") == "float64" else 32
-        tol1 = tol_override if tol_override is not None else DEFAULT_TOL[(prec, 1)]
-        tol2 = tol_override if tol_override is not None else DEFAULT_TOL[(prec, 2)]
+        tols = {**DEFAULT_TOL, **TASK_TOL.get(task, {})}
+        tol1 = tol_override if tol_override is not None else tols[(prec, 1)]
+        tol2 = tol_override if tol_override is not None else tols[(prec, 2)]
         if not has_net:
             print(f"{path}: task {task}: no network: skipped (checking only reduced = P^T full on the dump's own "
                   "gradients)", file=out)
@@ -575,15 +955,23 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
         Y = read_tuple(f, "point/Y", names)
         V = read_tuple(f, "directions/V", names)
         Z = read_tuple(f, "directions/Z", names)
+        if hasattr(t, "check_shapes"):
+            t.check_shapes(Y)
         P = check_P(f, names, table)
         X = read_tuple(f, "reduced/X", names)
         for k in names:
             exp = (P[k].shape[1] if k in P else Y[k].shape[0], Y[k].shape[1])
             if X[k].shape != exp:
                 raise DumpError(f"/reduced/X/{k} has shape {X[k].shape}, expected {exp}")
-        print(f"{path}: task {task}, model "
-              f"{cfg.get('task.model', 'mlp') if task == 'data_cleaning' else 'feature MLP + linear head'}, "
-              f"activation {cfg.get('task.activation', 'relu') if getattr(t, 'act', None) else '-'}, "
+        if task == "vit_reweight":
+            model = (f"ViT patch {t.patch}, width {t.width}, depth {t.depth}, heads {t.heads}, hidden {t.hidden}, "
+                     f"weights {t.weights}")
+        elif task == "data_cleaning":
+            model = cfg.get('task.model', 'mlp')
+        else:
+            model = 'feature MLP + linear head'
+        print(f"{path}: task {task}, model {model}, "
+              f"activation {t.act_name if getattr(t, 'act', None) else '-'}, "
               f"precision float{prec}, lambda {t.lam:g}, lower batch {len(t.lower['labels'])}, "
               f"upper batch {len(t.upper['labels'])}, d = {len(x)}; blocks "
               + ", ".join(f"{k} {Y[k].shape[0]}x{Y[k].shape[1]}" for k in names), file=out)
@@ -633,9 +1021,10 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
         all_rows = []
         for level in ("lower", "upper"):
             batch = t.lower if level == "lower" else t.upper
-            fl = t.first_layer(x, Y) if getattr(t, "act_name", None) == "relu" else None
-            if fl is not None:
-                notes.append(resolve_relu_kinks(batch, fl, KINK_BAND[prec] if kink_band is None else kink_band,
+            if getattr(t, "act_name", None) == "relu":
+                batch.pop("override", None)
+                notes.append(resolve_relu_kinks(batch, relu_preacts(t, batch, x, Y),
+                                                KINK_BAND[prec] if kink_band is None else kink_band,
                                                 lambda: rows(level), score, level))
             all_rows += rows(level)
         for name, a, b, tol in sorted(all_rows, key=lambda r: ROW_ORDER(r[0])):
@@ -657,8 +1046,8 @@ def main(argv=None):
                                 "NumPy float64 implementation and compare (exit 1 on any failure).")
     p.add_argument("dump", metavar="FILE.h5")
     p.add_argument("--tol", type=float, default=None,
-                   help="relative tolerance for every output (default: by the dump's precision: float32 1e-4, "
-                   "float64 1e-9)")
+                   help="relative tolerance for every output (default: by the dump's precision: float32 1e-4 "
+                   "(vit_reweight 5e-4), float64 1e-9)")
     p.add_argument("--selfcheck", action="store_true",
                    help="also test this script's own H[V], J[Z] and gradients against central differences")
     p.add_argument("--kink-band", type=float, default=None,

@@ -3,17 +3,19 @@
 
 Makes dumps with the sbo binary ($SBO_BIN, default build/sbo, relative to the repository root) into a temporary
 directory, on small splits (task.hidden=16, n_train=300, n_val=200, n_test=100, batches of 64):
-  * data_cleaning linear, data_cleaning mlp with relu, tanh and gelu, hyper_rep with relu and gelu, each in
-    float32 and float64: check_oracle_dump.py must pass (exit 0); the float64 gelu ones also with --selfcheck
-    (the script's own H[V] and J[Z] against central differences);
+  * data_cleaning linear, data_cleaning mlp with relu, tanh and gelu, hyper_rep with relu and gelu, vit_reweight
+    (a tiny 2-block ViT with gelu and with relu, batches of 16), each in float32 and float64:
+    check_oracle_dump.py must pass (exit 0); the float64 gelu ones also with --selfcheck (the script's own H[V]
+    and J[Z] against central differences);
   * power: copies of a dump with one output corrupted (hvp_V/W1 x 1.01, cross_Z sign flipped, one entry of
-    reduced/hvp_X, grad_upper_x x 1.001, the loss attribute x 1.001, a float32 dump relabelled float64) must FAIL
-    (exit 1);
-  * ReLU kinks: a float64 dump whose lower-batch outputs are rewritten as if the engine had put the pre-activation
-    nearest 0 on the other side of the kink fails without the kink resolution and passes with it (--kink-band);
+    reduced/hvp_X, grad_upper_x x 1.001, the loss attribute x 1.001, a float32 dump relabelled float64; for the
+    ViT hvp_V/Wq0 x 1.01, grad_lower_Y/ln1_0_gain x 1.01 and cross_Z x 1.01) must FAIL (exit 1);
+  * ReLU kinks: a float64 dump (data_cleaning mlp, and a ViT with relu) whose lower-batch outputs are rewritten as
+    if the engine had put the pre-activation nearest 0 on the other side of the kink fails without the kink
+    resolution and passes with it (--kink-band);
   * quadratic and counterexample dumps: "no network: skipped", exit 0.
 The network cases are skipped (with a message) when /usr/share/datasets/fashion-mnist is missing, everything when
-the binary is missing. Runtime: about 15-25 s.
+the binary is missing. Runtime: about 20-30 s on an idle machine (the ViT cases ~10 s of it).
 
 Usage:  .venv/bin/python paper_figures/test_check_oracle_dump.py [--keep DIR]
 Prints one line per case and 'N passed, N failed'; exits 1 if any case failed, 2 if the dumps could not be made.
@@ -44,6 +46,11 @@ NETS = {  # name -> (task, settings)
     "dc_mlp_gelu": ("data_cleaning", ["task.model=mlp", "task.activation=gelu"]),
     "hr_relu": ("hyper_rep", ["task.activation=relu"]),
     "hr_gelu": ("hyper_rep", ["task.activation=gelu"]),
+    # a tiny ViT (16 tokens of 49 pixels, width 8, 2 heads, 2 blocks, feed-forward 16): about 1 s per check
+    "vit_gelu": ("vit_reweight", ["task.width=8", "task.heads=2", "task.depth=2", "task.activation=gelu",
+                                  "task.batch=16", "task.upper_batch=16"]),
+    "vit_relu": ("vit_reweight", ["task.width=8", "task.heads=2", "task.depth=2", "task.activation=relu",
+                                  "task.batch=16", "task.upper_batch=16"]),
 }
 PRECISIONS = ("float32", "float64")
 
@@ -123,10 +130,8 @@ def flip_relu_mask(src, dst):
         Y, V, Z = (C.read_tuple(f, g, names) for g in ("point/Y", "directions/V", "directions/Z"))
         X = C.read_tuple(f, "reduced/X", names)
         P = {k: f["reduced/P"][k][()] for k in f["reduced/P"]}
-        A1, c1 = t.first_layer(x, Y)
-        a = t.lower["inputs"]
-        h = a @ A1 + c1
-        r = np.abs(h) / (np.abs(a) @ np.abs(A1) + np.abs(c1))
+        h, scale = C.relu_preacts(t, t.lower, x, Y)
+        r = np.abs(h) / scale
         s, j = np.unravel_index(np.argmin(r), r.shape)
         t.lower["override"] = (np.array([s]), np.array([j]), np.array([0.0 if h[s, j] > 0 else 1.0]))
         gl = t.grad_lower_Y(x, Y)
@@ -175,7 +180,7 @@ def main():
         for name in NETS:
             for prec in PRECISIONS:
                 cases.append((f"{name} {prec}: passes", lambda p=d(name, prec): expect(p, 0, contains="\nPASS")))
-        for name in ("dc_mlp_gelu", "hr_gelu"):
+        for name in ("dc_mlp_gelu", "hr_gelu", "vit_gelu"):
             cases.append((f"{name} float64 --selfcheck: the script's own H[V], J[Z] agree with central differences",
                           lambda p=d(name, "float64"): expect(p, 0, "--selfcheck", contains="self-check")))
         w = lambda stem: os.path.join(work, stem + ".h5")  # noqa: E731
@@ -192,18 +197,24 @@ def main():
             ("dc_linear", "float32", "loss_upper_batch x 1.001", scale_attr("loss_upper_batch", 1.001),
              "loss_upper_batch"),
             ("hr_gelu", "float32", "a float32 dump labelled precision 64", relabel_float64, "FAIL"),
+            ("vit_gelu", "float32", "hvp_V/Wq0 x 1.01", scale_ds("oracles/hvp_V/Wq0", 1.01), "hvp_V/Wq0"),
+            ("vit_gelu", "float64", "grad_lower_Y/ln1_0_gain x 1.01", scale_ds("oracles/grad_lower_Y/ln1_0_gain", 1.01),
+             "grad_lower_Y/ln1_0_gain"),
+            ("vit_gelu", "float32", "cross_Z x 1.01", scale_ds("oracles/cross_Z", 1.01), "cross_Z"),
         ]
         for i, (name, prec, what, edit, row) in enumerate(power):
             cases.append((f"power: {name} {prec} with {what}: FAILS on {row}",
                           lambda name=name, prec=prec, edit=edit, row=row, i=i:
                           expect(corrupted(d(name, prec), w(f"power{i}"), edit), 1, contains=row)))
-        def kink_case(band_factor, rc_want, contains=None):
-            path, r = flip_relu_mask(d("dc_mlp_relu", "float64"), w(f"kink{band_factor}"))
+        def kink_case(name, band_factor, rc_want, contains=None):
+            path, r = flip_relu_mask(d(name, "float64"), w(f"kink_{name}_{band_factor}"))
             return expect(path, rc_want, "--kink-band", f"{band_factor * r:.6g}", contains=contains)
-        cases.append(("relu mask flipped at the pre-activation nearest 0 (float64): FAILS without kink resolution",
-                      lambda: kink_case(0, 1, contains="FAIL: grad_lower_Y/W1")))
-        cases.append(("relu mask flipped at the pre-activation nearest 0 (float64): passes with --kink-band over it",
-                      lambda: kink_case(2, 0, contains="chosen to match sbo there: 1 differ")))
+        for name, row in (("dc_mlp_relu", "FAIL: grad_lower_Y/W1"), ("vit_relu", "FAIL: grad_lower_Y/W_patch")):
+            cases.append((f"{name}: relu mask flipped at the pre-activation nearest 0 (float64): FAILS without kink "
+                          "resolution", lambda name=name, row=row: kink_case(name, 0, 1, contains=row)))
+            cases.append((f"{name}: relu mask flipped at the pre-activation nearest 0 (float64): passes with "
+                          "--kink-band over it",
+                          lambda name=name: kink_case(name, 2, 0, contains="chosen to match sbo there: 1 differ")))
     with ThreadPoolExecutor(max_workers=4) as ex:   # the checks run as subprocesses
         results = list(ex.map(lambda c: c[1](), cases))
     rc = selftest.run_cases([(name, lambda r=r: r) for (name, _), r in zip(cases, results)],

@@ -142,11 +142,17 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
                               "H[V] = d/dt grad_Y g(x, Y + tV); J[Z] = grad_x <grad_Y g, Z>; reduced: P^T grad, "
                               "P^T H[P X], P^T grad_Y f");
         if (sbo_neural_is(t)) {
-            char desc[4096];
-            sbo_neural_describe(t, SBO_LEVEL_LOWER, desc, sizeof desc);
-            rc |= sbo_h5_attr_str(f, "/", "network_lower", desc);
-            sbo_neural_describe(t, SBO_LEVEL_UPPER, desc, sizeof desc);
-            rc |= sbo_h5_attr_str(f, "/", "network_upper", desc);
+            size_t dlen = 1 << 16;   /* a depth-4 ViT's graph is ~10 kB of text; 4 kB truncated depth 2 */
+            char *desc = malloc(dlen);
+            if (desc) {
+                sbo_neural_describe(t, SBO_LEVEL_LOWER, desc, dlen);
+                rc |= sbo_h5_attr_str(f, "/", "network_lower", desc);
+                sbo_neural_describe(t, SBO_LEVEL_UPPER, desc, dlen);
+                rc |= sbo_h5_attr_str(f, "/", "network_upper", desc);
+                free(desc);
+            } else {
+                rc = 1;
+            }
             const sbo_neural *nn = t->ctx;
             rc |= sbo_h5_attr_long(f, "/", "n_train", nn->n_train);
             rc |= sbo_h5_attr_long(f, "/", "precision", nn->precision);
