@@ -3,7 +3,8 @@
 # issue 8: row symmetry on a real transformer block; TC-8 too in full mode), times each, writes results/<mode>/<check>.h5 and a log per check, draws the
 # figures into results/figures/, and prints a summary table (claim, PASS/FAIL, seconds).
 # Exercised by: `make reproduce` (quick, ALGORITHMS.md §8.2) and `make reproduce-full` (full, §8).
-# Exit status: 0 if every check passed and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
+# Exit status: 0 if every check ran and passed (or ran and found a claim not reproduced: a result, listed as such in
+# the summary) and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
 # Then scripts/reproduce_neural.sh (claims 5-6: the image tasks, memory and the rank sweep; SBO_REPRODUCE_NEURAL=0
 # skips it) and scripts/reproduce_transformers.sh (issue 8: ViT reweighting and the memory headline;
 # SBO_REPRODUCE_TRANSFORMERS=0 skips it).
@@ -65,6 +66,7 @@ rows=()
 n_pass=0
 n_fail=0
 failed=()
+findings=()   # claims that ran cleanly but were not reproduced (a result, not a failure of the command)
 
 # --- theory checks --------------------------------------------------------------------------------------
 for c in "${checks[@]}"; do
@@ -131,11 +133,11 @@ if [ "${SBO_REPRODUCE_TRANSFORMERS:-1}" = 1 ]; then
     t0=$(now)
     BUILD_DIR=$build_dir PYTHON=$python bash scripts/reproduce_transformers.sh "$mode" 2>&1 |
         tee "$logdir/reproduce_transformers.log"
-    if [ "${PIPESTATUS[0]}" -eq 0 ]; then
-        status=PASS; n_pass=$((n_pass + 1))
-    else
-        status=FAIL; n_fail=$((n_fail + 1)); failed+=("transformers")
-    fi
+    case "${PIPESTATUS[0]}" in
+        0) status=PASS; n_pass=$((n_pass + 1)) ;;
+        3) status="NOT REPRODUCED"; findings+=("vit") ;;   # ran; a claim criterion failed: a result (REPRODUCE.md)
+        *) status=FAIL; n_fail=$((n_fail + 1)); failed+=("transformers") ;;
+    esac
     rows+=("vit|claim 6: ViT reweighting (accuracy vs noisy baseline, BROS vs MA-SOBA), memory by rank and width|$status|$(elapsed "$t0" "$(now)")")
 fi
 
@@ -151,8 +153,10 @@ summary=$outdir/summary.txt
         printf '%-9s %-66s %-17s %8s\n' "$id" "$claim" "$status" "$secs"
     done
     echo "total: ${total} s; results in $outdir/, logs in $logdir/, figures in $figdir/"
-    if [ "$n_fail" -eq 0 ]; then
+    if [ "$n_fail" -eq 0 ] && [ "${#findings[@]}" -eq 0 ]; then
         echo "ALL PASS"
+    elif [ "$n_fail" -eq 0 ]; then
+        (IFS=,; echo "ALL RAN; not reproduced (findings, see REPRODUCE.md): ${findings[*]}")
     else
         (IFS=,; echo "NOT PASSED: ${failed[*]}")
     fi
