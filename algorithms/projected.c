@@ -70,6 +70,12 @@ int sbo_projected_resolve(const sbo_task *t, const sbo_algo_options *opt, int is
             o->rank[l] = b->m;
             continue;
         }
+        if (b->keep_full) {
+            sbo_log_appendf(log, loglen, "block '%s' (m = %d, n = %d) is full: the task cannot project it (§3.1)",
+                            b->name, b->m, b->n);
+            o->rank[l] = b->m;
+            continue;
+        }
         long r = o->rank[l];
         if (rule && r * (b->m + 4L * b->n) >= 2L * b->m * b->n) {
             sbo_log_appendf(log, loglen, "block '%s' (m = %d, n = %d) kept full by the §9 memory rule: r = %ld gives "

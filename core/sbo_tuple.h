@@ -5,13 +5,15 @@
 #define SBO_TUPLE_H
 #include <stddef.h>
 
-#define SBO_MAX_BLOCKS 16
+#define SBO_MAX_BLOCKS 32
 #define SBO_NAME_LEN 32
 
 typedef struct {
     char name[SBO_NAME_LEN];
     int m, n;             /* stored block shape: m = projected (row) side, n = columns (§3.1) */
     int row_symmetric;    /* task's declaration for its diagonal Hessian block (§5.2) */
+    int keep_full;        /* the task cannot take a subspace on this block (its network feeds it to an op without a
+                           * reduced mode: an embedding table, a broadcast parameter): projected methods keep it full */
 } sbo_block;
 
 typedef struct {

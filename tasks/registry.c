@@ -5,9 +5,10 @@
 #include "tasks/quadratic.h"        /* sbo_task_quadratic, §8 TC-7 */
 #include "tasks/data_cleaning.h"    /* sbo_task_data_cleaning, hyper-data cleaning */
 #include "tasks/hyper_rep.h"        /* sbo_task_hyper_rep, hyper-representation learning */
+#include "tasks/data_mixture.h"     /* sbo_task_data_mixture, data-mixture learning for a byte-level LM */
 
 static const sbo_task_type *const registry[] = {&sbo_task_counterexample, &sbo_task_quadratic, &sbo_task_data_cleaning,
-                                                  &sbo_task_hyper_rep, NULL};
+                                                  &sbo_task_hyper_rep, &sbo_task_data_mixture, NULL};
 
 const sbo_task_type *const *sbo_task_types(void) { return registry; }
 
