@@ -89,7 +89,8 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
     sbo_task_hvp(t, x, Y, BL, V, HV);
     sbo_task_cross(t, x, Y, BL, Z, JZ);
 
-    /* a subspace: P_l Haar with r_l = ceil(m_l / 2) on blocks with m_l > 1 (§3.2), P = I on the others (§3.1) */
+    /* a subspace: P_l Haar with r_l = ceil(m_l / 2) on blocks with m_l > 1 (§3.2), P = I on the others and on the
+     * blocks the task cannot project (keep_full, §3.1) */
     int rows[SBO_MAX_BLOCKS];
     sbo_subspace S;
     memset(&S, 0, sizeof S);
@@ -98,7 +99,7 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
     long Pn = 0, hw = 0;
     for (int l = 0; l < lay->L; l++) {
         int m = lay->block[l].m;
-        rows[l] = m > 1 ? (m + 1) / 2 : m;
+        rows[l] = m > 1 && !lay->block[l].keep_full ? (m + 1) / 2 : m;
         if (rows[l] < m) {
             Pn += (long)m * rows[l];
             long w = sbo_haar_work_size(m, rows[l]);

@@ -48,7 +48,8 @@ fi
 # --- system packages --------------------------------------------------------------------------------
 pkgs=(cmake gcc libc6-dev make pkg-config git clang libclang-rt-dev libomp-dev
       libhdf5-dev hdf5-tools zlib1g-dev libcriterion-dev
-      libopenblas-dev libblis-dev libinih-dev dataset-fashion-mnist)
+      libopenblas-dev libblis-dev libinih-dev dataset-fashion-mnist
+      fortunes fortunes-de fortunes-es fortunes-it dict-jargon dict-foldoc libpython3-stdlib)   # text domains: docs/DATA.md
 if [ "$need_python_venv_pkg" = 1 ]; then pkgs+=(python3 python3-venv); fi
 
 if [ "$do_apt" = 1 ]; then

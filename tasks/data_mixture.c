@@ -36,7 +36,7 @@
 #include <string.h>
 
 #define DM_V 256                  /* bytes */
-#define DM_DEFAULT_DOMAINS "fortunes_en,fortunes_de,fortunes_es,fortunes_it,jargon,manpages,c_headers,python"
+#define DM_DEFAULT_DOMAINS "fortunes_en,fortunes_de,fortunes_es,fortunes_it,jargon,foldoc,c_headers,python"
 
 typedef struct {
     sbo_neural nn;                  /* first member: the shared oracles cast ctx to sbo_neural */
@@ -58,7 +58,7 @@ typedef struct {
 
 static const sbo_option dm_options[] = {
     {"task.domains", DM_DEFAULT_DOMAINS, "text domains, comma-separated (docs/DATA.md): fortunes_en, fortunes_de, "
-     "fortunes_es, fortunes_it, jargon, manpages, c_headers, python; with task.text_dir any names"},
+     "fortunes_es, fortunes_it, jargon, foldoc, manpages, c_headers, python; with task.text_dir any names"},
     {"task.target", "validation_mixture", "upper objective: validation_mixture (the uniform mixture of every training "
      "domain's validation split) or a domain name (its validation split; the domain is held out of training)"},
     {"task.weights", "learned", "learned (softmax(x), the bilevel problem), uniform (baseline: x fixed at 0) or "
@@ -172,7 +172,7 @@ int sbo_data_mixture_options_parse(const sbo_config *cfg, sbo_data_mixture_optio
         memcpy(o->domains[o->n_domains], p, k);
         o->domains[o->n_domains][k] = 0;
         if (!o->text_dir[0] && !sbo_text_source_find(o->domains[o->n_domains])) {
-            snprintf(err, errlen, "task.domains: unknown domain '%s'; known: " DM_DEFAULT_DOMAINS " (or set "
+            snprintf(err, errlen, "task.domains: unknown domain '%s'; known: " DM_DEFAULT_DOMAINS ",manpages (or set "
                      "task.text_dir)", o->domains[o->n_domains]);
             return -1;
         }

@@ -40,7 +40,7 @@ typedef struct {
     long n[3];
 } sbo_text_domain;
 
-/* The built-in sources, NULL-name terminated: fortunes_en, fortunes_de, fortunes_es, fortunes_it, jargon,
+/* The built-in sources, NULL-name terminated: fortunes_en, fortunes_de, fortunes_es, fortunes_it, jargon, foldoc,
  * manpages, c_headers, python. */
 const sbo_text_source *sbo_text_sources(void);
 const sbo_text_source *sbo_text_source_find(const char *name);
