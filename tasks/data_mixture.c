@@ -4,7 +4,8 @@
  * the tied output head, §3.1), a learned positional embedding (T x C), task.layers pre-norm blocks (RMSNorm or
  * LayerNorm; multi-head causal attention as token-wise Q, K, V (C x C) -> reshape (b, T, H, dh) -> permute to
  * (b, H, T, dh) -> scores Q K^T / sqrt(dh) -> causal softmax -> P V -> permute back -> output projection; a GELU
- * feed-forward C -> ffn_hidden -> C; residuals), a final norm and the head tied to E. No biases. The per-sequence
+ * feed-forward C -> ffn_hidden -> C (GELU, not SwiGLU: the engine has no elementwise product of two activations);
+ * residuals), a final norm and the head tied to E. No biases. The per-sequence
  * loss L_s is the mean per-token cross-entropy over the T next-byte predictions (nats per byte), and
  *   g(x, Y) = sum_k softmax(x)_k L_k(Y) + lambda/2 ||Y||^2     (every lower block)
  * where L_k is the mean of L_s over domain k's sequences in the minibatch. The lower minibatch is stratified:
@@ -26,8 +27,13 @@
  * permutation); docs/DATA.md lists the domains. A sample id (sbo_batch ids) is (domain << 32) | offset: the
  * sequence is bytes [offset, offset + T] of that domain (T inputs, T next-byte targets), inside one chunk.
  * Exact (NULL-batch) oracles and metrics use fixed evaluation sequences: task.eval_seqs per domain and split.
- * Metrics: the target loss (validation) and perplexity, the test loss on the target's test split and its
- * perplexity, g over the lower evaluation set, each domain's validation loss, and each training domain's weight.
+ * Metrics: the target loss (f over its fixed validation sequences; for validation_mixture the mean of the training
+ * domains' validation losses, the same set with the same number of sequences per domain) and perplexity, the test
+ * loss on the target's test split and its perplexity, g over the lower evaluation set, each domain's validation
+ * loss (its perplexity is exp of it), and each training domain's weight (learned: softmax(x); uniform: 1/K;
+ * target_only: 0, the target not being a training domain). Losses in nats per byte.
+ * Defaults (configs/data_mixture.ini): context 64, width 64, 2 blocks of 4 heads, FFN 128, RMSNorm, 2 sequences per
+ * domain (b = 16), upper batch 16, lambda 1e-4, float32.
  * Exercised by: tests/test_mixture.c, configs/data_mixture.ini. */
 #include "tasks/data_mixture.h"   /* the typed options; shared network oracles (tasks/neural.h) */
 #include <math.h>
