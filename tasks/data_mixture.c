@@ -81,7 +81,7 @@ static const sbo_option dm_options[] = {
     {"task.norm", "rmsnorm", "rmsnorm (gain) or layernorm (gain and shift)"},
     {"task.batch_per_domain", "2", "lower minibatch: sequences per training domain (stratified; b = K x this)"},
     {"task.upper_batch", "16", "upper minibatch: sequences of the target (validation_mixture: dealt round-robin "
-     "over the domains)"},
+     "over the domains from a random first one)"},
     {"task.eval_seqs", "32", "fixed evaluation sequences per domain and split (exact oracles and metrics)"},
     {"task.lambda", "1e-4", "L2 coefficient of the lower problem (every block)"},
     {"task.precision", "float32", "engine precision: float32 or float64 (the algorithm state is always double)"},
@@ -221,16 +221,22 @@ static long draw_seq(const dm_ctx *c, int d, int k, sbo_stream *s) {
 }
 
 /* lower: batch_per_domain sequences of every training domain in turn (target_only: all of the target); upper: the
- * target's validation sequences (validation_mixture: domains round-robin) */
+ * target's validation sequences (validation_mixture: domains round-robin from a random first one, so that an upper
+ * batch smaller than K, or not a multiple of it, still gives every domain the same chance) */
 static void dm_sample(sbo_task *t, sbo_stream *s, sbo_batch *batch) {
     dm_ctx *c = t->ctx;
     const sbo_data_mixture_options *o = &c->opts;
+    long k0 = 0;
+    if (batch->level != SBO_LEVEL_LOWER && o->target < 0) {
+        k0 = (long)(sbo_stream_uniform(s) * c->K);
+        if (k0 >= c->K) k0 = c->K - 1;
+    }
     for (long i = 0; i < batch->n_ids; i++) {
         int d;
         if (batch->level == SBO_LEVEL_LOWER)
             d = o->weights == SBO_DM_TARGET_ONLY ? o->target : c->train_dom[(i / o->batch_per_domain) % c->K];
         else
-            d = o->target >= 0 ? o->target : c->train_dom[i % c->K];
+            d = o->target >= 0 ? o->target : c->train_dom[(k0 + i) % c->K];
         batch->ids[i] = draw_seq(c, d, batch->level == SBO_LEVEL_LOWER ? 0 : 1, s);
     }
 }
