@@ -15,6 +15,7 @@
 #include "tasks/quadratic.h"
 #include "tasks/data_cleaning.h"
 #include "tasks/hyper_rep.h"
+#include "tasks/data_mixture.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,10 @@ static int parse_task_options(const char *task, const sbo_config *c, char *err, 
     if (strcmp(task, "hyper_rep") == 0) {
         sbo_hyper_rep_options o;
         return sbo_hyper_rep_options_parse(c, &o, err, errlen);
+    }
+    if (strcmp(task, "data_mixture") == 0) {
+        sbo_data_mixture_options o;
+        return sbo_data_mixture_options_parse(c, &o, err, errlen);
     }
     return 0;   /* a task added to the registry without a line here: its create() parses, not fuzzed */
 }

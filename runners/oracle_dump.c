@@ -27,9 +27,12 @@ static int write_tuple(sbo_h5 *f, const char *group, const sbo_layout *lay, cons
 
 static int write_batch(sbo_h5 *f, sbo_task *t, const char *name, int level, const sbo_batch *batch) {
     char path[128];
-    if (!sbo_neural_is(t)) {   /* a task's own minibatch encoding (quadratic: a sampled operator and noise) */
+    if (!sbo_neural_is(t)) {   /* a task's own minibatch encoding (quadratic: a sampled operator and noise;
+                                * data_mixture: sample ids (domain << 32) | offset) */
         snprintf(path, sizeof path, "/batch/%s/values", name);
-        return sbo_h5_write_matrix(f, path, batch->values, batch->n_values, 1);
+        int rc = sbo_h5_write_matrix(f, path, batch->values, batch->n_values, 1);
+        snprintf(path, sizeof path, "/batch/%s/sample_ids", name);
+        return batch->n_ids ? rc | sbo_h5_write_longs(f, path, batch->ids, batch->n_ids) : rc;
     }
     long b = batch->n_ids;
     long *pos = malloc(sizeof(long) * (size_t)(b > 0 ? b : 1));

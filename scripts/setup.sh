@@ -49,7 +49,8 @@ fi
 pkgs=(cmake gcc libc6-dev make pkg-config git clang libclang-rt-dev libomp-dev
       libhdf5-dev hdf5-tools zlib1g-dev libcriterion-dev
       libopenblas-dev libblis-dev libinih-dev dataset-fashion-mnist
-      slurm-wlm munge)   # slurm-wlm, munge: the single-node cluster of tests/test_slurm.sh (sbo sweep --slurm)
+      slurm-wlm munge \
+      fortunes fortunes-de fortunes-es fortunes-it dict-jargon dict-foldoc libpython3-stdlib)   # slurm-wlm, munge: tests/test_slurm.sh; the rest: text domains (docs/DATA.md)
 if [ "$need_python_venv_pkg" = 1 ]; then pkgs+=(python3 python3-venv); fi
 
 if [ "$do_apt" = 1 ]; then

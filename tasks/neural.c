@@ -223,16 +223,36 @@ static void fill(sbo_neural *nn, int level, const int *pos, int b) {
     sbo_nn_set_ids(e, nn->ids, b);
 }
 
-/* Loads a minibatch (split positions as sample ids) into level's executor; returns its size. */
-static int load_batch(sbo_neural *nn, int level, const sbo_batch *batch) {
-    int b = (int)batch->n_ids;
+/* Loads samples ids[0..b) of level (sbo_batch ids) into its executor: the task's own loader (nn->fill_ids: a task
+ * whose samples are not images), or the image path (ids are split positions). */
+static void fill_ids(sbo_task *t, int level, const long *ids, int b) {
+    sbo_neural *nn = t->ctx;
+    if (nn->fill_ids) {
+        nn->fill_ids(t, level, ids, b);
+        return;
+    }
     int pos[4096] = {0};
     int *p = b <= 4096 ? pos : malloc(sizeof(int) * (size_t)b);
     if (!p) { fprintf(stderr, "sbo: out of memory loading a minibatch\n"); exit(1); }
-    for (int i = 0; i < b; i++) p[i] = (int)batch->ids[i];
+    for (int i = 0; i < b; i++) p[i] = (int)ids[i];
     fill(nn, level, p, b);
     if (p != pos) free(p);
-    return b;
+}
+
+/* The exact (NULL-batch) oracles' and the evaluation's set of level: its size, and its i-th sample id. */
+static int exact_n(const sbo_neural *nn, int level) {
+    return level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
+}
+static long exact_id(const sbo_task *t, int level, long i) {
+    const sbo_neural *nn = t->ctx;
+    if (nn->exact_id) return nn->exact_id(t, level, i);
+    return level == SBO_LEVEL_LOWER ? nn->lower_pool[i] : i;
+}
+
+/* Loads a minibatch into level's executor; returns its size. */
+static int load_batch(sbo_task *t, int level, const sbo_batch *batch) {
+    fill_ids(t, level, batch->ids, (int)batch->n_ids);
+    return (int)batch->n_ids;
 }
 
 /* Runs call c at level with the given batch; NULL batch = the whole split in chunks, outputs averaged with the
@@ -241,11 +261,11 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     sbo_neural *nn = t->ctx;
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
     if (batch) {
-        c.b = load_batch(nn, level, batch);
+        c.b = load_batch(t, level, batch);
         sbo_nn_run(e, x, Y, &c);
         return;
     }
-    int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
+    int n = exact_n(nn, level);
     /* outputs: accumulate in acc_a (the tuple or vector output) with weights; one output per exact call */
     if ((c.grad_Y != NULL) + (c.grad_x != NULL) + (c.hess_Y != NULL) + (c.hess_x != NULL) > 1) {
         fprintf(stderr, "sbo: internal error: an exact (NULL-batch) image-task oracle takes one output per call\n");
@@ -261,11 +281,11 @@ static void run_level(sbo_task *t, int level, const double *x, const double *Y, 
     }
     if (out) memset(out, 0, sizeof(double) * (size_t)len);
     double loss = 0;
-    int *p = malloc(sizeof(int) * (size_t)nn->chunk);
+    long *p = malloc(sizeof(long) * (size_t)nn->chunk);
     for (int s0 = 0; s0 < n; s0 += nn->chunk) {
         int b = n - s0 < nn->chunk ? n - s0 : nn->chunk;
-        for (int i = 0; i < b; i++) p[i] = level == SBO_LEVEL_LOWER ? nn->lower_pool[s0 + i] : s0 + i;
-        fill(nn, level, p, b);
+        for (int i = 0; i < b; i++) p[i] = exact_id(t, level, s0 + i);
+        fill_ids(t, level, p, b);
         sbo_nn_call cc = c;
         cc.b = b;
         double l = 0;
@@ -330,13 +350,12 @@ static void nn_reduced_hvp(sbo_task *t, const double *x, const double *Y, const 
 /* --- fused oracles: one linearization of g per iteration, tangent sweeps at it, one pass of f ------------------ */
 /* The minibatch of level into its executor (a fused oracle always has one: exact oracles use the calls above). */
 static int fill_batch(sbo_task *t, int level, const sbo_batch *batch) {
-    sbo_neural *nn = t->ctx;
     if (!batch) {
         fprintf(stderr, "sbo: internal error: a fused image-task oracle needs a minibatch (exact oracles: the "
                 "separate calls)\n");
         abort();
     }
-    return load_batch(nn, level, batch);
+    return load_batch(t, level, batch);
 }
 
 static void subspace_ranks(const sbo_task *t, const sbo_subspace *S, int *rank) {
@@ -385,36 +404,49 @@ static int nn_reserve(sbo_task *t, const int *rank, int full_tangents) {
                ? -1 : 0;
 }
 
-double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {
+/* The objective of level's graph over n samples (ids: their sample ids; NULL: level's exact set), in chunks
+ * weighted b / n; with correct (image tasks) the argmax of the logits is counted against the split's labels. */
+static double eval_loop(sbo_task *t, int level, const double *x, const double *Y, const long *ids, long n,
+                        long *correct) {
     sbo_neural *nn = t->ctx;
-    int n = level == SBO_LEVEL_LOWER ? nn->n_lower_pool : level == SBO_LEVEL_UPPER ? nn->n_val : nn->n_test;
     sbo_nn_exec *e = level == SBO_LEVEL_LOWER ? nn->lower : nn->upper;
-    int logits = level == SBO_LEVEL_LOWER ? -1 : nn->logits_upper;
     int C = nn->set.n_classes;
-    int *p = malloc(sizeof(int) * (size_t)nn->chunk);
+    long *p = malloc(sizeof(long) * (size_t)nn->chunk);
     double loss = 0;
-    long correct = 0;
-    for (int s0 = 0; s0 < n; s0 += nn->chunk) {
-        int b = n - s0 < nn->chunk ? n - s0 : nn->chunk;
-        for (int i = 0; i < b; i++) p[i] = level == SBO_LEVEL_LOWER ? nn->lower_pool[s0 + i] : s0 + i;
-        fill(nn, level, p, b);
+    for (long s0 = 0; s0 < n; s0 += nn->chunk) {
+        int b = (int)(n - s0 < nn->chunk ? n - s0 : nn->chunk);
+        for (int i = 0; i < b; i++) p[i] = ids ? ids[s0 + i] : exact_id(t, level, s0 + i);
+        fill_ids(t, level, p, b);
         double l = 0;
         sbo_nn_call c = {.b = b, .loss = &l};
         sbo_nn_run(e, x, Y, &c);
         loss += l * b / n;
-        if (logits < 0 || !accuracy) continue;
-        sbo_nn_read_value(e, logits, b, nn->logits);
+        if (!correct) continue;
+        sbo_nn_read_value(e, nn->logits_upper, b, nn->logits);
         for (int i = 0; i < b; i++) {
             const double *z = nn->logits + (long)i * C;
             int am = 0;
             for (int k = 1; k < C; k++) if (z[k] > z[am]) am = k;
             /* from the split itself: nn->labels is scratch shared by both executors */
-            correct += am == split_label(nn, level, s0 + i);
+            *correct += am == split_label(nn, level, (int)(s0 + i));
         }
     }
     free(p);
-    if (accuracy) *accuracy = logits < 0 ? NAN : (double)correct / n;
     return loss;
+}
+
+double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy) {
+    sbo_neural *nn = t->ctx;
+    int n = exact_n(nn, level);
+    int scored = level != SBO_LEVEL_LOWER && nn->logits_upper >= 0 && accuracy;
+    long correct = 0;
+    double loss = eval_loop(t, level, x, Y, NULL, n, scored ? &correct : NULL);
+    if (accuracy) *accuracy = !scored ? NAN : (double)correct / n;
+    return loss;
+}
+
+double sbo_neural_mean_loss(sbo_task *t, int level, const double *x, const double *Y, const long *ids, long n) {
+    return eval_loop(t, level, x, Y, ids, n, NULL);
 }
 
 int sbo_neural_is(const sbo_task *t) { return t && t->ops && t->ops->sample == nn_sample; }

@@ -31,6 +31,12 @@ typedef struct {
     int *last_pos[2], last_b[2], last_level[2];   /* what each executor (lower, upper) holds now */
     double *acc_a;                  /* chunk accumulator for exact oracles (max(D, d) doubles) */
     double *logits;                 /* chunk x classes */
+    /* A task whose samples are not images (tasks/data_mixture.c) sets both, and its own sample oracle; the image
+     * tasks leave them NULL. fill_ids loads samples ids[0..b) (its sbo_batch ids) into level's executor (the lower
+     * one at SBO_LEVEL_LOWER, the upper one otherwise); exact_id gives the i-th sample id of level's exact set (the
+     * NULL-batch oracles and sbo_neural_evaluate: n_lower_pool, n_val, n_test samples). */
+    void (*fill_ids)(sbo_task *t, int level, const long *ids, int b);
+    long (*exact_id)(const sbo_task *t, int level, long i);
 } sbo_neural;
 
 /* The options every image task has; a task's table lists them first: {SBO_NEURAL_OPTIONS, {...own...}, {NULL}}. */
@@ -93,8 +99,11 @@ const sbo_task_ops *sbo_neural_ops(void);
 /* Evaluation helpers for metrics (whole splits, in chunks). level: SBO_LEVEL_LOWER (training split, g),
  * SBO_LEVEL_UPPER (validation, f), SBO_LEVEL_TEST (test, f's network). Returns the objective of that graph
  * over the split (g with its weights and L2; f) and writes the accuracy of the argmax against the TRUE labels
- * (NaN at SBO_LEVEL_LOWER, whose labels are the noisy ones). */
+ * (NaN at SBO_LEVEL_LOWER, whose labels are the noisy ones, and for a network without logits_upper, < 0). */
 double sbo_neural_evaluate(sbo_task *t, int level, const double *x, const double *Y, double *accuracy);
+/* The objective of level's graph (g at SBO_LEVEL_LOWER, f otherwise) averaged over the n samples ids (sbo_batch
+ * ids), in chunks; e.g. one domain's validation sequences. */
+double sbo_neural_mean_loss(sbo_task *t, int level, const double *x, const double *Y, const long *ids, long n);
 /* 1 when t is an image task (its ctx starts with an sbo_neural). */
 int sbo_neural_is(const sbo_task *t);
 /* The objective of level's graph (g or f) on one minibatch. */

@@ -6,9 +6,11 @@
 #include "tasks/data_cleaning.h"    /* sbo_task_data_cleaning, hyper-data cleaning */
 #include "tasks/hyper_rep.h"        /* sbo_task_hyper_rep, hyper-representation learning */
 #include "tasks/vit_reweight.h"     /* sbo_task_vit_reweight, ViT sample reweighting */
+#include "tasks/data_mixture.h"     /* sbo_task_data_mixture, data-mixture learning for a byte-level LM */
 
 static const sbo_task_type *const registry[] = {&sbo_task_counterexample, &sbo_task_quadratic, &sbo_task_data_cleaning,
-                                                  &sbo_task_hyper_rep, &sbo_task_vit_reweight, NULL};
+                                                  &sbo_task_hyper_rep, &sbo_task_vit_reweight,
+                                                  &sbo_task_data_mixture, NULL};
 
 const sbo_task_type *const *sbo_task_types(void) { return registry; }
 

@@ -15,7 +15,7 @@
 #include "core/sbo_arena.h"   /* sbo_arena: the task's own buffers */
 #include "core/sbo_subspace.h" /* sbo_subspace, P^T V and P X on block tuples */
 
-#define SBO_MAX_METRICS 12
+#define SBO_MAX_METRICS 40
 
 /* Oracle-call counters, written into the results. One HVP call = one H[.] over all blocks at once. */
 typedef struct {

@@ -24,6 +24,7 @@
 #include "runners/sbo_run.h"    /* sbo_run_resolve_config */
 #include "tasks/neural.h"       /* sbo_neural (the task's ctx), sbo_neural_evaluate */
 #include "algorithms/projected.h"  /* sbo_projected_resolve: which blocks a projected method projects */
+#include "tests/test_alloc.h"    /* dalloc, max_abs */
 
 #define MAX_SETTINGS 32
 
@@ -78,18 +79,6 @@ static sbo_task *make_task(const char *name, ...) {
     cr_assert(t, "%s", err);
     cr_assert(t->ops && t->ctx);
     return t;
-}
-
-static double *dalloc(long n) {
-    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
-    cr_assert(p);
-    return p;
-}
-
-static double max_abs(long n, const double *v) {
-    double m = 0;
-    for (long i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
-    return m;
 }
 
 static double rel_diff(long n, const double *a, const double *ref) {

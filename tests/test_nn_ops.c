@@ -9,7 +9,8 @@
  * differences, reduced = P^T full, and equal to the per-head form with the weights arranged to match; the ViT
  * pieces (op_vit.c: add_bcast, a positional embedding added over the batch, and mean_tokens) against a direct
  * computation and differences (P lower and upper), float32 against float64, reduced = P^T full; token ids outside
- * [0, V) abort when loaded (the value, the op and V named), ids 0 and V - 1 load and run.
+ * [0, V) abort when loaded (the value, the op and V named), ids 0 and V - 1 load and run; softmax_gather
+ * (op_mixture.c, data-mixture weights coef softmax(x)[id_s]) against its formula and differences.
  * Tolerances: tests/nn_check.h (FD_TOL 1e-7 relative, EXACT_TOL 1e-10, F32_TOL 1e-4); forward values are held to
  * DIRECT_TOL (permute: exactly).
  * Run: ctest -R test_nn_ops, or build/test_nn_ops --verbose. */
@@ -707,4 +708,74 @@ static void vit_test(int p_role, const char *label, uint64_t seed) {
 Test(nn_ops, vit_pieces_match_differences) {
     vit_test(LOWER, "add_bcast (P lower) + mean_tokens", 111);
     vit_test(UPPER, "add_bcast (P upper) + mean_tokens", 112);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* 6: softmax_gather (core/nn/op_mixture.c): data-mixture weights coef softmax(x)[id_s]                    */
+
+/* in (b x 4) -> fc (lower W 4 x 3 + lower bias) -> tanh -> fc2 (lower 3 x 3) -> xent (b x 1) -> wmean with the
+ * weights K softmax(x)[id_s], x upper 1 x K (K = 4; ids 0, 2, 1, 2, 3: a repeated domain). The loss is
+ * sum_k softmax(x)_k (weighted mean loss of domain k): its gradient in x, J[V] (softmax' times the gradient of
+ * the per-sample losses), H_xx[dx] (the second derivative of the softmax) and the cross term along dx all enter. */
+static void smgather_net(net *N, uint64_t seed, int *w_out) {
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    net_init(N, 5);
+    int K = 4;
+    int in = add_input(N, "in", 4, &s, 1.0);
+    int W = lower_param(N, "W", 4, 3), bW = lower_param(N, "bW", 1, 3), W2 = lower_param(N, "W2", 3, 3);
+    int xp = upper_param(N, "x", 1, K);
+    int h = sbo_nn_activation(&N->g, "tanh", SBO_NN_TANH, sbo_nn_linear(&N->g, "fc", in, W, bW));
+    int ce = sbo_nn_xent(&N->g, "ce", sbo_nn_linear(&N->g, "fc2", h, W2, -1));
+    int w = sbo_nn_softmax_gather(&N->g, "weights", xp, K);
+    sbo_nn_mark_loss(&N->g, sbo_nn_wmean(&N->g, "mixture", ce, w));
+    set_labels(N, 3, &s);
+    int ids[5] = {0, 2, 1, 2, 3};
+    memcpy(N->ids, ids, sizeof ids);
+    N->has_ids = 1;
+    *w_out = w;
+}
+
+Test(nn_ops, softmax_gather_forward_matches_direct_computation) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    int w;
+    smgather_net(&N, 121, &w);
+    static double x[MAXD], Y[MAXD], got[B_MAX];
+    sbo_stream s;
+    sbo_stream_init(&s, 122, SBO_RNG_TEST, 0, 0);
+    gaussian_fill(&s, 2.0, N.d, x);
+    gaussian_fill(&s, 1.0, ydim(&N), Y);
+    x[1] += 700;   /* a large logit: the max subtraction keeps the softmax finite */
+    for (int prec = 64; prec >= 32; prec -= 32) {
+        sbo_nn_exec *e = net_exec(&N, prec);
+        double loss;
+        run(e, &N, x, Y, NULL, NULL, NULL, NULL, &loss, NULL, NULL, NULL, NULL);
+        sbo_nn_read_value(e, w, N.b, got);
+        double xr[4], mx = -INFINITY, Z = 0, err = 0;   /* x as the engine rounds it */
+        for (int k = 0; k < 4; k++) xr[k] = prec == 64 ? x[k] : (double)(float)x[k];
+        for (int k = 0; k < 4; k++) mx = fmax(mx, xr[k]);
+        for (int k = 0; k < 4; k++) Z += exp(xr[k] - mx);
+        for (int i = 0; i < N.b; i++) err = fmax(err, fabs(got[i] - 4 * exp(xr[N.ids[i]] - mx) / Z));
+        double tol = prec == 64 ? DIRECT_TOL : 1e-6;
+        cr_log_info("softmax_gather float%d: max abs error %.2e against 4 softmax(x)[id] (tolerance %.0e)", prec, err,
+                    tol);
+        cr_expect(err < tol && isfinite(loss), "softmax_gather float%d: forward error %.3g", prec, err);
+        sbo_nn_exec_destroy(e);
+    }
+    /* a parameter that is not 1 x K is a shape error */
+    sbo_nn_graph g;
+    sbo_nn_graph_init(&g, B_MAX);
+    sbo_nn_softmax_gather(&g, "op", sbo_nn_param_upper(&g, "x", 2, 3, 0), 1.0);
+    cr_expect(strstr(g.err, "softmax_gather 'op'") != NULL, "no shape error ('%s')", g.err);
+    sbo_nn_graph_free(&g);
+}
+
+Test(nn_ops, softmax_gather_matches_differences) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    int w;
+    smgather_net(&N, 131, &w);
+    fd_test(&N, "softmax_gather mixture weights", 132, 0.8, NULL, 0, 0);
+    f32_test(&N, "softmax_gather mixture weights", 133, 0.8);
+    int rank[3] = {2, 0, 0};   /* W projected (4 -> 2): reduced = P^T full with the weights in the loss */
+    reduced_test(&N, rank, "softmax_gather mixture weights, W projected", 134);
 }

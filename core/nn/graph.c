@@ -211,6 +211,11 @@ int sbo_nn_add_bcast(sbo_nn_graph *g, const char *name, int in, int param) {
     return add_node(g, SBO_NN_ADD_BCAST, name, 2, ins, 0, 0, 0, NULL);
 }
 
+int sbo_nn_softmax_gather(sbo_nn_graph *g, const char *name, int x_param, double coef) {
+    if (g->ids_in < 0) g->ids_in = sbo_nn_input_int(g, "sample ids", 1);
+    int ins[2] = {x_param, g->ids_in};
+    return add_node(g, SBO_NN_SOFTMAX_GATHER, name, 2, ins, coef, 0, 0, NULL);
+}
 int sbo_nn_mean_tokens(sbo_nn_graph *g, const char *name, int in) {
     return add_node(g, SBO_NN_MEAN_TOKENS, name, 1, &in, 0, 0, 0, NULL);
 }

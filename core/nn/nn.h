@@ -68,7 +68,8 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
     X(EMBEDDING, embedding)           /* out (b, T, C): rows of a V x C table (or columns of C x V) at token ids */ \
     X(PERMUTE, permute)               /* two non-batch axes swapped: (b, T, H, dh) -> (b, H, T, dh) (a copy)     */ \
     X(ADD_BCAST, add_bcast)           /* out (b, T, C) = u + P, P a T x C parameter over the batch (pos. emb.) */  \
-    X(MEAN_TOKENS, mean_tokens)       /* out (b, C) = the mean over axis 1 of u (b, T, C) (mean pooling)       */
+    X(MEAN_TOKENS, mean_tokens)       /* out (b, C) = the mean over axis 1 of u (b, T, C) (mean pooling)       */  \
+    X(SOFTMAX_GATHER, softmax_gather) /* mixture weights: out (b x 1) = coef softmax(x)[id_s], x a 1 x K param */
 #define SBO_NN_ENUM_(E, n) SBO_NN_##E,
 enum sbo_nn_kind { SBO_NN_OP_LIST(SBO_NN_ENUM_) SBO_NN_N_KINDS };
 #undef SBO_NN_ENUM_
@@ -156,6 +157,10 @@ int sbo_nn_mean_tokens(sbo_nn_graph *g, const char *name, int in);
 int sbo_nn_xent(sbo_nn_graph *g, const char *name, int logits);                       /* labels: the default input */
 int sbo_nn_xent_labels(sbo_nn_graph *g, const char *name, int logits, int labels /* an integer input */);
 int sbo_nn_sigmoid_gather(sbo_nn_graph *g, const char *name, int x_param);            /* ids: the default input */
+/* Data-mixture weights: out (b x 1) = coef softmax(x)[id_s], x a 1 x K parameter (upper or lower, not projectable),
+ * id_s in [0, K) the sample's domain (the default sample-id input). With coef = K and b/K samples per domain,
+ * wmean(losses, these weights) = sum_k softmax(x)_k (mean loss on domain k). */
+int sbo_nn_softmax_gather(sbo_nn_graph *g, const char *name, int x_param, double coef);
 /* out = (1/n) sum of w_s l over the n = b k entries of per_sample (b x k: k per-sample terms, e.g. per-token
  * losses; weights b x 1 need k = 1) */
 int sbo_nn_wmean(sbo_nn_graph *g, const char *name, int per_sample, int weights /* -1: plain mean */);

@@ -1,6 +1,6 @@
 /* core/nn/op_table.c: the op table: one descriptor per kind of SBO_NN_OP_LIST (core/nn/nn.h), defined in its
  * family's file (op_linear.c, op_act.c, op_loss.c, op_reg.c, op_norm.c, op_softmax.c, op_embed.c,
- * op_permute.c, op_vit.c).
+ * op_permute.c, op_vit.c, op_mixture.c).
  * Exercised by: every graph. */
 #include "core/nn/op.h"   /* the descriptor, the list */
 
