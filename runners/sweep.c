@@ -456,10 +456,13 @@ static int parse_spec(const char *path, const char *const *sets, int n_sets, sw_
             if (dot) {
                 for (int ai = 0; ai < sp->n_algos; ai++)
                     if (strcmp(sp->algos[ai]->name, dot + 1) == 0) only = ai;
-                if (only < 0) {
-                    sbo_errf(err, errlen, "[sweep] %s: '%s' is not one of the sweep's algorithms (%s)", k, dot + 1, algos);
+                if (only < 0 && !sbo_algo_find(dot + 1)) {
+                    char names[512];
+                    sbo_algo_names(names, sizeof names);
+                    sbo_errf(err, errlen, "[sweep] %s: '%s' is not an algorithm; valid algorithms: %s", k, dot + 1, names);
                     goto out;
                 }
+                if (only < 0) continue;   /* an algorithm this sweep does not run (e.g. --set sweep.algorithms=...) */
             }
             for (int ai = 0; ai < sp->n_algos; ai++) {
                 if (only >= 0 && ai != only) continue;
@@ -910,7 +913,7 @@ static int remove_fresh(const char *dir, const sw_run *runs, int n, char *err, s
     int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lfd < 0) return removed;
     while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {}
-    int n_old, kept = 0;
+    int n_old, kept = 0, dropped = 0;
     sw_row *old = manifest_read(dir, &n_old);
     FILE *f = fopen(tmp, "w");
     if (f) {
@@ -919,8 +922,10 @@ static int remove_fresh(const char *dir, const sw_run *runs, int n, char *err, s
             int mine = 0;
             for (int j = 0; j < n && !mine; j++) mine = strcmp(runs[j].name, old[i].name) == 0;
             if (!mine) { fprintf(f, "%s\n", old[i].line); kept++; }
+            else dropped++;
         }
-        if (fclose(f) == 0 && (kept ? rename(tmp, mpath) : unlink(mpath)) == 0) removed++;
+        if (fclose(f) == 0 && dropped && !kept && unlink(mpath) == 0) removed++;   /* the manifest held only ours */
+        else if (dropped && kept) rename(tmp, mpath);
         unlink(tmp);
     }
     manifest_free(old, n_old);
@@ -1293,7 +1298,7 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     char *script = NULL, *summary = NULL;
     size_t slen = 0, mlen = 0;
     FILE *f = open_memstream(&script, &slen);
-    fprintf(f, "#!/bin/bash\n# %s/sweep.sbatch: written by `sbo sweep %s --slurm` on %s.\n", dir, sp->config, when);
+    fprintf(f, "#!/bin/bash\n# %s/%s.sbatch: written by `sbo sweep %s --slurm` on %s.\n", dir, sp->stem, sp->config, when);
     fprintf(f, "# One array task per pending run (%d of them); each runs `sbo sweep --run-index I`, which skips a complete\n"
                "# run, resumes a killed one from its checkpoint and updates its row of manifest.tsv (docs/SCHEMA.md).\n",
             n_todo);
@@ -1318,9 +1323,10 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     fprintf(f, " --run-index \"$SLURM_ARRAY_TASK_ID\"%s\n", o->rerun_failed ? " --rerun-failed" : "");
     fclose(f);
     f = open_memstream(&summary, &mlen);
-    fprintf(f, "#!/bin/bash\n# %s/summary.sbatch: the summary of the sweep, after every array task (afterany).\n", dir);
+    fprintf(f, "#!/bin/bash\n# %s/%s.summary.sbatch: the summary of the sweep's directory, after every array task "
+               "(afterany).\n", dir, sp->stem);
     fprintf(f, "#SBATCH --job-name=sbo-%s-summary\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n#SBATCH --time=0:30:00\n"
-               "#SBATCH --mem=1024M\n#SBATCH --output=%s/logs/summary.out\n", sp->stem, dir);
+               "#SBATCH --mem=1024M\n#SBATCH --output=%s/logs/%s.summary.out\n", sp->stem, dir, sp->stem);
     if (sp->slurm_partition[0]) fprintf(f, "#SBATCH --partition=%s\n", sp->slurm_partition);
     fputs("exec ", f);
     shell_word(f, exe);
@@ -1330,9 +1336,10 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     fclose(f);
     free(arr);
     int rc = 0;
-    char path[PATH_MAX + 32], spath[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/sweep.sbatch", dir);
-    snprintf(spath, sizeof spath, "%s/summary.sbatch", dir);
+    char path[PATH_MAX + 160], spath[PATH_MAX + 160];
+    /* named by the config: several sweeps may share DIR (scripts/reproduce_neural.sh) */
+    snprintf(path, sizeof path, "%s/%s.sbatch", dir, sp->stem);
+    snprintf(spath, sizeof spath, "%s/%s.summary.sbatch", dir, sp->stem);
     if (o->dry_run) {
         printf("--- %s (not written: --dry-run)\n%s--- %s (not written)\n%s", path, script, spath, summary);
         printf("--- commands (not run)\nsbatch --parsable %s\nsbatch --parsable --dependency=afterany:JOBID %s\n", path,
@@ -1596,8 +1603,8 @@ const char *const sbo_sweep_help =
     "                    Slurm tasks get the same overrides\n"
     "  --fresh           first remove this sweep's run files, their logs and manifest rows (nothing else in DIR),\n"
     "                    so every run starts over (make reproduce); refused while one of them is running\n"
-    "  --slurm           write DIR/sweep.sbatch (a job array, one task per pending run, each running\n"
-    "                    `sbo sweep CONFIG --out DIR --run-index I`) and DIR/summary.sbatch (`sbo summarize DIR`),\n"
+    "  --slurm           write DIR/<CONFIG stem>.sbatch (a job array, one task per pending run, each running\n"
+    "                    `sbo sweep CONFIG --out DIR --run-index I`) and DIR/<stem>.summary.sbatch (`sbo summarize DIR`),\n"
     "                    submit both with sbatch, the summary with --dependency=afterany on the array\n"
     "  --dry-run         print the runs, what would happen to each and the commands (with --slurm the scripts);\n"
     "                    run, write and submit nothing\n"

@@ -1527,8 +1527,8 @@ Test(sweep, bad_inputs_exit_2_with_one_line_and_nothing_written, .timeout = 60) 
          "give runs 0 and 1 the same name 'b_r1'"},
         {"a name no file can have", "task = counterexample\nalgorithms = bros\nseeds = 1\nname = b/{seed}\n",
          "'/' cannot be part of a file name"},
-        {"seeds of an algorithm not listed", "task = counterexample\nalgorithms = bros\nseeds = 1\nseeds.soba = 2\n",
-         "'soba' is not one of the sweep's algorithms"},
+        {"seeds of no algorithm", "task = counterexample\nalgorithms = bros\nseeds = 1\nseeds.sobaa = 2\n",
+         "seeds.sobaa: 'sobaa' is not an algorithm"},
         {"missing base", "task = counterexample\nalgorithms = bros\nseeds = 1\nbase = nothere.ini\n",
          "[sweep] base = 'nothere.ini'"},
     };
