@@ -4,7 +4,10 @@
  * DIR/<name>.h5; DIR/manifest.tsv lists every run with its state. A re-run skips complete files, resumes killed
  * runs from their checkpoint (`sbo run --resume`), leaves failed runs unless --rerun-failed, and refuses a run whose
  * configuration changed. --slurm writes and submits a job array whose tasks are `sbo sweep ... --run-index I`, so the
- * same logic decides what each task does. Formats: docs/SCHEMA.md; messages: docs/ERRORS.md.
+ * same logic decides what each task does. [sweep] may name a base config (base = FILE), per-algorithm seeds
+ * (seeds.<algo>) and run-name templates (name, name.<algo>: {algo}, {seed}, {KEY}); --set overrides [sweep] keys
+ * (sweep.KEY) and base keys for one invocation (and its Slurm tasks); --fresh removes the sweep's own files first.
+ * Formats: docs/SCHEMA.md; messages: docs/ERRORS.md.
  * Try: sbo sweep configs/sweep_example.ini --out /tmp/sw --jobs 2;  sbo sweep configs/sweep_example.ini --slurm --dry-run
  * Exercised by: tests/test_sweep.c, tests/test_slurm.sh. */
 #define _DEFAULT_SOURCE             /* realpath, flock */
