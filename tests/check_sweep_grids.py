@@ -5,8 +5,11 @@ their grids as `sbo sweep configs/sweeps/*.ini` (issue 10), plan exactly the run
 names and, per run, the same task, algorithm, seed and options (--config FILE then --set k=v, resolved in order, against
 the sweep's --set list), for both tiers (quick, full). Runs nothing: the old arrays are printed by the old script cut
 before its run loop, the new plans by `reproduce_*.sh MODE --dry-run`.
-Usage (repository root, after make build): python3 tests/check_sweep_grids.py [--old-rev REV]
-Exit status: 0 all equal, 1 a difference (each printed), 2 on bad usage."""
+With --slurm it also checks `SLURM=1 scripts/reproduce.sh MODE --dry-run` (make reproduce-full SLURM=1 without
+submitting): one job array per config, as many tasks as runs, each task's `sbo sweep` line with the tier's --sets.
+Usage (repository root, after make build): python3 tests/check_sweep_grids.py [--old-rev REV] [--slurm]
+Exit status: 0 all equal, 1 a difference (each printed), 2 on bad usage, 77 (skip) when OLD_REV is not in the
+checkout (a shallow clone). ctest: reproduce_sweep_grids."""
 import argparse
 import configparser
 import os
@@ -93,12 +96,48 @@ def script_dir(script):
     return "neural" if "neural" in script else "transformers"
 
 
+def check_slurm(build, mode):
+    """SLURM=1 scripts/reproduce.sh MODE --dry-run: one job array per config, each task's `sbo sweep` line with the
+    config's tier overrides (--set ...) and no --fresh, as many array tasks as the sweep has runs. Returns #problems."""
+    out = subprocess.run(["bash", "scripts/reproduce.sh", mode, "--dry-run"], capture_output=True, text=True,
+                         env={**os.environ, "BUILD_DIR": build, "SLURM": "1"})
+    text = out.stdout + out.stderr
+    bad = 0 if out.returncode == 0 else 1
+    arrays = re.findall(r"^#SBATCH --array=(\S+)%\d+$", text, re.M)
+    execs = re.findall(r"^exec \S+ sweep (\S+) --out (\S+)(.*) --run-index \"\$SLURM_ARRAY_TASK_ID\"$", text, re.M)
+    plans = re.findall(r"^sbo sweep (\S+): (\d+) runs of task", text, re.M)
+    if len(arrays) != len(execs) or len(execs) != len(plans):
+        print(f"slurm {mode}: {len(plans)} sweeps, {len(arrays)} arrays, {len(execs)} task lines"); bad += 1
+    for (cfg, n), arr, (cfg2, outdir, sets) in zip(plans, arrays, execs):
+        count = sum(int(b) - int(a) + 1 if "-" in part else 1
+                    for part in arr.split(",") for a, b in [part.split("-") if "-" in part else (part, part)])
+        if cfg != cfg2 or count != int(n) or "--fresh" in sets:
+            print(f"slurm {mode}: {cfg}: {n} runs, array {arr}, task line {cfg2} {sets}"); bad += 1
+        if mode == "full":
+            stem = os.path.basename(cfg)[:-4]
+            script = "reproduce_neural.sh" if not stem.startswith("vit") else "reproduce_transformers.sh"
+            tier = re.search(rf'"{stem}\|([^"]*)"', open(f"scripts/{script}").read()).group(1)
+            if sets.strip() != tier.strip():
+                print(f"slurm {mode}: {stem}: task line sets '{sets.strip()}', tier '{tier}'"); bad += 1
+    print(f"slurm {mode}: {len(plans)} sweeps, {sum(int(n) for _, n in plans)} runs as {len(arrays)} job arrays"
+          f"{'' if bad else ', each task line with its tier overrides'}")
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--old-rev", default="4ec9d65")
     ap.add_argument("--build", default=os.environ.get("BUILD_DIR", "build"))
+    ap.add_argument("--slurm", action="store_true",
+                    help="also check SLURM=1 scripts/reproduce.sh MODE --dry-run (slow: --mem/--time are measured)")
     a = ap.parse_args()
+    if subprocess.run(["git", "cat-file", "-e", f"{a.old_rev}^{{commit}}"], capture_output=True).returncode:
+        print(f"SKIP: git revision {a.old_rev} (the shell arrays compared against) is not in this checkout")
+        return 77
     bad = 0
+    if a.slurm:
+        for mode in ("quick", "full"):
+            bad += check_slurm(a.build, mode)
     for script in ("reproduce_neural.sh", "reproduce_transformers.sh"):
         for mode in ("quick", "full"):
             old = old_runs(a.old_rev, script, mode, a.build)
