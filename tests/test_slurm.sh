@@ -5,8 +5,8 @@
 # a dependent summary job, with --fresh --set run.iters=2500 as make reproduce-full SLURM=1 passes them; waits (at
 # most SBO_SLURM_WAIT_S, default 120 s) for squeue to empty and the summary to appear; checks every run file is
 # complete (status done) with run.iters = 2500 (the --set reached the array tasks), the manifest says done for all 4,
-# each array task left its Slurm log, and the summary job wrote its table. The daemons are stopped by the pids in their pid files (never
-# by name), also on failure. Skips (exit 77, ctest SKIP_RETURN_CODE) with the reason when not root or when
+# each array task left its Slurm log, and the summary job wrote its table. The daemons are stopped by the pids in
+# their pid files (never by name), also on failure. Skips (exit 77, ctest SKIP_RETURN_CODE) with the reason when not root or when
 # slurm-wlm / munge are not installed (scripts/setup.sh installs them).
 # Run: ctest --test-dir build -R slurm_sweep --output-on-failure, or bash tests/test_slurm.sh build/sbo
 set -uo pipefail
