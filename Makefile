@@ -5,6 +5,8 @@
 #                          running the unit tests, then `make fuzz` for FUZZ_CI_SECONDS per harness
 #   make reproduce         build, then scripts/reproduce.sh quick  (theory checks TC-1..TC-7, figures, summary)
 #   make reproduce-full    build, then scripts/reproduce.sh full   (TC-1..TC-8 at the full settings of ALGORITHMS.md §8)
+#                          SLURM=1: only submit the image-task sweeps (configs/sweeps/) to Slurm; once their jobs
+#                          are done, KEEP=1 runs the rest here and keeps the cluster's run files (REPRODUCE.md)
 #   make figures           redraw the figures from results/$(MODE)/*.h5 (MODE=quick by default)
 #   make figures-selftest  run the figure scripts on synthetic HDF5 files (no C code needed)
 #   make fuzz              build the libFuzzer harnesses (clang, ASan + UBSan) in build-fuzz/ and run each for
@@ -23,6 +25,8 @@ FUZZ_CI_SECONDS ?= 15
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 MODE       ?= quick
+SLURM      ?= 0
+KEEP       ?= 0
 CMAKE_ARGS ?=
 VENV_PY    := .venv/bin/python
 FIG_OUTDIR ?= results/figures
@@ -66,10 +70,10 @@ fuzz: fuzz-build
 	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 reproduce: build
-	BUILD_DIR=$(BUILD_DIR) bash scripts/reproduce.sh quick
+	BUILD_DIR=$(BUILD_DIR) SLURM=$(SLURM) KEEP=$(KEEP) bash scripts/reproduce.sh quick
 
 reproduce-full: build
-	BUILD_DIR=$(BUILD_DIR) bash scripts/reproduce.sh full
+	BUILD_DIR=$(BUILD_DIR) SLURM=$(SLURM) KEEP=$(KEEP) bash scripts/reproduce.sh full
 
 figures: setup
 	@test -f results/$(MODE)/tc6_counterexample.h5 -o -f results/$(MODE)/tc7_rate.h5 || \

@@ -4,7 +4,10 @@
  * DIR/<name>.h5; DIR/manifest.tsv lists every run with its state. A re-run skips complete files, resumes killed
  * runs from their checkpoint (`sbo run --resume`), leaves failed runs unless --rerun-failed, and refuses a run whose
  * configuration changed. --slurm writes and submits a job array whose tasks are `sbo sweep ... --run-index I`, so the
- * same logic decides what each task does. Formats: docs/SCHEMA.md; messages: docs/ERRORS.md.
+ * same logic decides what each task does. [sweep] may name a base config (base = FILE), per-algorithm seeds
+ * (seeds.<algo>) and run-name templates (name, name.<algo>: {algo}, {seed}, {KEY}); --set overrides [sweep] keys
+ * (sweep.KEY) and base keys for one invocation (and its Slurm tasks); --fresh removes the sweep's own files first.
+ * Formats: docs/SCHEMA.md; messages: docs/ERRORS.md.
  * Try: sbo sweep configs/sweep_example.ini --out /tmp/sw --jobs 2;  sbo sweep configs/sweep_example.ini --slurm --dry-run
  * Exercised by: tests/test_sweep.c, tests/test_slurm.sh. */
 #define _DEFAULT_SOURCE             /* realpath, flock */
@@ -57,6 +60,9 @@ typedef struct {
     const sbo_algo_type *algos[SW_MAX_ALGOS];
     int n_seeds;
     unsigned long long seeds[SW_MAX_SEEDS];
+    int algo_n_seeds[SW_MAX_ALGOS];     /* seeds.<algo> or seeds */
+    unsigned long long algo_seeds[SW_MAX_ALGOS][SW_MAX_SEEDS];
+    char name_tpl[SW_MAX_ALGOS][SW_VALUE_LEN];   /* name.<algo> or name; "": the automatic rule */
     int n_axes;
     sw_axis axes[SW_MAX_AXES];
     long checkpoint_every;              /* 0: no checkpoints */
@@ -86,8 +92,8 @@ typedef struct {
     double t_start;
 } sw_run;
 
-static const char *const sweep_keys = "task, algorithms, seeds, checkpoint_every, slurm_throttle, slurm_time, "
-                                      "slurm_mem, slurm_partition";
+static const char *const sweep_keys = "task, algorithms, seeds, seeds.<algorithm>, name, name.<algorithm>, base, "
+                                      "checkpoint_every, slurm_throttle, slurm_time, slurm_mem, slurm_partition";
 
 /* The comma-separated list s into out[] (values trimmed; "..." quotes a value that holds commas). */
 static int split_list(const char *key, const char *s, char out[][SW_VALUE_LEN], int max, int *n, char *err,
@@ -144,11 +150,12 @@ static int split_list(const char *key, const char *s, char out[][SW_VALUE_LEN], 
 }
 
 /* seeds = 1, 2, 3 or 1-5 (or both: 1-3, 7). */
-static int parse_seeds(const char *s, sw_spec *sp, char *err, size_t errlen) {
+static int parse_seeds(const char *key, const char *s, unsigned long long *seeds, int *n_seeds, char *err,
+                       size_t errlen) {
     static char items[SW_MAX_VALUES][SW_VALUE_LEN];
     int n;
-    if (split_list("seeds", s, items, SW_MAX_VALUES, &n, err, errlen)) return -1;
-    sp->n_seeds = 0;
+    if (split_list(key, s, items, SW_MAX_VALUES, &n, err, errlen)) return -1;
+    *n_seeds = 0;
     for (int i = 0; i < n; i++) {
         char a[SW_VALUE_LEN], *dash = strchr(items[i] + 1, '-');
         uint64_t lo, hi;
@@ -169,22 +176,22 @@ static int parse_seeds(const char *s, sw_spec *sp, char *err, size_t errlen) {
             bad = sbo_parse_seed(a, &lo, e, sizeof e) != 0 || sbo_parse_seed(bb, &hi, e, sizeof e) != 0 || hi < lo;
         }
         if (bad) {
-            sbo_errf(err, errlen, "[sweep] seeds: '%s' is not a seed or a range LOW-HIGH with LOW <= HIGH; write e.g. "
-                     "seeds = 1, 2, 3 or seeds = 1-5", items[i]);
+            sbo_errf(err, errlen, "[sweep] %s: '%s' is not a seed or a range LOW-HIGH with LOW <= HIGH; write e.g. "
+                     "%s = 1, 2, 3 or %s = 1-5", key, items[i], key, key);
             return -1;
         }
         for (uint64_t v = lo; v <= hi; v++) {
-            for (int j = 0; j < sp->n_seeds; j++)
-                if (sp->seeds[j] == v) {
-                    sbo_errf(err, errlen, "[sweep] seeds lists seed %llu twice; list each seed once",
+            for (int j = 0; j < *n_seeds; j++)
+                if (seeds[j] == v) {
+                    sbo_errf(err, errlen, "[sweep] %s lists seed %llu twice; list each seed once", key,
                              (unsigned long long)v);
                     return -1;
                 }
-            if (sp->n_seeds >= SW_MAX_SEEDS) {
-                sbo_errf(err, errlen, "[sweep] seeds gives more than %d seeds; split the sweep", SW_MAX_SEEDS);
+            if (*n_seeds >= SW_MAX_SEEDS) {
+                sbo_errf(err, errlen, "[sweep] %s gives more than %d seeds; split the sweep", key, SW_MAX_SEEDS);
                 return -1;
             }
-            sp->seeds[sp->n_seeds++] = v;
+            seeds[(*n_seeds)++] = v;
             if (v == hi) break;
         }
     }
@@ -272,16 +279,88 @@ static void free_spec(sw_spec *sp) {
     sp->n_base = 0;
 }
 
-static int parse_spec(const char *path, sw_spec *sp, char *err, size_t errlen) {
+static int algo_ignores(const sbo_algo_type *at, const char *key);
+
+/* The axis of key, or -1. */
+static int axis_of(const sw_spec *sp, const char *key, size_t len) {
+    for (int a = 0; a < sp->n_axes; a++)
+        if (strlen(sp->axes[a].key) == len && strncmp(sp->axes[a].key, key, len) == 0) return a;
+    return -1;
+}
+
+/* Checks a name template (the literal text a file name can hold; placeholders {algo}, {seed}, or a key of [sweep]
+ * that algorithm at reads). */
+static int check_template(const sw_spec *sp, const char *key, const char *tpl, const sbo_algo_type *at, char *err,
+                          size_t errlen) {
+    for (const char *p = tpl; *p; p++) {
+        if (*p == '{') {
+            const char *q = strchr(p, '}');
+            if (!q) {
+                sbo_errf(err, errlen, "[sweep] %s = '%s': a '{' is not closed; write placeholders as {seed}", key, tpl);
+                return -1;
+            }
+            size_t l = (size_t)(q - p - 1);
+            int a = axis_of(sp, p + 1, l);
+            if (!(l == 4 && strncmp(p + 1, "algo", 4) == 0) && !(l == 4 && strncmp(p + 1, "seed", 4) == 0) && a < 0) {
+                sbo_errf(err, errlen, "[sweep] %s = '%s': unknown placeholder {%.*s}; use {algo}, {seed} or a key that "
+                         "[sweep] lists, e.g. {algo.rank}", key, tpl, (int)l, p + 1);
+                return -1;
+            }
+            if (a >= 0 && algo_ignores(at, sp->axes[a].key)) {
+                sbo_errf(err, errlen, "[sweep] %s = '%s': %s does not read %s, so {%s} has no value for its runs; "
+                         "%s its own template without it: name.%s = ...", key, tpl, at->name, sp->axes[a].key,
+                         sp->axes[a].key, strcmp(key, "name") ? "drop it, or give it" : "give it", at->name);
+                return -1;
+            }
+            p = q;
+        } else if (!isalnum((unsigned char)*p) && !strchr("._+-", *p)) {
+            sbo_errf(err, errlen, "[sweep] %s = '%s': '%c' cannot be part of a file name; use letters, digits, '.', "
+                     "'_', '+', '-' and placeholders such as {seed}", key, tpl, *p);
+            return -1;
+        }
+    }
+    if (!tpl[0]) {
+        sbo_errf(err, errlen, "[sweep] %s is empty; write a template such as name = %s_s{seed}", key, at->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_spec(const char *path, const char *const *sets, int n_sets, sw_spec *sp, char *err, size_t errlen) {
     memset(sp, 0, sizeof *sp);
     sp->checkpoint_every = SW_CHECKPOINT_EVERY;
     sp->slurm_throttle = SW_THROTTLE;
-    sbo_config *base = malloc(sizeof *base), *sw = malloc(sizeof *sw);
+    sbo_config *base = malloc(sizeof *base), *sw = malloc(sizeof *sw), *file = malloc(sizeof *file);
     int rc = -1;
-    if (!base || !sw) { sbo_errf(err, errlen, "out of memory"); goto out; }
+    if (!base || !sw || !file) { sbo_errf(err, errlen, "out of memory"); goto out; }
     sbo_config_init(base);
     sbo_config_init(sw);
-    if (sbo_config_load_ini_aside(base, sw, "sweep", path, err, errlen)) goto out;
+    sbo_config_init(file);
+    if (sbo_config_load_ini_aside(file, sw, "sweep", path, err, errlen)) goto out;
+    /* --set sweep.KEY=VALUE replaces (or adds) a [sweep] key; the others apply to the base configuration below */
+    for (int i = 0; i < n_sets; i++) {
+        if (strncmp(sets[i], "sweep.", 6) != 0) continue;
+        if (sbo_config_set_arg(sw, sets[i], err, errlen)) goto out;
+    }
+    /* base = FILE (relative to CONFIG.ini's directory): that configuration, under the one outside [sweep] */
+    for (int i = 0; i < sw->n; i++) {
+        if (strcmp(sw->key[i], "sweep.base") != 0) continue;
+        char bpath[PATH_MAX + 256];
+        const char *v = sw->value[i], *sl = strrchr(path, '/');
+        if (v[0] == '/' || !sl) snprintf(bpath, sizeof bpath, "%s", v);
+        else snprintf(bpath, sizeof bpath, "%.*s/%s", (int)(sl - path), path, v);
+        char e[SBO_ERR_LEN];
+        if (sbo_config_load_ini(base, bpath, e, sizeof e)) {
+            sbo_errf(err, errlen, "[sweep] base = '%s' (%s): %s", v, bpath, e);
+            goto out;
+        }
+    }
+    for (int i = 0; i < file->n; i++)
+        if (sbo_config_set(base, file->key[i], file->value[i], file->origin[i], err, errlen)) goto out;
+    for (int i = 0; i < n_sets; i++) {
+        if (strncmp(sets[i], "sweep.", 6) == 0) continue;
+        if (sbo_config_set_arg(base, sets[i], err, errlen)) goto out;
+    }
     if (!realpath(path, sp->config)) snprintf(sp->config, sizeof sp->config, "%s", path);
     const char *slash = strrchr(path, '/');
     snprintf(sp->stem, sizeof sp->stem, "%s", slash ? slash + 1 : path);
@@ -298,6 +377,8 @@ static int parse_spec(const char *path, sw_spec *sp, char *err, size_t errlen) {
         if (strcmp(k, "task") == 0) task = v;
         else if (strcmp(k, "algorithms") == 0) algos = v;
         else if (strcmp(k, "seeds") == 0) seeds = v;
+        else if (strcmp(k, "base") == 0 || strcmp(k, "name") == 0 || strncmp(k, "name.", 5) == 0 ||
+                 strncmp(k, "seeds.", 6) == 0) continue;   /* base: above; the others once the algorithms are known */
         else if (strcmp(k, "checkpoint_every") == 0) {
             if (parse_count(k, v, 0, &sp->checkpoint_every, err, errlen)) goto out;
         } else if (strcmp(k, "slurm_throttle") == 0) {
@@ -358,9 +439,67 @@ static int parse_spec(const char *path, sw_spec *sp, char *err, size_t errlen) {
         }
         sp->algos[sp->n_algos++] = at;
     }
-    if (parse_seeds(seeds, sp, err, errlen)) goto out;
+    if (parse_seeds("seeds", seeds, sp->seeds, &sp->n_seeds, err, errlen)) goto out;
     if (check_axis_keys(sp, err, errlen)) goto out;
     axis_labels(sp);
+    for (int ai = 0; ai < sp->n_algos; ai++) {
+        sp->algo_n_seeds[ai] = sp->n_seeds;
+        memcpy(sp->algo_seeds[ai], sp->seeds, sizeof sp->seeds[0] * (size_t)sp->n_seeds);
+    }
+    static char tkey[SW_MAX_ALGOS][64];
+    for (int pass = 0; pass < 2; pass++)       /* name, seeds first; then name.<algo>, seeds.<algo> over them */
+        for (int i = 0; i < sw->n; i++) {
+            const char *k = sw->key[i] + 6, *v = sw->value[i];
+            int is_name = strncmp(k, "name", 4) == 0 && (k[4] == '\0' || k[4] == '.');
+            int is_seeds = strncmp(k, "seeds.", 6) == 0;
+            if (!is_name && !is_seeds) continue;
+            const char *dot = strchr(k, '.');
+            if ((pass == 0) != (dot == NULL)) continue;
+            int only = -1;
+            if (dot) {
+                for (int ai = 0; ai < sp->n_algos; ai++)
+                    if (strcmp(sp->algos[ai]->name, dot + 1) == 0) only = ai;
+                if (only < 0 && !sbo_algo_find(dot + 1)) {
+                    char names[512];
+                    sbo_algo_names(names, sizeof names);
+                    sbo_errf(err, errlen, "[sweep] %s: '%s' is not an algorithm; valid algorithms: %s", k, dot + 1, names);
+                    goto out;
+                }
+                if (only < 0) continue;   /* an algorithm this sweep does not run (e.g. --set sweep.algorithms=...) */
+            }
+            for (int ai = 0; ai < sp->n_algos; ai++) {
+                if (only >= 0 && ai != only) continue;
+                if (is_seeds) {
+                    if (parse_seeds(k, v, sp->algo_seeds[ai], &sp->algo_n_seeds[ai], err, errlen)) goto out;
+                } else {
+                    snprintf(sp->name_tpl[ai], sizeof sp->name_tpl[ai], "%s", v);
+                    snprintf(tkey[ai], sizeof tkey[ai], "%s", k);
+                }
+            }
+        }
+    for (int ai = 0; ai < sp->n_algos; ai++) {
+        if (!sp->name_tpl[ai][0]) {
+            int any = 0;
+            for (int i = 0; i < sw->n; i++) any |= strcmp(sw->key[i], "sweep.name") == 0;
+            if (any) {   /* name = "" */
+                sbo_errf(err, errlen, "[sweep] name is empty; write a template such as name = %s_s{seed}",
+                         sp->algos[ai]->name);
+                goto out;
+            }
+            continue;
+        }
+        if (check_template(sp, tkey[ai], sp->name_tpl[ai], sp->algos[ai], err, errlen)) goto out;
+    }
+    /* a --set of a key that [sweep] varies would be overridden by the grid: refuse it */
+    for (int i = 0; i < n_sets; i++) {
+        if (strncmp(sets[i], "sweep.", 6) == 0) continue;
+        const char *eq = strchr(sets[i], '=');
+        if (eq && axis_of(sp, sets[i], (size_t)(eq - sets[i])) >= 0) {
+            sbo_errf(err, errlen, "--set %s: [sweep] varies %.*s; override the list with --set sweep.%s", sets[i],
+                     (int)(eq - sets[i]), sets[i], sets[i]);
+            goto out;
+        }
+    }
     sp->base_sets = calloc((size_t)base->n + 1, sizeof *sp->base_sets);
     if (!sp->base_sets) { sbo_errf(err, errlen, "out of memory"); goto out; }
     for (int i = 0; i < base->n; i++) {
@@ -373,6 +512,7 @@ static int parse_spec(const char *path, sw_spec *sp, char *err, size_t errlen) {
 out:
     free(base);
     free(sw);
+    free(file);
     if (rc) free_spec(sp);
     return rc;
 }
@@ -430,8 +570,30 @@ static int algo_ignores(const sbo_algo_type *at, const char *key) {
 /* Every run of the grid: algorithms outermost, then the axes in file order, the seed innermost. An axis whose option
  * the algorithm does not read (algo.rank for soba and ma_soba: sbo_algo_type.unread_options) does not multiply that
  * algorithm's runs: it is neither set nor part of their names. */
+/* The name of run r from its algorithm's template (check_template accepted it). */
+static void expand_template(const sw_spec *sp, const char *tpl, const sw_run *r, char *out, size_t len) {
+    size_t u = 0;
+    out[0] = '\0';
+    for (const char *p = tpl; *p && u < len; p++) {
+        if (*p != '{') {
+            out[u++] = *p;
+            out[u < len ? u : len - 1] = '\0';
+            continue;
+        }
+        const char *q = strchr(p, '}');
+        size_t l = (size_t)(q - p - 1);
+        char part[SW_VALUE_LEN];
+        if (l == 4 && strncmp(p + 1, "algo", 4) == 0) snprintf(part, sizeof part, "%s", r->algo->name);
+        else if (l == 4 && strncmp(p + 1, "seed", 4) == 0) snprintf(part, sizeof part, "%llu", r->seed);
+        else name_part(sp->axes[axis_of(sp, p + 1, l)].val[r->vi[axis_of(sp, p + 1, l)]], part, sizeof part);
+        u += (size_t)snprintf(out + u, len - u, "%s", part);
+        p = q;
+    }
+}
+
 static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char *err, size_t errlen) {
-    long combos = 1, total = (long)sp->n_algos * sp->n_seeds;
+    long combos = 1, total = 0;
+    for (int ai = 0; ai < sp->n_algos; ai++) total += sp->algo_n_seeds[ai];
     for (int a = 0; a < sp->n_axes && total <= SW_MAX_RUNS; a++) {
         combos *= sp->axes[a].n;
         total *= sp->axes[a].n;
@@ -450,12 +612,12 @@ static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char
     int k = 0;
     for (int ai = 0; ai < sp->n_algos; ai++)
         for (long c = 0; c < combos; c++)
-            for (int si = 0; si < sp->n_seeds; si++) {
+            for (int si = 0; si < sp->algo_n_seeds[ai]; si++) {
                 sw_run *r = &runs[k];
                 memset(r, 0, sizeof *r);
                 r->index = k;
                 r->algo = sp->algos[ai];
-                r->seed = sp->seeds[si];
+                r->seed = sp->algo_seeds[ai][si];
                 long rest = c;
                 int dup = 0;
                 for (int a = sp->n_axes - 1; a >= 0; a--) {
@@ -481,13 +643,25 @@ static sw_run *expand_runs(const sw_spec *sp, const char *dir, int *n_runs, char
                                           sp->axes[a].label, sep ? "-" : "", part);
                 }
                 u += (size_t)snprintf(r->name + u, u < sizeof r->name ? sizeof r->name - u : 0, "_s%llu", r->seed);
+                if (sp->name_tpl[ai][0]) {
+                    char nm[2 * sizeof r->name];
+                    expand_template(sp, sp->name_tpl[ai], r, nm, sizeof nm);
+                    u = strlen(nm);
+                    snprintf(r->name, sizeof r->name, "%.*s", (int)sizeof r->name - 1, nm);
+                }
                 if (u >= sizeof r->name - 4) {
                     sbo_errf(err, errlen, "run name '%.60s...' is longer than %zu characters; shorten the varied "
                              "values", r->name, sizeof r->name - 4);
                     goto fail;
                 }
                 for (int j = 0; j < k; j++)
-                    if (strcmp(runs[j].name, r->name) == 0) {
+                    if (strcmp(runs[j].name, r->name) == 0 && (sp->name_tpl[ai][0] || runs[j].algo != r->algo)) {
+                        sbo_errf(err, errlen, "[sweep] name templates give runs %d and %d the same name '%s' (%s, seed "
+                                 "%llu: %s; %s, seed %llu: %s); put {seed} and each varied key, e.g. {algo.rank}, in "
+                                 "the template", j, k, r->name, runs[j].algo->name, runs[j].seed, runs[j].varied,
+                                 r->algo->name, r->seed, r->varied);
+                        goto fail;
+                    } else if (strcmp(runs[j].name, r->name) == 0) {
                         sbo_errf(err, errlen, "runs %d and %d would both be named '%s' (values that differ only in "
                                  "characters a file name cannot hold); make the values differ in letters or digits",
                                  j, k, r->name);
@@ -703,6 +877,63 @@ static int plan_states(const char *dir, sw_run *runs, int n, int rerun_failed, c
     free(dump);
     manifest_free(rows, n_rows);
     return rc;
+}
+
+/* --fresh: removes DIR/<name>.h5 and DIR/logs/<name>.log of every run of this sweep and their manifest rows (the
+ * manifest itself when no row is left); nothing else in DIR. Refused (2) when one of them is running (its lock is
+ * held). Returns the number of files removed, or -1 with the message in err. */
+static int remove_fresh(const char *dir, const sw_run *runs, int n, char *err, size_t errlen) {
+    char path[PATH_MAX + 320];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/logs/%s.lock", dir, runs[i].name);
+        int lfd = open(path, O_RDWR | O_CLOEXEC);
+        if (lfd < 0) continue;
+        int busy = flock(lfd, LOCK_EX | LOCK_NB) != 0;
+        close(lfd);
+        if (busy) {
+            sbo_errf(err, errlen, "--fresh: run '%s' is running (%s is held by another sweep or Slurm task); wait for "
+                     "it or stop it, then run again", runs[i].name, path);
+            return -1;
+        }
+    }
+    int removed = 0;
+    for (int i = 0; i < n; i++) {
+        if (unlink(runs[i].file) == 0) removed++;
+        else if (errno != ENOENT) {
+            sbo_errf(err, errlen, "--fresh: cannot remove '%s': %s", runs[i].file, strerror(errno));
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s/logs/%s.log", dir, runs[i].name);
+        if (unlink(path) == 0) removed++;
+    }
+    /* the manifest without this sweep's rows */
+    char lock[PATH_MAX + 32], mpath[PATH_MAX + 32], tmp[PATH_MAX + 64];
+    snprintf(lock, sizeof lock, "%s/.manifest.lock", dir);
+    snprintf(mpath, sizeof mpath, "%s/manifest.tsv", dir);
+    snprintf(tmp, sizeof tmp, "%s/.manifest.tsv.%ld", dir, (long)getpid());
+    struct stat st;
+    if (stat(mpath, &st) != 0) return removed;
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd < 0) return removed;
+    while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {}
+    int n_old, kept = 0, dropped = 0;
+    sw_row *old = manifest_read(dir, &n_old);
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        fprintf(f, "%s\n", SW_MANIFEST_COLS);
+        for (int i = 0; i < n_old; i++) {
+            int mine = 0;
+            for (int j = 0; j < n && !mine; j++) mine = strcmp(runs[j].name, old[i].name) == 0;
+            if (!mine) { fprintf(f, "%s\n", old[i].line); kept++; }
+            else dropped++;
+        }
+        if (fclose(f) == 0 && dropped && !kept && unlink(mpath) == 0) removed++;   /* the manifest held only ours */
+        else if (dropped && kept) rename(tmp, mpath);
+        unlink(tmp);
+    }
+    manifest_free(old, n_old);
+    close(lfd);
+    return removed;
 }
 
 // --- running one run: a child `sbo run` of this binary ----------------------------------------------------
@@ -1070,7 +1301,7 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     char *script = NULL, *summary = NULL;
     size_t slen = 0, mlen = 0;
     FILE *f = open_memstream(&script, &slen);
-    fprintf(f, "#!/bin/bash\n# %s/sweep.sbatch: written by `sbo sweep %s --slurm` on %s.\n", dir, sp->config, when);
+    fprintf(f, "#!/bin/bash\n# %s/%s.sbatch: written by `sbo sweep %s --slurm` on %s.\n", dir, sp->stem, sp->config, when);
     fprintf(f, "# One array task per pending run (%d of them); each runs `sbo sweep --run-index I`, which skips a complete\n"
                "# run, resumes a killed one from its checkpoint and updates its row of manifest.tsv (docs/SCHEMA.md).\n",
             n_todo);
@@ -1088,12 +1319,17 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     shell_word(f, sp->config);
     fputs(" --out ", f);
     shell_word(f, dir);
+    for (int i = 0; i < o->n_sets; i++) {
+        fputs(" --set ", f);
+        shell_word(f, o->sets[i]);
+    }
     fprintf(f, " --run-index \"$SLURM_ARRAY_TASK_ID\"%s\n", o->rerun_failed ? " --rerun-failed" : "");
     fclose(f);
     f = open_memstream(&summary, &mlen);
-    fprintf(f, "#!/bin/bash\n# %s/summary.sbatch: the summary of the sweep, after every array task (afterany).\n", dir);
+    fprintf(f, "#!/bin/bash\n# %s/%s.summary.sbatch: the summary of the sweep's directory, after every array task "
+               "(afterany).\n", dir, sp->stem);
     fprintf(f, "#SBATCH --job-name=sbo-%s-summary\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n#SBATCH --time=0:30:00\n"
-               "#SBATCH --mem=1024M\n#SBATCH --output=%s/logs/summary.out\n", sp->stem, dir);
+               "#SBATCH --mem=1024M\n#SBATCH --output=%s/logs/%s.summary.out\n", sp->stem, dir, sp->stem);
     if (sp->slurm_partition[0]) fprintf(f, "#SBATCH --partition=%s\n", sp->slurm_partition);
     fputs("exec ", f);
     shell_word(f, exe);
@@ -1103,9 +1339,10 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     fclose(f);
     free(arr);
     int rc = 0;
-    char path[PATH_MAX + 32], spath[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/sweep.sbatch", dir);
-    snprintf(spath, sizeof spath, "%s/summary.sbatch", dir);
+    char path[PATH_MAX + 160], spath[PATH_MAX + 160];
+    /* named by the config: several sweeps may share DIR (scripts/reproduce_neural.sh) */
+    snprintf(path, sizeof path, "%s/%s.sbatch", dir, sp->stem);
+    snprintf(spath, sizeof spath, "%s/%s.summary.sbatch", dir, sp->stem);
     if (o->dry_run) {
         printf("--- %s (not written: --dry-run)\n%s--- %s (not written)\n%s", path, script, spath, summary);
         printf("--- commands (not run)\nsbatch --parsable %s\nsbatch --parsable --dependency=afterany:JOBID %s\n", path,
@@ -1172,7 +1409,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen) {
 
 int sbo_sweep(const sbo_sweep_opts *o, char *err, size_t errlen) {
     static sw_spec sp;
-    if (parse_spec(o->config, &sp, err, errlen)) return SBO_EXIT_USAGE;
+    if (parse_spec(o->config, o->sets, o->n_sets, &sp, err, errlen)) return SBO_EXIT_USAGE;
     char dir[PATH_MAX];
     if (o->out) {
         size_t l = strlen(o->out);
@@ -1210,8 +1447,20 @@ int sbo_sweep(const sbo_sweep_opts *o, char *err, size_t errlen) {
         rc = SBO_EXIT_USAGE;
         goto out;
     }
-    if ((rc = plan_states(dir, runs, n, o->rerun_failed, err, errlen)) != 0) goto out;
-    if (o->validate_only) goto out;
+    if (o->validate_only) {
+        if (!o->fresh) rc = plan_states(dir, runs, n, o->rerun_failed, err, errlen);
+        goto out;
+    }
+    if (o->fresh && o->dry_run) {
+        printf("sbo sweep: --fresh: would remove the %d run files of this sweep in %s, their logs and manifest rows "
+               "(--dry-run: nothing is removed)\n", n, dir);
+    } else if (o->fresh) {
+        int removed = remove_fresh(dir, runs, n, err, errlen);
+        if (removed < 0) { rc = SBO_EXIT_USAGE; goto out; }
+        fprintf(stderr, "sbo sweep: --fresh: removed %d files of this sweep's %d runs in %s\n", removed, n, dir);
+    } else if ((rc = plan_states(dir, runs, n, o->rerun_failed, err, errlen)) != 0) {
+        goto out;
+    }
     char exe[PATH_MAX];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (el <= 0) { sbo_errf(err, errlen, "cannot find this program (/proc/self/exe): %s", strerror(errno)); rc = 1; goto out; }
@@ -1319,14 +1568,17 @@ out:
 // --- the command line: sbo sweep CONFIG.ini [options] ----------------------------------------------------
 
 const char *const sbo_sweep_help =
-    "usage: sbo sweep CONFIG.ini [--out DIR] [--jobs N] [--slurm] [--dry-run] [--rerun-failed] [--run-index I]\n"
+    "usage: sbo sweep CONFIG.ini [--out DIR] [--jobs N] [--set KEY=VALUE]... [--fresh] [--slurm] [--dry-run]\n"
+    "                 [--rerun-failed] [--run-index I]\n"
     "\n"
     "Runs a grid of `sbo run`s. CONFIG.ini's [sweep] section names the grid; everything outside it ([run], [task],\n"
     "[algo]) is the base configuration of every run, as `sbo run --config` reads it:\n"
     "  [sweep]\n"
     "  task = data_cleaning            ; one task\n"
     "  algorithms = soba, ma_soba, bros\n"
-    "  seeds = 1-3                     ; or 1, 2, 3\n"
+    "  seeds = 1-3                     ; or 1, 2, 3; seeds.bros = 1-5: other seeds for one algorithm\n"
+    "  base = ../data_cleaning.ini     ; optional: a config (path relative to CONFIG.ini) under the sections below\n"
+    "  name = dc_{algo}_r{algo.rank}_s{seed}   ; optional run-name template; name.soba = ...: one algorithm's\n"
     "  algo.rank = 32, 64, 128         ; any run.*, task.* or algo.* option: a list of values (\"1,2,3\" quotes commas)\n"
     "  checkpoint_every = 1000         ; sbo run --checkpoint-every (0: none); default 1000\n"
     "  slurm_throttle = 4              ; --slurm: at most this many array tasks at a time (default 4)\n"
@@ -1335,6 +1587,8 @@ const char *const sbo_sweep_help =
     "Each run is named <algorithm>[_<key><value>...]_s<seed> from the options with two or more values (key: the part\n"
     "after the dot; a value starting with a letter gets a '-': bros_rank64_s2, soba_model-mlp_s1) and writes\n"
     "DIR/<name>.h5 through a child `sbo run` (OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1, log DIR/logs/<name>.log).\n"
+    "A name template replaces that rule: {algo}, {seed} and {KEY} for a key listed in [sweep] (its value), checked\n"
+    "before anything runs (an unknown placeholder, a key the algorithm does not read, or two runs with one name: 2).\n"
     "An option that an algorithm does not read (algo.rank for soba and ma_soba) does not multiply its runs.\n"
     "DIR/manifest.tsv lists every run: index, name, algorithm, seed, grid values, config hash, state (pending,\n"
     "running, done, failed), exit status, file (docs/SCHEMA.md).\n"
@@ -1347,8 +1601,13 @@ const char *const sbo_sweep_help =
     "options:\n"
     "  --out DIR         the sweep's directory (default results/sweeps/<CONFIG stem>); created when missing\n"
     "  --jobs N          N runs at a time (default 1), one BLAS/OpenMP thread each; one progress line on stderr\n"
-    "  --slurm           write DIR/sweep.sbatch (a job array, one task per pending run, each running\n"
-    "                    `sbo sweep CONFIG --out DIR --run-index I`) and DIR/summary.sbatch (`sbo summarize DIR`),\n"
+    "  --set KEY=VALUE   override a key: sweep.KEY one of [sweep] (--set sweep.seeds=1-5), any other the base\n"
+    "                    configuration (--set run.iters=6000; a key [sweep] varies is refused); repeatable; the\n"
+    "                    Slurm tasks get the same overrides\n"
+    "  --fresh           first remove this sweep's run files, their logs and manifest rows (nothing else in DIR),\n"
+    "                    so every run starts over (make reproduce); refused while one of them is running\n"
+    "  --slurm           write DIR/<CONFIG stem>.sbatch (a job array, one task per pending run, each running\n"
+    "                    `sbo sweep CONFIG --out DIR --run-index I`) and DIR/<stem>.summary.sbatch (`sbo summarize DIR`),\n"
     "                    submit both with sbatch, the summary with --dependency=afterany on the array\n"
     "  --dry-run         print the runs, what would happen to each and the commands (with --slurm the scripts);\n"
     "                    run, write and submit nothing\n"
@@ -1367,7 +1626,9 @@ static int sweep_usage(const char *fmt, const char *a, const char *b) {
 }
 
 int sbo_sweep_command(int argc, char **argv, int validate_only) {
-    sbo_sweep_opts o = {.jobs = 1, .run_index = -1, .validate_only = validate_only, .argc = argc, .argv = argv};
+    static const char *sets[64];
+    sbo_sweep_opts o = {.jobs = 1, .run_index = -1, .validate_only = validate_only, .argc = argc, .argv = argv,
+                        .sets = sets};
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0) {
@@ -1379,15 +1640,18 @@ int sbo_sweep_command(int argc, char **argv, int validate_only) {
         char name[64];
         const char *eq = strchr(arg, '='), *val = NULL;
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
-        int flag = strcmp(name, "slurm") == 0 || strcmp(name, "dry-run") == 0 || strcmp(name, "rerun-failed") == 0;
-        int valued = strcmp(name, "out") == 0 || strcmp(name, "jobs") == 0 || strcmp(name, "run-index") == 0;
+        int flag = strcmp(name, "slurm") == 0 || strcmp(name, "dry-run") == 0 || strcmp(name, "rerun-failed") == 0 ||
+                   strcmp(name, "fresh") == 0;
+        int valued = strcmp(name, "out") == 0 || strcmp(name, "jobs") == 0 || strcmp(name, "run-index") == 0 ||
+                     strcmp(name, "set") == 0;
         if (!flag && !valued)
-            return sweep_usage("unknown option '%s' for 'sbo sweep'%s; valid options: --out, --jobs, --slurm, --dry-run, "
-                               "--rerun-failed, --run-index", arg, "");
+            return sweep_usage("unknown option '%s' for 'sbo sweep'%s; valid options: --out, --jobs, --set, --fresh, "
+                               "--slurm, --dry-run, --rerun-failed, --run-index", arg, "");
         if (flag) {
             if (eq) return sweep_usage("--%s takes no value; write just --%s", name, name);
             if (name[0] == 's') o.slurm = 1;
             else if (name[0] == 'd') o.dry_run = 1;
+            else if (name[0] == 'f') o.fresh = 1;
             else o.rerun_failed = 1;
             continue;
         }
@@ -1395,6 +1659,15 @@ int sbo_sweep_command(int argc, char **argv, int validate_only) {
         else if (i + 1 < argc) val = argv[++i];
         else return sweep_usage("option --%s needs a value; see 'sbo sweep --help'%s", name, "");
         if (name[0] == 'o') { o.out = val; continue; }
+        if (name[0] == 's') {
+            if (o.n_sets >= (int)(sizeof sets / sizeof sets[0]))
+                return sweep_usage("more than 64 --set options%s%s; put them in the config", "", "");
+            if (!strchr(val, '=') || val[0] == '=')
+                return sweep_usage("--set '%s': expected KEY=VALUE, e.g. --set run.iters=6000 or --set sweep.seeds=1-5%s",
+                                   val, "");
+            sets[o.n_sets++] = val;
+            continue;
+        }
         char *end;
         errno = 0;
         long v = strtol(val, &end, 10);
@@ -1407,6 +1680,9 @@ int sbo_sweep_command(int argc, char **argv, int validate_only) {
     }
     if (!o.config) return sweep_usage("missing CONFIG.ini; pass a config with a [sweep] section, e.g. sbo sweep "
                                       "configs/sweep_example.ini --jobs 2%s%s", "", "");
+    if (o.run_index >= 0 && o.fresh)
+        return sweep_usage("--fresh removes every run of the sweep; it does not go with --run-index (one run)%s%s", "",
+                           "");
     if (o.run_index >= 0 && o.slurm)
         return sweep_usage("--run-index runs one run here; drop --slurm (the array tasks of --slurm use --run-index)%s%s",
                            "", "");

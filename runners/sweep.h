@@ -15,6 +15,9 @@ typedef struct {
     int dry_run;              /* --dry-run: print the plan (and the scripts), run and write nothing */
     int rerun_failed;         /* --rerun-failed: start failed runs over (default: leave them, report them) */
     long run_index;           /* --run-index I (a Slurm array task): only run I; -1: every run */
+    int fresh;                /* --fresh: remove this sweep's run files, logs and manifest rows first */
+    int n_sets;               /* --set KEY=VALUE overrides: sweep.* keys of [sweep], others of the base config */
+    const char **sets;
     int validate_only;        /* stop after parsing and checking (fuzz/fuzz_cli.c) */
     int argc;                 /* the command line, for the sweep's own messages */
     char **argv;

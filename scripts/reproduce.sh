@@ -9,6 +9,11 @@
 # skips it) and scripts/reproduce_transformers.sh (issue 8: ViT reweighting and the memory headline;
 # SBO_REPRODUCE_TRANSFORMERS=0 skips it).
 # Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python). OPENBLAS_CORETYPE is left as it is.
+# SLURM=1 (make reproduce-full SLURM=1): only submits the image-task sweeps (configs/sweeps/*.ini) to Slurm with
+# `sbo sweep --fresh --slurm` and prints what to run once their jobs are done: the same command with KEEP=1, which
+# runs the theory checks here, keeps (skips) the run files the cluster wrote, and draws the figures and checks.
+# KEEP=1: the sweeps run without --fresh (complete run files are kept). SLURM=1 with a second argument --dry-run
+# prints the Slurm scripts and the runs they would submit, and submits nothing.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,8 +23,13 @@ mode=${1:-quick}
 case "$mode" in
     quick) quick_flag=(--quick) ;;
     full)  quick_flag=() ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: scripts/reproduce.sh [quick|full]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: scripts/reproduce.sh [quick|full] [--dry-run (with SLURM=1)]" >&2; exit 2 ;;
+esac
+case "${2:-}" in
+    "") dry=() ;;
+    --dry-run) [ "${SLURM:-0}" = 1 ] || { echo "reproduce: --dry-run goes with SLURM=1" >&2; exit 2; }; dry=(--dry-run) ;;
+    *) echo "usage: scripts/reproduce.sh [quick|full] [--dry-run (with SLURM=1)]" >&2; exit 2 ;;
 esac
 build_dir=${BUILD_DIR:-build}
 python=${PYTHON:-.venv/bin/python}
@@ -41,6 +51,24 @@ checks=(
 )
 if [ "$mode" = full ]; then
     checks+=("TC-8|tc8_frozen_subspace|documenting: frozen P (T_P = 10) breaks BROS")
+fi
+
+# --- SLURM=1: submit the image-task sweeps and stop; the rest runs here afterwards with KEEP=1 ---------------------
+if [ "${SLURM:-0}" = 1 ]; then
+    [ -x "${BUILD_DIR:-build}/sbo" ] || { echo "reproduce: ${BUILD_DIR:-build}/sbo is missing; run: make build" >&2; exit 2; }
+    echo "reproduce: mode=$mode SLURM=1: submitting the sweeps of configs/sweeps/ with sbo sweep --slurm --fresh ${dry[*]}"
+    rc=0
+    for s in reproduce_neural reproduce_transformers; do
+        KEEP=0 BUILD_DIR=${BUILD_DIR:-build} bash "scripts/$s.sh" "$mode" "${dry[@]}" || rc=1
+    done
+    [ "$mode" = full ] && again="make reproduce-full KEEP=1" || again="make reproduce KEEP=1"
+    echo
+    echo "reproduce: the sweeps are ${dry:+not }submitted (rc=$rc): results/$mode/neural/ and results/$mode/transformers/"
+    echo "  (manifest.tsv, logs/slurm-*.out; watch: squeue -u \$USER). Once every job is done, run here:"
+    echo "    $again"
+    echo "  It runs the theory checks, finds the runs the cluster wrote complete (KEEP=1: no --fresh; a missing or killed"
+    echo "  run is run or resumed here), measures memory and draws the figures and checks into results/figures/."
+    exit "$rc"
 fi
 
 # --- every executable must exist before anything runs ---------------------------------------------------

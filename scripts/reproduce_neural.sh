@@ -4,20 +4,19 @@
 # learning, the memory table of every algorithm (`sbo memory`) and the rank sweep (memory and accuracy against r/m).
 # Writes results/<mode>/neural/*.h5 (one file per run), *.csv (memory), logs, the figures in results/figures/, and a
 # summary with PASS/FAIL per claim. Runs go two at a time (one BLAS thread each) on a 2-core machine.
-# Exercised by: scripts/reproduce.sh (make reproduce, make reproduce-full).
+# The runs are `sbo sweep`s of configs/sweeps/*.ini (quick tier in the configs, full-tier overrides here), each with
+# --fresh; --dry-run prints their plans (run names and `sbo run` commands) and runs nothing.
+# Exercised by: scripts/reproduce.sh (make reproduce, make reproduce-full), tests/check_sweep_grids.py.
 # Exit status: 0 when every run finished and every check passed, 1 otherwise, 2 on bad usage or a missing build.
-# Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python), JOBS (default 2).
+# Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python), JOBS (default 2); KEEP=1 keeps complete
+# run files (no --fresh), SLURM=1 submits the sweeps to Slurm (--slurm) and stops; SWEEP_SET="k=v ..." adds --sets.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 2
-mode=${1:-quick}
-case "$mode" in
-    quick) seeds="1 2 3"; extra_seeds="1"; iters=3000; sweep_iters=1500; hr_iters=1500; hr_seeds="1 2 3" ;;
-    full)  seeds="1 2 3 4 5"; extra_seeds="1 2 3"; iters=6000; sweep_iters=3000; hr_iters=4000; hr_seeds="1 2 3" ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: scripts/reproduce_neural.sh [quick|full]" >&2; exit 2 ;;
-esac
+# shellcheck source=scripts/run_sweeps.sh
+. scripts/run_sweeps.sh
+parse_args "$0" 2,13 "$@"   # sets mode (quick, full) and dry_run (0, 1), or exits
 build_dir=${BUILD_DIR:-build}
 python=${PYTHON:-.venv/bin/python}
 jobs=${JOBS:-2}
@@ -26,70 +25,30 @@ out=results/$mode/neural
 logs=$out/logs
 figdir=results/figures
 [ -x "$sbo" ] || { echo "reproduce_neural: $sbo is missing; run: make build" >&2; exit 2; }
-mkdir -p "$out" "$logs" "$figdir"
+[ "$dry_run" = 1 ] || mkdir -p "$out" "$logs" "$figdir"
 # one BLAS / OpenMP thread per run, two runs at a time (docs/PLATFORM.md: mixed threading on 2 cores is slower)
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-dc=(--config configs/data_cleaning.ini --set run.iters=$iters)
-proj=(--set algo.memory_rule=off --set algo.rank=392)    # r/m = 1/2 on the 784x10 head (§9 would keep it full)
-# The claim runs give BROS and naive MA-SOBA's steps unscaled: with the §6.6 scalings (beta r/m, gamma/(1+V_I),
-# V_I = 12.9 here) the lower and auxiliary variables move 2x and 14x slower per iteration and BROS ends 3 points
-# below MA-SOBA at 3000 iterations; the linear rank sweep below keeps the §6.6 defaults, so both are on record.
-# hyper_rep keeps gamma/(1+V_I): with gamma unscaled BROS diverges there (REPRODUCE.md, claim 6 notes).
-unscaled=(--set algo.beta_scaling=none --set algo.gamma_scaling=none)
-hr_steps=(--set algo.beta_scaling=none)
-mlp=(--config configs/data_cleaning.ini --set task.model=mlp --set run.iters=$sweep_iters)
-
-# --- the run list: "name|task|algo|seed|extra args" -------------------------------------------------------------
-runs=()
-for s in $seeds; do   # the slow projected runs first, so the two job slots stay busy to the end
-    runs+=("dc_bros_r392_s$s|data_cleaning|bros|$s|${dc[*]} ${proj[*]} ${unscaled[*]}")
-done
-for s in $extra_seeds; do
-    runs+=("dc_naive_r392_s$s|data_cleaning|naive_projected|$s|${dc[*]} ${proj[*]} ${unscaled[*]}")
-done
-# rank sweep on the linear model, seed 1, the §6.6 default step scalings (memory_rule off: every rank is projected)
-for r in 98 196 392 588; do
-    runs+=("sweep_bros_r${r}_s1|data_cleaning|bros|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters --set algo.memory_rule=off --set algo.rank=$r")
-done
-runs+=("sweep_ma_soba_s1|data_cleaning|ma_soba|1|--config configs/data_cleaning.ini --set run.iters=$sweep_iters")
-# rank sweep on the MLP (784 -> 256 -> 10), seed 1: W1 projected (the §9 rule keeps W2 full), MA-SOBA's steps
-# unscaled, and r = 64 once more with the §6.6 scalings
-for r in 32 64 128 196; do
-    runs+=("mlp_bros_r${r}_s1|data_cleaning|bros|1|${mlp[*]} --set algo.rank=$r ${unscaled[*]}")
-done
-runs+=("mlp_bros_r64_scaled_s1|data_cleaning|bros|1|${mlp[*]} --set algo.rank=64")
-runs+=("mlp_ma_soba_s1|data_cleaning|ma_soba|1|${mlp[*]}")
-for s in $hr_seeds; do
-    runs+=("hr_bros_r128_s$s|hyper_rep|bros|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters --set algo.memory_rule=off --set algo.rank=128 ${hr_steps[*]}")
-    runs+=("hr_ma_soba_s$s|hyper_rep|ma_soba|$s|--config configs/hyper_rep.ini --set run.iters=$hr_iters")
-done
-for s in $seeds; do
-    runs+=("dc_ma_soba_s$s|data_cleaning|ma_soba|$s|${dc[*]}")
-    runs+=("dc_noisy_s$s|data_cleaning|ma_soba|$s|${dc[*]} --set task.weights=uniform")
-    runs+=("dc_clean_s$s|data_cleaning|ma_soba|$s|${dc[*]} --set task.weights=clean")
-done
-for s in $extra_seeds; do
-    runs+=("dc_soba_s$s|data_cleaning|soba|$s|${dc[*]}")
-done
-
-run_one() {   # name|task|algo|seed|extra
-    IFS='|' read -r name task algo seed extra <<<"$1"
-    local t0=$SECONDS
-    rm -f "$out/$name.h5"
-    # shellcheck disable=SC2086
-    "$sbo" run --task "$task" --algo "$algo" --seed "$seed" --out "$out/$name.h5" $extra >"$logs/$name.log" 2>&1
-    local rc=$?
-    echo "  $name: exit $rc in $((SECONDS - t0)) s"
-    return $rc
-}
-export -f run_one
-export sbo out logs
-
-echo "reproduce_neural: mode=$mode, ${#runs[@]} runs, $jobs at a time, results in $out/"
+# --- the runs: one `sbo sweep` per group of runs that share a base config (configs/sweeps/*.ini hold the grids,
+# their options and run names, at the quick tier; the full tier overrides seeds and run.iters below) --------------
+# The claim runs give BROS and naive MA-SOBA's steps unscaled (dc_claim.ini): with the §6.6 scalings (beta r/m,
+# gamma/(1+V_I), V_I = 12.9 here) the lower and auxiliary variables move 2x and 14x slower per iteration and BROS ends
+# 3 points below MA-SOBA at 3000 iterations; the linear rank sweep (rank_linear.ini) keeps the §6.6 defaults, so both
+# are on record. hyper_rep keeps gamma/(1+V_I): with gamma unscaled BROS diverges there (REPRODUCE.md, claim 6 notes).
+# Each sweep runs with --fresh (this sweep's files are removed first: a reproduce always recomputes) unless KEEP=1
+# (after SLURM=1: the runs the cluster wrote are kept and skipped); SLURM=1 submits them as Slurm job arrays.
+sweeps=(   # config | full-tier overrides (the slow projected runs first, so the two job slots stay busy)
+    "dc_claim|--set sweep.seeds=1-5 --set sweep.seeds.naive_projected=1-3 --set run.iters=6000"
+    "rank_linear|--set run.iters=3000"
+    "rank_mlp|--set run.iters=3000"
+    "rank_mlp_scaled|--set run.iters=3000"
+    "hyper_rep|--set run.iters=4000"
+    "dc_baselines|--set sweep.seeds=1-5 --set sweep.seeds.soba=1-3 --set run.iters=6000"
+    "dc_noisy|--set sweep.seeds=1-5 --set run.iters=6000"
+    "dc_clean|--set sweep.seeds=1-5 --set run.iters=6000"
+)
 t_all=$SECONDS
-printf '%s\n' "${runs[@]}" | xargs -d '\n' -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
-runs_rc=$?
+run_sweeps reproduce_neural   # sets runs_rc; exits after --dry-run or SLURM=1
 
 # --- memory: every algorithm, per task, at the paper-like scale; and the rank sweep --------------------------------
 mem_rc=0

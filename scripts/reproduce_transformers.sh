@@ -6,22 +6,21 @@
 # vit_reweight, paper_figures/memory_table.py).
 # Writes results/<mode>/transformers/*.h5 (one file per run), memory_*.csv, logs, the figures in results/figures/.
 # Runs go two at a time (one BLAS thread each) on a 2-core machine.
-# Exercised by: scripts/reproduce.sh (make reproduce, make reproduce-full).
+# The runs are `sbo sweep`s of configs/sweeps/vit_*.ini (quick tier in the configs, full-tier overrides here), each
+# with --fresh; --dry-run prints their plans (run names and `sbo run` commands) and runs nothing.
+# Exercised by: scripts/reproduce.sh (make reproduce, make reproduce-full), tests/check_sweep_grids.py.
 # Exit status: 0 when every run finished and every check passed; 3 when everything ran but a claim check FAILed (a
 # finding: the claim is not reproduced here, REPRODUCE.md says why); 1 when a run, a memory measurement or a figure
 # failed; 2 on bad usage or a missing build.
-# Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python), JOBS (default 2).
+# Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python), JOBS (default 2); KEEP=1 keeps complete
+# run files (no --fresh), SLURM=1 submits the sweeps to Slurm (--slurm) and stops; SWEEP_SET="k=v ..." adds --sets.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 2
-mode=${1:-quick}
-case "$mode" in
-    quick) seeds="1 2"; extra_seeds="1"; iters=600 ;;
-    full)  seeds="1 2 3"; extra_seeds="1 2 3"; iters=1500 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: scripts/reproduce_transformers.sh [quick|full]" >&2; exit 2 ;;
-esac
+# shellcheck source=scripts/run_sweeps.sh
+. scripts/run_sweeps.sh
+parse_args "$0" 2,14 "$@"   # sets mode (quick, full) and dry_run (0, 1), or exits
 build_dir=${BUILD_DIR:-build}
 python=${PYTHON:-.venv/bin/python}
 jobs=${JOBS:-2}
@@ -30,53 +29,26 @@ out=results/$mode/transformers
 logs=$out/logs
 figdir=results/figures
 [ -x "$sbo" ] || { echo "reproduce_transformers: $sbo is missing; run: make build" >&2; exit 2; }
-mkdir -p "$out" "$logs" "$figdir"
+[ "$dry_run" = 1 ] || mkdir -p "$out" "$logs" "$figdir"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1   # PLATFORM.md: one thread per run, two runs at a time
 
-vit=(--config configs/vit_reweight.ini --set run.iters=$iters)
-# BROS and naive get MA-SOBA's steps unscaled in the claim runs: with the §6.6 scalings (beta r/m, gamma/(1+V), V of
-# BROS-general large at r/m = 1/4) the lower and auxiliary variables barely move (400 iterations on seed 1: upper
-# loss 1.66 scaled, 1.40 unscaled, MA-SOBA 0.95); one scaled run keeps the §6.6 default on record (REPRODUCE.md).
-unscaled=(--set algo.beta_scaling=none --set algo.gamma_scaling=none)
-r8=(--set algo.rank=8)   # r/m = 1/4 on the 32-row blocks: the largest rank at which §9 projects every token-wise block
-
-# --- the run list: "name|task|algo|seed|extra args" (the slow projected runs first) ------------------------------
-runs=()
-for s in $seeds; do
-    runs+=("vit_bros_r8_s$s|vit_reweight|bros|$s|${vit[*]} ${r8[*]} ${unscaled[*]}")
-done
-runs+=("vit_bros_r8_scaled_s1|vit_reweight|bros|1|${vit[*]} ${r8[*]}")
-# r = 16 (r/m = 1/2): above what §9 would project (memory rule off), V of BROS-general 10x smaller than at r = 8
-runs+=("vit_bros_r16_s1|vit_reweight|bros|1|${vit[*]} --set algo.rank=16 --set algo.memory_rule=off ${unscaled[*]}")
-for s in $extra_seeds; do
-    runs+=("vit_naive_r8_s$s|vit_reweight|naive_projected|$s|${vit[*]} ${r8[*]} ${unscaled[*]}")
-done
-for s in $seeds; do
-    runs+=("vit_ma_soba_s$s|vit_reweight|ma_soba|$s|${vit[*]}")
-done
-for s in $extra_seeds; do
-    runs+=("vit_soba_s$s|vit_reweight|soba|$s|${vit[*]}")
-    runs+=("vit_noisy_s$s|vit_reweight|ma_soba|$s|${vit[*]} --set task.weights=uniform")
-    runs+=("vit_clean_s$s|vit_reweight|ma_soba|$s|${vit[*]} --set task.weights=clean")
-done
-
-run_one() {   # name|task|algo|seed|extra
-    IFS='|' read -r name task algo seed extra <<<"$1"
-    local t0=$SECONDS
-    rm -f "$out/$name.h5"
-    # shellcheck disable=SC2086
-    "$sbo" run --task "$task" --algo "$algo" --seed "$seed" --out "$out/$name.h5" $extra >"$logs/$name.log" 2>&1
-    local rc=$?
-    echo "  $name: exit $rc in $((SECONDS - t0)) s"
-    return $rc
-}
-export -f run_one
-export sbo out logs
-
-echo "reproduce_transformers: mode=$mode, ${#runs[@]} runs, $jobs at a time, results in $out/"
+# --- the runs: one `sbo sweep` per group of runs that share a base config (configs/sweeps/vit_*.ini hold the grids,
+# their options and run names, at the quick tier; the full tier overrides seeds and run.iters below) --------------
+# BROS and naive get MA-SOBA's steps unscaled in the claim runs (vit_claim.ini, r = 8: r/m = 1/4 on the 32-row
+# blocks, the largest rank at which §9 projects every token-wise block): with the §6.6 scalings (beta r/m, gamma/(1+V),
+# V of BROS-general large at r/m = 1/4) the lower and auxiliary variables barely move (400 iterations on seed 1: upper
+# loss 1.66 scaled, 1.40 unscaled, MA-SOBA 0.95); one scaled run keeps the §6.6 default on record
+# (vit_bros_scaled.ini, REPRODUCE.md). --fresh, KEEP=1, SLURM=1, SWEEP_SET: as in scripts/reproduce_neural.sh.
+sweeps=(   # config | full-tier overrides (the slow projected runs first)
+    "vit_claim|--set sweep.seeds=1-3 --set sweep.seeds.naive_projected=1-3 --set run.iters=1500"
+    "vit_bros_scaled|--set run.iters=1500"
+    "vit_bros_r16|--set run.iters=1500"
+    "vit_baselines|--set sweep.seeds=1-3 --set sweep.seeds.soba=1-3 --set run.iters=1500"
+    "vit_noisy|--set sweep.seeds=1-3 --set run.iters=1500"
+    "vit_clean|--set sweep.seeds=1-3 --set run.iters=1500"
+)
 t_all=$SECONDS
-printf '%s\n' "${runs[@]}" | xargs -d '\n' -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
-runs_rc=$?
+run_sweeps reproduce_transformers   # sets runs_rc; exits after --dry-run or SLURM=1
 
 # --- memory: every algorithm at the trained size and rank, a rank sweep, and wider models ---------------------------
 # (sbo memory runs 3 steps per algorithm in its own child; the wider models are measured, not trained)

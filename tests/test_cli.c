@@ -1353,6 +1353,51 @@ Test(sweep, dry_run_writes_nothing, .timeout = 60) {
     cr_assert_neq(stat(dir, &st), 0, "--dry-run created %s", dir);
 }
 
+/* name templates (name, name.<algo>), seeds.<algo>, base = FILE and --set give the runs and options asked for; --fresh
+ * removes this sweep's files, logs and manifest rows and nothing else, and the sweep runs them all again. */
+Test(sweep, name_templates_set_and_fresh, .timeout = 120) {
+    char ini[600], dir[600], basep[600];
+    snprintf(basep, sizeof basep, "%s/base.ini", tmpdir);
+    write_text(basep, "[run]\niters = 5000\neval_every = 100\n[algo]\nalpha = 0.002\n", 56);
+    sweep_ini("named", "task = counterexample\nalgorithms = ma_soba, bros\nseeds = 1-2\nseeds.ma_soba = 7\n"
+              "base = base.ini\nalgo.rank = 1, 2\nname = ce_b_r{algo.rank}_s{seed}\nname.ma_soba = ce_ma_s{seed}\n",
+              "[run]\neval_every = 50\n[algo]\nmemory_rule = off\n", ini, sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *dry[] = {"sweep", ini, "--out", dir, "--dry-run", "--set", "run.iters=300", NULL};
+    char *err, *out;
+    cr_assert_eq(sweep_run(dry, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "5 runs") && strstr(out, "ce_ma_s7 ") && strstr(out, "ce_b_r2_s2 ") &&
+              strstr(out, "--set run.iters=300") && !strstr(out, "iters=5000") && strstr(out, "eval_every=50") &&
+              strstr(out, "algo.alpha=0.002"), "dry run: %s", out);
+    free(err); free(out);
+    const char *dry2[] = {"sweep", ini, "--out", dir, "--dry-run", "--set", "sweep.seeds=3", "--set",
+                          "sweep.algo.rank=3", "--slurm", NULL};
+    cr_assert_eq(sweep_run(dry2, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "2 runs") && strstr(out, "ce_b_r3_s3 ") && strstr(out, "ce_ma_s7 ") &&
+              strstr(out, "--set sweep.seeds=3 --set sweep.algo.rank=3 --run-index"), "dry run --set: %s", out);
+    free(err); free(out);
+    const char *run[] = {"sweep", ini, "--out", dir, "--jobs", "2", "--set", "run.iters=300", NULL};
+    cr_assert_eq(sweep_run(run, &err, &out), 0, "%s", err);
+    free(err); free(out);
+    char f[700], other[700];
+    snprintf(f, sizeof f, "%s/ce_b_r1_s2.h5", dir);
+    assert_status(f, "done");
+    snprintf(other, sizeof other, "%s/other.h5", dir);
+    write_text(other, "x", 1);
+    struct stat st0, st1;
+    cr_assert_eq(stat(f, &st0), 0);
+    sleep(1);
+    const char *fresh[] = {"sweep", ini, "--out", dir, "--jobs", "2", "--set", "run.iters=300", "--fresh", NULL};
+    cr_assert_eq(sweep_run(fresh, &err, &out), 0, "%s", err);
+    cr_assert(strstr(err, "--fresh: removed 11 files") && strstr(err, "5 to run or resume, 0 complete"), "fresh: %s",
+              err);
+    free(err); free(out);
+    cr_assert_eq(stat(f, &st1), 0);
+    cr_assert(st1.st_mtime > st0.st_mtime, "--fresh did not run %s again", f);
+    assert_status(f, "done");
+    cr_assert_eq(stat(other, &st1), 0, "--fresh removed a file that is not the sweep's");
+}
+
 Test(sweep, a_changed_configuration_is_refused, .timeout = 60) {
     char ini[600], dir[600], f[700];
     sweep_ini("chg", "task = counterexample\nalgorithms = soba\nseeds = 1\n", NULL, ini, sizeof ini);
@@ -1473,6 +1518,19 @@ Test(sweep, bad_inputs_exit_2_with_one_line_and_nothing_written, .timeout = 60) 
         {"bad throttle", "task = counterexample\nalgorithms = soba\nseeds = 1\nslurm_throttle = 0\n", "slurm_throttle = '0'"},
         {"bad slurm_mem", "task = counterexample\nalgorithms = soba\nseeds = 1\nslurm_mem = lots\n", "slurm_mem = 'lots'"},
         {"unclosed quote", "task = counterexample\nalgorithms = soba\nseeds = 1\ntask.h = \"1,2,3\n", "is not closed"},
+        {"unknown placeholder", "task = counterexample\nalgorithms = bros\nseeds = 1\nname = b_{rank}_s{seed}\n",
+         "unknown placeholder {rank}"},
+        {"placeholder an algorithm does not read",
+         "task = counterexample\nalgorithms = soba, bros\nseeds = 1\nalgo.rank = 1, 2\nname = {algo}_r{algo.rank}\n",
+         "soba does not read algo.rank"},
+        {"duplicate names", "task = counterexample\nalgorithms = bros\nseeds = 1-2\nname = b_r1\n",
+         "give runs 0 and 1 the same name 'b_r1'"},
+        {"a name no file can have", "task = counterexample\nalgorithms = bros\nseeds = 1\nname = b/{seed}\n",
+         "'/' cannot be part of a file name"},
+        {"seeds of no algorithm", "task = counterexample\nalgorithms = bros\nseeds = 1\nseeds.sobaa = 2\n",
+         "seeds.sobaa: 'sobaa' is not an algorithm"},
+        {"missing base", "task = counterexample\nalgorithms = bros\nseeds = 1\nbase = nothere.ini\n",
+         "[sweep] base = 'nothere.ini'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char ini[600];
@@ -1492,6 +1550,10 @@ Test(sweep, bad_inputs_exit_2_with_one_line_and_nothing_written, .timeout = 60) 
         {"unknown flag", {"sweep", ini, "--out", dir, "--fast", NULL}, "unknown option '--fast' for 'sbo sweep'"},
         {"missing config file", {"sweep", "/nonexistent.ini", "--out", dir, NULL}, "/nonexistent.ini"},
         {"run index out of range", {"sweep", ini, "--out", dir, "--run-index", "5", NULL}, "--run-index 5 is outside 0..0"},
+        {"--set without =", {"sweep", ini, "--out", dir, "--set", "run.iters", NULL}, "--set 'run.iters': expected KEY=VALUE"},
+        {"--set of an unknown key", {"sweep", ini, "--out", dir, "--set", "run.iter=5", NULL}, "run.iter"},
+        {"--fresh with --run-index", {"sweep", ini, "--out", dir, "--fresh", "--run-index", "0", NULL},
+         "--fresh removes every run of the sweep"},
         {"summarize a file", {"summarize", file, NULL}, "is not a directory"},
         {"summarize --csv a directory", {"summarize", tmpdir, "--csv", tmpdir, NULL}, "is not a file name"},
         {"summarize unknown option", {"summarize", tmpdir, "--html", "x", NULL}, "unknown option '--html'"},

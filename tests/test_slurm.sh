@@ -2,10 +2,11 @@
 # tests/test_slurm.sh: `sbo sweep --slurm` on a real single-node Slurm cluster (docs/PLATFORM.md's recipe): munged,
 # slurmctld and slurmd started with every file (key, sockets, state, spool, pid and log files, slurm.conf) in a
 # temporary directory, on free ports; a 4-run counterexample sweep submitted as a job array with throttle 2 and
-# a dependent summary job; waits (at most SBO_SLURM_WAIT_S, default 120 s) for squeue to empty and the summary to
-# appear; checks every run file is complete (status done), the manifest says done for all 4, each array task left
-# its Slurm log, and the summary job wrote its table. The daemons are stopped by the pids in their pid files (never
-# by name), also on failure. Skips (exit 77, ctest SKIP_RETURN_CODE) with the reason when not root or when
+# a dependent summary job, with --fresh --set run.iters=2500 as make reproduce-full SLURM=1 passes them; waits (at
+# most SBO_SLURM_WAIT_S, default 120 s) for squeue to empty and the summary to appear; checks every run file is
+# complete (status done) with run.iters = 2500 (the --set reached the array tasks), the manifest says done for all 4,
+# each array task left its Slurm log, and the summary job wrote its table. The daemons are stopped by the pids in
+# their pid files (never by name), also on failure. Skips (exit 77, ctest SKIP_RETURN_CODE) with the reason when not root or when
 # slurm-wlm / munge are not installed (scripts/setup.sh installs them).
 # Run: ctest --test-dir build -R slurm_sweep --output-on-failure, or bash tests/test_slurm.sh build/sbo
 set -uo pipefail
@@ -137,7 +138,8 @@ eval_every = 100
 [algo]
 memory_rule = off
 EOF
-out=$("$SBO" sweep "$T/sweep.ini" --out "$T/sweep" --slurm 2>&1) || fail "sbo sweep --slurm: $out"
+# --fresh and --set as make reproduce-full SLURM=1 passes them: the array tasks must get the same --set
+out=$("$SBO" sweep "$T/sweep.ini" --out "$T/sweep" --slurm --fresh --set run.iters=2500 2>&1) || fail "sbo sweep --slurm: $out"
 echo "$out"
 grep -q '^#SBATCH --array=0-3%2$' "$T/sweep/sweep.sbatch" || fail "sweep.sbatch has no --array=0-3%2 line"
 array=$(awk -F'\t' '$2 == "array" {print $3}' "$T/sweep/slurm_jobs.tsv" | tail -n 1)
@@ -161,6 +163,7 @@ echo "jobs finished $(( $(date +%s) - t_start )) s after the start; at most $max
 n=0
 for f in "$T"/sweep/*.h5; do
     h5dump -a /status "$f" | grep -q '"done"' || fail "$f: status is not done"
+    h5dump -a /config "$f" | grep -q 'run.iters = 2500' || fail "$f: the array task did not get --set run.iters=2500"
     n=$((n + 1))
 done
 [ "$n" -eq 4 ] || fail "$n run files, expected 4"
@@ -174,6 +177,6 @@ grep -q '^| bros |' "$T/sweep/summary.md" && grep -q '^| soba |' "$T/sweep/summa
 grep -q '^counterexample,soba,' "$T/sweep/summary.csv" || fail "summary.csv has no soba rows"
 [ "$max_running" -le 2 ] || fail "$max_running jobs ran at once, the throttle is 2"
 # the same sweep again: nothing left to submit
-again=$("$SBO" sweep "$T/sweep.ini" --out "$T/sweep" --slurm 2>&1) || fail "second sbo sweep --slurm: $again"
+again=$("$SBO" sweep "$T/sweep.ini" --out "$T/sweep" --slurm --set run.iters=2500 2>&1) || fail "second sbo sweep --slurm: $again"
 echo "$again" | grep -q 'nothing to submit' || fail "the second --slurm submitted again: $again"
 echo "PASS: 4 runs done through Slurm (array $array, summary $summary) in $(( $(date +%s) - t_start )) s"

@@ -1,0 +1,48 @@
+# scripts/run_sweeps.sh: parse_args and run_sweeps, sourced by scripts/reproduce_neural.sh and scripts/reproduce_transformers.sh (issue 10).
+# run_sweeps LABEL: runs `$sbo sweep configs/sweeps/<cfg>.ini --out $out --jobs $jobs` for each "cfg|full-tier
+# overrides" of the array `sweeps`, the overrides only when $mode is full; with --fresh unless KEEP=1, --slurm when
+# SLURM=1, --dry-run when $dry_run is 1, and SWEEP_SET="k=v ..." as --sets after the tier's (a shortened check of the
+# path: tests/check_sweep_bitident.py). Sets runs_rc (0: every sweep exited 0). After a dry run or a Slurm submission
+# it exits the calling script (nothing else is to be done here until the jobs are done).
+# parse_args SCRIPT HELP_LINES [quick|full] [--dry-run]: sets mode and dry_run; --help prints SCRIPT's header lines.
+parse_args() {
+    local script=$1 help=$2
+    mode=${3:-quick}
+    dry_run=0
+    case "$mode" in
+        quick|full) ;;
+        -h|--help) sed -n "${help}p" "$script" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: $script [quick|full] [--dry-run]" >&2; exit 2 ;;
+    esac
+    case "${4:-}" in
+        "") ;;
+        --dry-run) dry_run=1 ;;
+        *) echo "usage: $script [quick|full] [--dry-run]" >&2; exit 2 ;;
+    esac
+}
+
+run_sweeps() {
+    local label=$1 sw cfg full_tier kv
+    local opts=(--out "$out" --jobs "$jobs") extra=() tier
+    [ "${KEEP:-0}" = 1 ] || opts+=(--fresh)
+    [ "${SLURM:-0}" = 1 ] && opts+=(--slurm)
+    [ "$dry_run" = 1 ] && opts+=(--dry-run)
+    for kv in ${SWEEP_SET:-}; do extra+=(--set "$kv"); done
+    echo "$label: mode=$mode, ${#sweeps[@]} sweeps (configs/sweeps/), $jobs runs at a time, results in $out/"
+    runs_rc=0
+    for sw in "${sweeps[@]}"; do
+        IFS='|' read -r cfg full_tier <<<"$sw"
+        tier=()
+        # shellcheck disable=SC2206
+        [ "$mode" = full ] && tier=($full_tier)
+        echo "  \$ $sbo sweep configs/sweeps/$cfg.ini ${opts[*]} ${tier[*]} ${extra[*]}"
+        "$sbo" sweep "configs/sweeps/$cfg.ini" "${opts[@]}" "${tier[@]}" "${extra[@]}" || runs_rc=1
+    done
+    [ "$dry_run" = 1 ] && exit "$runs_rc"
+    if [ "${SLURM:-0}" = 1 ]; then
+        echo "$label: the sweeps are submitted (rc=$runs_rc); once their jobs are done (squeue -u \$USER), run the same"
+        echo "  command with KEEP=1 (make reproduce-full KEEP=1): it skips the complete runs, measures memory, draws the"
+        echo "  figures and checks here"
+        exit "$runs_rc"
+    fi
+}
