@@ -4,7 +4,8 @@
  * the tied output head, §3.1), a learned positional embedding (T x C), task.layers pre-norm blocks (RMSNorm or
  * LayerNorm; multi-head causal attention as token-wise Q, K, V (C x C) -> reshape (b, T, H, dh) -> permute to
  * (b, H, T, dh) -> scores Q K^T / sqrt(dh) -> causal softmax -> P V -> permute back -> output projection; a GELU
- * feed-forward C -> ffn_hidden -> C (GELU, not SwiGLU: the engine has no elementwise product of two activations);
+ * feed-forward C -> ffn_hidden -> C (task.ffn: GELU, the default, or SwiGLU, silu(a W1) * (a W3), through the
+ * engine's elementwise product `mul`);
  * residuals), a final norm and the head tied to E. No biases. The per-sequence
  * loss L_s is the mean per-token cross-entropy over the T next-byte predictions (nats per byte), and
  *   g(x, Y) = sum_k softmax(x)_k L_k(Y) + lambda/2 ||Y||^2     (every lower block)
@@ -77,7 +78,8 @@ static const sbo_option dm_options[] = {
     {"task.width", "64", "C: model width"},
     {"task.layers", "2", "transformer blocks"},
     {"task.heads", "4", "attention heads (task.width must be a multiple)"},
-    {"task.ffn_hidden", "128", "hidden width of the GELU feed-forward"},
+    {"task.ffn_hidden", "128", "hidden width of the feed-forward"},
+    {"task.ffn", "gelu", "feed-forward: gelu (W2 gelu(W1 a)) or swiglu (W2 (silu(W1 a) * W3 a), LLaMA's gate)"},
     {"task.norm", "rmsnorm", "rmsnorm (gain) or layernorm (gain and shift)"},
     {"task.batch_per_domain", "2", "lower minibatch: sequences per training domain (stratified; b = K x this)"},
     {"task.upper_batch", "16", "upper minibatch: sequences of the target (validation_mixture: dealt round-robin "
@@ -95,7 +97,9 @@ static int range_err(const char *key, long v, long lo, long hi, char *err, size_
     return -1;
 }
 
-static int blocks_per_layer(const sbo_data_mixture_options *o) { return o->norm == SBO_DM_LAYERNORM ? 10 : 8; }
+static int blocks_per_layer(const sbo_data_mixture_options *o) {
+    return (o->norm == SBO_DM_LAYERNORM ? 10 : 8) + (o->ffn == SBO_DM_SWIGLU);
+}
 
 int sbo_data_mixture_options_check(const sbo_data_mixture_options *o, char *err, size_t errlen) {
     int top = o->norm == SBO_DM_LAYERNORM ? 4 : 3;   /* E, positions, the final norm */
@@ -115,8 +119,8 @@ int sbo_data_mixture_options_check(const sbo_data_mixture_options *o, char *err,
         return -1;
     }
     if (o->weights < SBO_DM_LEARNED || o->weights > SBO_DM_TARGET_ONLY || (o->norm != 0 && o->norm != 1) ||
-        (o->precision != 32 && o->precision != 64)) {
-        snprintf(err, errlen, "task.weights, task.norm or task.precision has no valid value");
+        (o->ffn != 0 && o->ffn != 1) || (o->precision != 32 && o->precision != 64)) {
+        snprintf(err, errlen, "task.weights, task.norm, task.ffn or task.precision has no valid value");
         return -1;
     }
     if (range_err("task.context", o->context, 1, 1024, err, errlen) ||
@@ -147,6 +151,7 @@ int sbo_data_mixture_options_parse(const sbo_config *cfg, sbo_data_mixture_optio
     int prec = 0;
     if (sbo_config_choice(cfg, "task.weights", "learned|uniform|target_only", &o->weights, err, errlen) ||
         sbo_config_choice(cfg, "task.norm", "rmsnorm|layernorm", &o->norm, err, errlen) ||
+        sbo_config_choice(cfg, "task.ffn", "gelu|swiglu", &o->ffn, err, errlen) ||
         sbo_config_choice(cfg, "task.precision", "float32|float64", &prec, err, errlen) ||
         sbo_config_long(cfg, "task.domain_bytes", &o->domain_bytes, err, errlen) ||
         sbo_config_long(cfg, "task.chunk_bytes", &o->chunk_bytes, err, errlen) ||
@@ -331,7 +336,16 @@ static int language_model(builder *B, const sbo_data_mixture_options *o, int tok
         snprintf(nm, sizeof nm, "l%d.norm2", l);
         int a = norm(B, o, nm, h);
         snprintf(nm, sizeof nm, "l%d.W1", l);
-        a = sbo_nn_activation(B->g, "gelu", SBO_NN_GELU, sbo_nn_linear(B->g, nm, a, param(B, nm, C, F, 0), -1));
+        int w1 = param(B, nm, C, F, 0), u;
+        if (o->ffn == SBO_DM_SWIGLU) {   /* silu(a W1) * (a W3): W1 the gate, W3 the up projection */
+            int g = sbo_nn_activation(B->g, "silu", SBO_NN_SILU, sbo_nn_linear(B->g, nm, a, w1, -1));
+            snprintf(nm, sizeof nm, "l%d.W3", l);
+            int w3 = param(B, nm, C, F, 0);
+            u = sbo_nn_mul(B->g, "swiglu", g, sbo_nn_linear(B->g, nm, a, w3, -1));
+        } else {
+            u = sbo_nn_activation(B->g, "gelu", SBO_NN_GELU, sbo_nn_linear(B->g, nm, a, w1, -1));
+        }
+        a = u;
         snprintf(nm, sizeof nm, "l%d.W2", l);
         h = sbo_nn_add(B->g, "residual", h, sbo_nn_linear(B->g, nm, a, param(B, nm, F, C, 0), -1));
     }

@@ -11,6 +11,7 @@ extern const sbo_task_type sbo_task_data_mixture;
 
 enum { SBO_DM_LEARNED = 0, SBO_DM_UNIFORM = 1, SBO_DM_TARGET_ONLY = 2 };   /* task.weights */
 enum { SBO_DM_RMSNORM = 0, SBO_DM_LAYERNORM = 1 };                        /* task.norm */
+enum { SBO_DM_GELU = 0, SBO_DM_SWIGLU = 1 };                               /* task.ffn */
 
 typedef struct {
     int n_domains;                  /* task.domains: the domains loaded, in this order */
@@ -21,6 +22,7 @@ typedef struct {
     long domain_bytes, chunk_bytes; /* task.domain_bytes (budget per domain), task.chunk_bytes (split unit) */
     long context, width, layers, heads, ffn_hidden;   /* the model */
     int norm;                       /* task.norm: SBO_DM_RMSNORM or SBO_DM_LAYERNORM */
+    int ffn;                        /* task.ffn: SBO_DM_GELU (W2 gelu(W1 a)) or SBO_DM_SWIGLU (W2 (silu(W1 a) * W3 a)) */
     long batch_per_domain, upper_batch, eval_seqs;
     double lambda;                  /* L2 of the lower blocks */
     int precision;                  /* 32 or 64 */

@@ -281,8 +281,9 @@ static double grad_y_check(point *p, int level, const double *grad, double *dir_
     return err / sc;
 }
 
-Test(mixture, oracles_match_central_differences_float64) {
-    sbo_task *t = tiny_task(NULL, NULL, NULL);
+/* extra: NULL (the GELU feed-forward) or {"task.ffn=swiglu", NULL}; label names it in the log */
+static void oracle_check(const char *const *extra, const char *label) {
+    sbo_task *t = tiny_task(extra, NULL, NULL);
     point p;
     point_init(&p, t, 3);
     long D = p.D;
@@ -321,9 +322,9 @@ Test(mixture, oracles_match_central_differences_float64) {
     }
     double sJ = max_abs(d, JV);
     eJ /= sJ;
-    cr_log_info("data_mixture float64 (D = %ld, K = %d): grad_Y g %.2e (along V %.2e), grad_Y f %.2e (along V %.2e), "
-                "H[V] %.2e, J[V] %.2e (|J[V]| %.3g), |grad_x f| %.1e (tolerance %.0e relative, exactly 0)", D, d, eg,
-                eg_dir, ef, ef_dir, eH, eJ, sJ, max_abs(d, gx), FD_TOL);
+    cr_log_info("data_mixture %s float64 (D = %ld, K = %d): grad_Y g %.2e (along V %.2e), grad_Y f %.2e (along V "
+                "%.2e), H[V] %.2e, J[V] %.2e (|J[V]| %.3g), |grad_x f| %.1e (tolerance %.0e relative, exactly 0)", label,
+                D, d, eg, eg_dir, ef, ef_dir, eH, eJ, sJ, max_abs(d, gx), FD_TOL);
     cr_expect(eg < FD_TOL && eg_dir < FD_TOL, "grad_Y g: %.3g, %.3g", eg, eg_dir);
     cr_expect(ef < FD_TOL && ef_dir < FD_TOL, "grad_Y f: %.3g, %.3g", ef, ef_dir);
     cr_expect(eH < FD_TOL, "H[V]: %.3g", eH);
@@ -332,6 +333,14 @@ Test(mixture, oracles_match_central_differences_float64) {
     free(g); free(gf); free(gx); free(HV); free(JV); free(gp); free(gm); free(Yp); free(xp);
     point_free(&p);
     sbo_task_destroy(t);
+}
+
+Test(mixture, oracles_match_central_differences_float64) { oracle_check(NULL, "gelu"); }
+
+/* the SwiGLU feed-forward (task.ffn = swiglu: one more block per layer, W3, and the engine's mul) */
+Test(mixture, oracles_match_central_differences_swiglu) {
+    static const char *const extra[] = {"task.ffn=swiglu", NULL};
+    oracle_check(extra, "swiglu");
 }
 
 Test(mixture, reduced_oracles_equal_projected_full_ones) {

@@ -779,3 +779,52 @@ Test(nn_ops, softmax_gather_matches_differences) {
     int rank[3] = {2, 0, 0};   /* W projected (4 -> 2): reduced = P^T full with the weights in the loss */
     reduced_test(&N, rank, "softmax_gather mixture weights, W projected", 134);
 }
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* 7: mul (core/nn/op_act.c, bodies in kernels_mul.h): a SwiGLU feed-forward                                */
+
+/* in (b x 4) -> g = in W_gate (lower 4 x 6), u = in W_up (upper 4 x 6, so J[V] runs through the product)
+ * -> silu(g) * u -> W_down (lower 6 x 3) -> xent -> mean; the product's four functions against differences,
+ * float32 against float64, and reduced = P^T full with W_gate and W_down projected. */
+static void swiglu_test(const char *label, uint64_t seed) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    sbo_stream s;
+    sbo_stream_init(&s, seed, SBO_RNG_TEST, 0, 0);
+    net_init(&N, 5);
+    int in = add_input(&N, "in", 4, &s, 1.0);
+    int Wg = lower_param(&N, "W_gate", 4, 6), Wu = upper_param(&N, "W_up", 4, 6), Wd = lower_param(&N, "W_down", 6, 3);
+    int g = sbo_nn_activation(&N.g, "silu", SBO_NN_SILU, sbo_nn_linear(&N.g, "gate", in, Wg, -1));
+    int h = sbo_nn_mul(&N.g, "gated", g, sbo_nn_linear(&N.g, "up", in, Wu, -1));
+    int z = sbo_nn_linear(&N.g, "down", h, Wd, -1);
+    sbo_nn_mark_loss(&N.g, sbo_nn_wmean(&N.g, "mean", sbo_nn_xent(&N.g, "xent", z), -1));
+    set_labels(&N, 3, &s);
+    fd_test(&N, label, seed + 1, 0.7, NULL, 0, 0);
+    f32_test(&N, label, seed + 2, 0.7);
+    int rank[2] = {2, 3};
+    reduced_test(&N, rank, label, seed + 3);
+}
+
+Test(nn_ops, mul_in_a_swiglu_block_matches_differences) { swiglu_test("SwiGLU (mul)", 131); }
+
+/* u * u (both inputs one value: the adjoints add, 2 u y_bar) against differences, and a shape error. */
+Test(nn_ops, mul_forward_and_a_squared_value) {
+    static net N;   /* static: freed by the suite's fini (free_nets) */
+    sbo_stream s;
+    sbo_stream_init(&s, 141, SBO_RNG_TEST, 0, 0);
+    net_init(&N, 3);
+    int in = add_input(&N, "in", 4, &s, 1.0);
+    int W = lower_param(&N, "W", 4, 5);
+    int u = sbo_nn_linear(&N.g, "u", in, W, -1);
+    int sq = sbo_nn_mul(&N.g, "u*u", u, u);
+    int tl = sbo_nn_activation(&N.g, "tanh", SBO_NN_TANH, sq);
+    int W2 = upper_param(&N, "W2", 5, 3);   /* upper: the x-side derivatives are not vacuous */
+    sbo_nn_mark_loss(&N.g, sbo_nn_wmean(&N.g, "mean", sbo_nn_xent(&N.g, "xent", sbo_nn_linear(&N.g, "z", tl, W2, -1)), -1));
+    set_labels(&N, 3, &s);
+    fd_test(&N, "mul u * u", 142, 0.7, NULL, 0, 0);
+    sbo_nn_graph g;
+    sbo_nn_graph_init(&g, 2);
+    int a = sbo_nn_input(&g, "a", 3), b = sbo_nn_input(&g, "b", 4);
+    sbo_nn_mul(&g, "bad", a, b);
+    cr_expect(strstr(g.err, "differ in shape") != NULL, "mul of 3 and 4 columns: no shape error ('%s')", g.err);
+    sbo_nn_graph_free(&g);
+}

@@ -196,6 +196,11 @@ int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v) {
     return add_node(g, SBO_NN_ADD, name, 2, ins, 0, 0, 0, NULL);
 }
 
+int sbo_nn_mul(sbo_nn_graph *g, const char *name, int u, int v) {
+    int ins[2] = {u, v};
+    return add_node(g, SBO_NN_MUL, name, 2, ins, 0, 0, 0, NULL);
+}
+
 int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const int *dims) {
     if (ndim < 1 || ndim > SBO_NN_MAX_DIMS - 1) die("sbo_nn: reshape takes 1 to 3 trailing dims");
     int ins[1] = {in};

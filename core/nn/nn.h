@@ -56,6 +56,7 @@ enum sbo_nn_group { SBO_NN_UPPER = 0, SBO_NN_LOWER = 1 };   /* which variable a 
     X(TANH, tanh)                     /* elementwise tanh                                                      */  \
     X(GELU, gelu)                     /* elementwise u Phi(u) (exact, erf form)                                */  \
     X(ADD, add)                       /* elementwise u + v (residual)                                          */  \
+    X(MUL, mul)                       /* elementwise u v (a gate: SwiGLU's silu(g) u)                          */  \
     X(RESHAPE, reshape)               /* the same elements per sample with other trailing dims (a copy)        */  \
     X(XENT, xent)                     /* per-row softmax cross-entropy: out (b x 1) = lse(z_s) - z_s[label_s]  */  \
     X(SIGMOID_GATHER, sigmoid_gather) /* per-sample weights: out (b x 1) = sigmoid(x[id_s]), x a 1 x N param   */  \
@@ -142,6 +143,8 @@ int sbo_nn_softmax(sbo_nn_graph *g, const char *name, int in, int causal);
  * accumulate from both ops. */
 int sbo_nn_embedding(sbo_nn_graph *g, const char *name, int ids, int table, int transposed);
 int sbo_nn_add(sbo_nn_graph *g, const char *name, int u, int v);
+/* Elementwise product of two activations of one shape (a gated feed-forward: silu(x W_gate) * (x W_up)). */
+int sbo_nn_mul(sbo_nn_graph *g, const char *name, int u, int v);
 /* The same per-sample elements seen as b x dims[0] x ... (ndim <= 3 trailing dims, same product). */
 int sbo_nn_reshape(sbo_nn_graph *g, const char *name, int in, int ndim, const int *dims);
 /* The same per-sample elements with axes axis_a and axis_b swapped (axes counted with the batch as axis 0: two

@@ -1,8 +1,9 @@
-/* core/nn/op_act.c: the elementwise ops: ReLU, tanh, GELU, SiLU (bodies in core/nn/kernels_act.h, shared with CUDA)
- * and the residual sum u + v. Exercised by: tests/test_nn.c (each op against central differences in double). */
+/* core/nn/op_act.c: the elementwise ops: ReLU, tanh, GELU, SiLU (bodies in core/nn/kernels_act.h, shared with CUDA),
+ * the residual sum u + v and the product u v (bodies in core/nn/kernels_mul.h). Exercised by: tests/test_nn.c (each op against central differences in double). */
 #ifndef SBO_NN_TEMPLATE
 #include "core/nn/op.h"             /* the descriptor */
 #include "core/nn/kernels_act.h"    /* sbo_nn_<act>_{forward,backward}_thread */
+#include "core/nn/kernels_mul.h"    /* the product's element bodies */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ ACT_DESC(gelu)
 ACT_DESC(silu)
 /* two inputs (under ACT_DESC's arity of 1 every sbo_nn_add aborted) */
 SBO_NN_OP_DESC(add, .name = "add", .n_in_min = 2, .n_in_max = 2, .shape = same_shape);
+SBO_NN_OP_DESC(mul, .name = "mul", .n_in_min = 2, .n_in_max = 2, .shape = same_shape);
 const sbo_nn_op_desc sbo_nn_op_reshape = {
     .name = "reshape", .n_in_min = 1, .n_in_max = 1, .shape = reshape_shape,
     .f32 = {reshape_forward_f32, reshape_jvp_f32, reshape_vjp_f32, reshape_tvjp_f32},
@@ -183,6 +185,54 @@ static void SFX(add_tvjp)(const SFX(sbo_nn_ctx) *c) {
         c->be->run(n, 1, SFX(acc_body), &a);
     }
 }
+/* --- mul: y = u v ----------------------------------------------------------------------------------------------
+ * y' = u' v + u v';  u_bar += y_bar v, v_bar += y_bar u;  u_bar' += y_bar' v + y_bar v', v_bar' += y_bar' u + y_bar u'
+ * (an absent tangent is 0). */
+typedef struct {
+    const real *u, *v, *ud, *vd, *yb, *ybd;
+    real *y, *ub, *vb;
+} SFX(mul_arg);
+
+static void SFX(mul_fwd_body)(long i0, long i1, const void *p) {
+    const SFX(mul_arg) *a = p;
+    for (long i = i0; i < i1; i++) SFX(sbo_nn_mul_forward)(i, a->u, a->v, a->y);
+}
+static void SFX(mul_jvp_body)(long i0, long i1, const void *p) {
+    const SFX(mul_arg) *a = p;
+    for (long i = i0; i < i1; i++) SFX(sbo_nn_mul_jvp)(i, a->u, a->v, a->ud, a->vd, a->y);
+}
+/* one input's adjoint: ub += yb * v (+ ybd-side terms in the tangent form: ub' += ybd * v + yb * vd) */
+static void SFX(mul_bwd_body)(long i0, long i1, const void *p) {
+    const SFX(mul_arg) *a = p;
+    for (long i = i0; i < i1; i++) SFX(sbo_nn_mul_backward)(i, a->v, a->vd, a->yb, a->ybd, a->ub);
+}
+static void SFX(mul_forward)(const SFX(sbo_nn_ctx) *c) {
+    SFX(mul_arg) a = {.u = c->in[0]->val, .v = c->in[1]->val, .y = c->out->val};
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 2, SFX(mul_fwd_body), &a);
+}
+static void SFX(mul_jvp)(const SFX(sbo_nn_ctx) *c) {
+    SFX(mul_arg) a = {.u = c->in[0]->val, .v = c->in[1]->val, .ud = c->in_dot[0] ? c->in[0]->dot : NULL,
+                      .vd = c->in_dot[1] ? c->in[1]->dot : NULL, .y = c->out->dot};
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 4, SFX(mul_jvp_body), &a);
+}
+static void SFX(mul_vjp)(const SFX(sbo_nn_ctx) *c) {
+    long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
+    for (int j = 0; j < 2; j++) {
+        if (!c->in_bar[j]) continue;
+        SFX(mul_arg) a = {.v = c->in[1 - j]->val, .yb = c->out->bar, .ub = c->in[j]->bar};
+        c->be->run(n, 2, SFX(mul_bwd_body), &a);
+    }
+}
+static void SFX(mul_tvjp)(const SFX(sbo_nn_ctx) *c) {
+    long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
+    for (int j = 0; j < 2; j++) {
+        if (!c->in_bar[j]) continue;
+        SFX(mul_arg) a = {.v = c->in[1 - j]->val, .vd = c->in_dot[1 - j] ? c->in[1 - j]->dot : NULL,
+                          .yb = c->out->bar, .ybd = c->out->bd, .ub = c->in[j]->bd};
+        c->be->run(n, 4, SFX(mul_bwd_body), &a);
+    }
+}
+
 static void SFX(reshape_forward)(const SFX(sbo_nn_ctx) *c) { SFX(add_forward)(c); }
 static void SFX(reshape_jvp)(const SFX(sbo_nn_ctx) *c) { SFX(add_jvp)(c); }
 static void SFX(reshape_vjp)(const SFX(sbo_nn_ctx) *c) { SFX(add_vjp)(c); }
