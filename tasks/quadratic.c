@@ -545,8 +545,11 @@ int sbo_quadratic_options_parse(const sbo_config *cfg_in, sbo_quadratic_options 
         sbo_config_choice(cfg, "task.init", "zero|normal", &o->init, err, errlen))
         return -1;
     const char *blocks = sbo_config_get(cfg, "task.blocks");
-    snprintf(o->blocks_text, sizeof o->blocks_text, "%s", blocks ? blocks : "");
-    if (parse_blocks(o->blocks_text, &o->L, o->m, o->n, err, errlen)) return -1;
+    /* parse the value itself: blocks_text is only for messages and may hold a shortened copy (a long list cut there
+     * used to be parsed as its first 32 blocks, silently) */
+    if (parse_blocks(blocks ? blocks : "", &o->L, o->m, o->n, err, errlen)) return -1;
+    if (snprintf(o->blocks_text, sizeof o->blocks_text, "%s", blocks ? blocks : "") >= (int)sizeof o->blocks_text)
+        o->blocks_text[0] = 0;   /* too long to quote: messages format the blocks from m and n */
     if (sbo_config_long(cfg, "task.d", &o->d, err, errlen) || sbo_config_long(cfg, "task.p", &o->p, err, errlen) ||
         sbo_config_long(cfg, "task.instance_seed", &o->instance_seed, err, errlen) ||
         sbo_config_double(cfg, "task.lambda", &o->lambda, err, errlen) ||

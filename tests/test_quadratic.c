@@ -898,7 +898,10 @@ Test(quadratic, edge_configs_build_and_stay_consistent) {
     cr_expect(fabs(t->mu - 1.5) < 1e-12 && fabs(sbo_quadratic_condition(t) - 4.5 / 1.5) < 1e-11);
     sbo_task_destroy(t);
     char err[SBO_ERR_LEN];
-    const char *c7[] = {"task.blocks=1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2,1x2", NULL};
+    static char many[16 + 4 * (SBO_MAX_BLOCKS + 1)];   /* SBO_MAX_BLOCKS + 1 blocks: one too many */
+    int k = snprintf(many, sizeof many, "task.blocks=1x2");
+    for (int l = 1; l <= SBO_MAX_BLOCKS; l++) k += snprintf(many + k, sizeof many - (size_t)k, ",1x2");
+    const char *c7[] = {many, NULL};
     cr_expect_null(make_task(c7, err));
     cr_expect(strstr(err, "task.blocks") != NULL, "%s", err);
 }
