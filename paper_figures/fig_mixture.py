@@ -65,7 +65,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-# ---------------------------------------------------------------------------------------------------- grouping
+# ---------------------------------------------------------------------------------------------------- domains
 def domains(runs, prefix):
     """The domain names of the columns PREFIX<domain>, in column order; every run must have the same ones."""
     names = [c[len(prefix):] for c in runs[0]["columns"] if c.startswith(prefix)]
@@ -97,7 +97,6 @@ def summarize(g, wdoms, vdoms):
         iterations=nanmed(its),
         weights={d: nanmed([fn.last(r, "w_" + d) for r in rs]) for d in wdoms},
         val={d: np.array([fn.last(r, "val_" + d) for r in rs]) for d in vdoms})
-
 
 
 def tables(groups, wdoms, vdoms):
@@ -135,7 +134,6 @@ def compare(a, b):
             float(np.median([at(r, it0) for r in b["runs"]])))
 
 
-
 def learned(g):
     return pr.config_dict(g["runs"][0]["attrs"]).get("task.weights", "learned") == "learned"
 
@@ -153,6 +151,7 @@ def check_mixture(groups):
         out.append((False, f"(b) no finished learned-weights 'bros' runs among the labels {labels}"))
     if not uni:
         out.append((False, f"(a) no finished '{UNIFORM}' baseline runs (config task.weights = uniform)"))
+
     def criterion(tag, a, b, what_a, tol):   # a's median target loss <= b's + tol at equal iterations
         it0, va, vb = compare(a, b)
         ok = va <= vb + tol
@@ -169,7 +168,6 @@ def check_mixture(groups):
 
 
 # ---------------------------------------------------------------------------------------------------- figure
-
 def draw(groups, wdoms, vdoms, title, footer):
     wgroups = [g for g in groups if learned(g) and not g["baseline"]]
     n = 2 + len(wgroups)
