@@ -47,6 +47,7 @@ test: build
 	$(VENV_PY) paper_figures/test_figures.py
 	SBO_BIN=$(BUILD_DIR)/sbo $(VENV_PY) paper_figures/test_plot_runs.py
 	$(VENV_PY) paper_figures/test_fig_neural.py
+	$(VENV_PY) paper_figures/test_fig_mixture.py
 	SBO_BIN=$(BUILD_DIR)/sbo $(VENV_PY) paper_figures/test_check_oracle_dump.py
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)

@@ -62,10 +62,10 @@ def parse_args(argv=None):
 
 
 # ---------------------------------------------------------------------------------------------------- grouping
-def base_label(attrs):
+def base_label(attrs, baselines=BASELINES):
     cfg = pr.config_dict(attrs)
-    if cfg.get("task.weights") in BASELINES:
-        return BASELINES[cfg["task.weights"]]
+    if cfg.get("task.weights") in baselines:
+        return baselines[cfg["task.weights"]]
     algo = str(attrs["algorithm"])
     if str(attrs.get("variant", "") or "") or ("variant" not in attrs and algo in PROJECTED):
         label = f"{algo} r={cfg.get('algo.ranks') or cfg.get('algo.rank', '?')}"
@@ -79,10 +79,11 @@ def identity(run):
     return dict(cfg, algorithm=str(run["attrs"]["algorithm"]))
 
 
-def make_groups(runs):
+def make_groups(runs, baselines=BASELINES):
+    """Groups by label (baselines: {task.weights value: label}; fig_mixture.py passes its own)."""
     by_label = {}
     for r in runs:
-        by_label.setdefault(base_label(r["attrs"]), []).append(r)
+        by_label.setdefault(base_label(r["attrs"], baselines), []).append(r)
     groups = []
     for label, rs in by_label.items():
         ids = [identity(r) for r in rs]
@@ -93,7 +94,7 @@ def make_groups(runs):
         for vals, members in split.items():
             words = ", ".join(f"{k}={v}" for k, v in zip(diff, vals))
             algo = str(members[0]["attrs"]["algorithm"])
-            base = label in BASELINES.values()
+            base = label in baselines.values()
             groups.append(dict(label=label + (f" [{words}]" if words else ""), runs=members, baseline=base,
                                algo=algo, status="done", setup=(label, vals),
                                algorithm=label if base else algo))  # 'algorithm', 'setup': for assign_styles
@@ -254,11 +255,11 @@ def draw(groups, metric, panels, title, footer):
     return fig
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    common.apply_style()
+def read_done(inputs):
+    """(runs with status done, the others) of the files, each file once; the others are printed; Usage when no run
+    is done (fig_mixture.py too)."""
     runs, excluded = [], []
-    for path in dict.fromkeys(args.inputs):  # each file once
+    for path in dict.fromkeys(inputs):
         r = pr.read_run(path)
         (runs if pr.status_of(r["attrs"]) == "done" else excluded).append(r)
     for r in excluded:
@@ -266,6 +267,13 @@ def main(argv=None):
               f"last iteration {last(r, 'iteration'):.0f})")
     if not runs:
         raise pr.Usage("no run with status 'done' among the inputs")
+    return runs, excluded
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    common.apply_style()
+    runs, excluded = read_done(args.inputs)
     tasks = sorted({str(r["attrs"]["task"]) for r in runs})
     if len(tasks) > 1:
         raise pr.Usage(f"the files mix tasks ({', '.join(tasks)}); give one task at a time")
@@ -296,32 +304,45 @@ def main(argv=None):
     if excluded:
         md += ["Excluded (status not done): " + ", ".join(
             f"{os.path.basename(r['path'])} ({pr.status_of(r['attrs'])})" for r in excluded), ""]
-    rc = 0
-    if args.check:
-        results = check_reweight(groups, args.check == "data_cleaning")
-        print(f"check {args.check}:")
-        md += [f"## check {args.check}", ""]
-        for ok, text in results:
-            line = f"{'PASS' if ok else 'FAIL'} {text}"
-            print("  " + line)
-            md.append("    " + line.replace("\n", "\n    "))
-        n_fail = sum(not ok for ok, _ in results)
-        verdict = f"check {args.check}: {len(results) - n_fail} PASS, {n_fail} FAIL"
-        print(verdict)
-        md += ["", verdict, ""]
-        rc = 1 if n_fail else 0
-    md.append(f"Provenance: {footer}")
-    if args.summary:
-        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
-        with open(args.summary, "w") as fh:
-            fh.write("\n".join(md) + "\n")
-        print(f"wrote {args.summary}")
+    rc = report_checks(args.check, check_reweight(groups, args.check == "data_cleaning"), md) if args.check else 0
+    write_summary(args.summary, md, footer)
     return rc
 
 
-if __name__ == "__main__":
+def report_checks(name, results, md):
+    """Prints the PASS/FAIL lines [(passed, text)] of --check NAME and the verdict, appends them to the Markdown lines
+    md; returns 1 when one FAILed, else 0 (fig_mixture.py too)."""
+    print(f"check {name}:")
+    md += [f"## check {name}", ""]
+    for ok, text in results:
+        line = f"{'PASS' if ok else 'FAIL'} {text}"
+        print("  " + line)
+        md.append("    " + line.replace("\n", "\n    "))
+    n_fail = sum(not ok for ok, _ in results)
+    verdict = f"check {name}: {len(results) - n_fail} PASS, {n_fail} FAIL"
+    print(verdict)
+    md += ["", verdict, ""]
+    return 1 if n_fail else 0
+
+
+def write_summary(path, md, footer):
+    """Appends the provenance line to md and writes it to path (--summary; nothing when path is None)."""
+    md.append(f"Provenance: {footer}")
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as fh:
+            fh.write("\n".join(md) + "\n")
+        print(f"wrote {path}")
+
+
+def cli(main_fn, prog):
+    """Runs main_fn; bad input (pr.Usage, FigureInputError) exits 2 with one line on stderr."""
     try:
-        sys.exit(main())
+        sys.exit(main_fn())
     except (pr.Usage, FigureInputError) as e:
-        print(f"{PROG}: {pr.one_line(e)}", file=sys.stderr)
+        print(f"{prog}: {pr.one_line(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli(main, PROG)

@@ -6,8 +6,8 @@
 # Exit status: 0 if every check ran and passed (or ran and found a claim not reproduced: a result, listed as such in
 # the summary) and every figure was drawn, 1 otherwise, 2 on bad usage or a missing build.
 # Then scripts/reproduce_neural.sh (claims 5-6: the image tasks, memory and the rank sweep; SBO_REPRODUCE_NEURAL=0
-# skips it) and scripts/reproduce_transformers.sh (issue 8: ViT reweighting and the memory headline;
-# SBO_REPRODUCE_TRANSFORMERS=0 skips it).
+# skips it) and scripts/reproduce_transformers.sh (issue 8: ViT reweighting, data-mixture learning and the memory
+# headline; SBO_REPRODUCE_TRANSFORMERS=0 skips it).
 # Environment: BUILD_DIR (default build), PYTHON (default .venv/bin/python). OPENBLAS_CORETYPE is left as it is.
 # SLURM=1 (make reproduce-full SLURM=1): only submits the image-task sweeps (configs/sweeps/*.ini) to Slurm with
 # `sbo sweep --fresh --slurm` and prints what to run once their jobs are done: the same command with KEEP=1, which
@@ -154,7 +154,7 @@ if [ "${SBO_REPRODUCE_NEURAL:-1}" = 1 ]; then
     rows+=("neural|claim 5: data cleaning (accuracy, F1, BROS vs MA-SOBA), memory, rank sweep, hyper-rep|$status|$(elapsed "$t0" "$(now)")")
 fi
 
-# --- the transformer experiments (issue 8: ViT sample reweighting, claim 6; the memory headline) -----------------
+# --- the transformer experiments (issue 8: ViT sample reweighting, claim 6; data mixture, claim 5; memory) --------
 if [ "${SBO_REPRODUCE_TRANSFORMERS:-1}" = 1 ]; then
     echo
     echo "=== transformer experiments: scripts/reproduce_transformers.sh $mode"
@@ -163,10 +163,10 @@ if [ "${SBO_REPRODUCE_TRANSFORMERS:-1}" = 1 ]; then
         tee "$logdir/reproduce_transformers.log"
     case "${PIPESTATUS[0]}" in
         0) status=PASS; n_pass=$((n_pass + 1)) ;;
-        3) status="NOT REPRODUCED"; findings+=("vit") ;;   # ran; a claim criterion failed: a result (REPRODUCE.md)
+        3) status="NOT REPRODUCED"; findings+=("vit") ;;   # ran; a claim criterion (ViT or mixture) failed: a result
         *) status=FAIL; n_fail=$((n_fail + 1)); failed+=("transformers") ;;
     esac
-    rows+=("vit|claim 6: ViT reweighting (accuracy vs noisy baseline, BROS vs MA-SOBA), memory by rank and width|$status|$(elapsed "$t0" "$(now)")")
+    rows+=("vit|claim 6: ViT reweighting (accuracy vs noisy baseline, BROS vs MA-SOBA), memory by rank and width; claim 5: data mixture (learned vs uniform weights, BROS vs MA-SOBA)|$status|$(elapsed "$t0" "$(now)")")
 fi
 
 # --- summary ---------------------------------------------------------------------------------------------

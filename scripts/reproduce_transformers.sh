@@ -3,11 +3,13 @@
 # reweighting on Fashion-MNIST with 50% label noise (claim 6; the paper's CIFAR-100 is not in Debian): every method,
 # the two baselines, several seeds at configs/vit_reweight.ini; the memory table of every algorithm at that size and
 # at wider models (the headline memory claim), and the figures and checks (paper_figures/fig_neural.py --check
-# vit_reweight, paper_figures/memory_table.py).
+# vit_reweight, paper_figures/memory_table.py). Data-mixture learning (claim 5): a byte-level language model over
+# Debian text domains (configs/data_mixture.ini): MA-SOBA with learned weights, the uniform baseline, BROS at r = 16;
+# its memory table and paper_figures/fig_mixture.py --check data_mixture (the weights softmax(x) over time).
 # Writes results/<mode>/transformers/*.h5 (one file per run), memory_*.csv, logs, the figures in results/figures/.
 # Runs go two at a time (one BLAS thread each) on a 2-core machine.
-# The runs are `sbo sweep`s of configs/sweeps/vit_*.ini (quick tier in the configs, full-tier overrides here), each
-# with --fresh; --dry-run prints their plans (run names and `sbo run` commands) and runs nothing.
+# The runs are `sbo sweep`s of configs/sweeps/vit_*.ini and mix_*.ini (quick tier in the configs, full-tier overrides
+# here), each with --fresh; --dry-run prints their plans (run names and `sbo run` commands) and runs nothing.
 # Exercised by: scripts/reproduce.sh (make reproduce, make reproduce-full), tests/check_sweep_grids.py.
 # Exit status: 0 when every run finished and every check passed; 3 when everything ran but a claim check FAILed (a
 # finding: the claim is not reproduced here, REPRODUCE.md says why); 1 when a run, a memory measurement or a figure
@@ -20,7 +22,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 2
 # shellcheck source=scripts/run_sweeps.sh
 . scripts/run_sweeps.sh
-parse_args "$0" 2,14 "$@"   # sets mode (quick, full) and dry_run (0, 1), or exits
+parse_args "$0" 2,16 "$@"   # sets mode (quick, full) and dry_run (0, 1), or exits
 build_dir=${BUILD_DIR:-build}
 python=${PYTHON:-.venv/bin/python}
 jobs=${JOBS:-2}
@@ -39,6 +41,9 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1   # PLATFORM.md: one thread per 
 # V of BROS-general large at r/m = 1/4) the lower and auxiliary variables barely move (400 iterations on seed 1: upper
 # loss 1.66 scaled, 1.40 unscaled, MA-SOBA 0.95); one scaled run keeps the §6.6 default on record
 # (vit_bros_scaled.ini, REPRODUCE.md). --fresh, KEEP=1, SLURM=1, SWEEP_SET: as in scripts/reproduce_neural.sh.
+# Data-mixture learning (claim 5, configs/data_mixture.ini; configs/sweeps/mix_*.ini): MA-SOBA with learned weights,
+# the uniform-weights baseline and BROS at r = 16 with MA-SOBA's steps unscaled (the §6.6 scalings leave x near 0
+# with BROS-general's V), 300 iterations at the quick tier, seeds 1-3 and 1000 iterations at the full tier.
 sweeps=(   # config | full-tier overrides (the slow projected runs first)
     "vit_claim|--set sweep.seeds=1-3 --set sweep.seeds.naive_projected=1-3 --set run.iters=1500"
     "vit_bros_scaled|--set run.iters=1500"
@@ -46,6 +51,9 @@ sweeps=(   # config | full-tier overrides (the slow projected runs first)
     "vit_baselines|--set sweep.seeds=1-3 --set sweep.seeds.soba=1-3 --set run.iters=1500"
     "vit_noisy|--set sweep.seeds=1-3 --set run.iters=1500"
     "vit_clean|--set sweep.seeds=1-3 --set run.iters=1500"
+    "mix_bros_r16|--set sweep.seeds=1-3 --set run.iters=1000"
+    "mix_learned|--set sweep.seeds=1-3 --set run.iters=1000"
+    "mix_uniform|--set sweep.seeds=1-3 --set run.iters=1000"
 )
 t_all=$SECONDS
 run_sweeps reproduce_transformers   # sets runs_rc; exits after --dry-run or SLURM=1
@@ -71,17 +79,25 @@ for w in 128 256; do
         --set task.hidden=$((4 * w)) --set task.depth=4 --set task.heads=4 --set task.batch=16 \
         --set task.upper_batch=16 --set algo.rank=$((w / 8)) --algos ma_soba,bros,naive_projected
 done
+# data-mixture learning at its trained size (configs/data_mixture.ini, r = 16)
+memory mix --task data_mixture --config configs/data_mixture.ini
 
 # --- figures and checks -----------------------------------------------------------------------------------------
 fig_rc=0 claim_rc=0
+figure_status() {   # the exit status of a figure script with --check: 1 = a criterion FAILed (figure and table written)
+    case "$1" in
+        0) ;;
+        1) claim_rc=1 ;;
+        *) fig_rc=1 ;;
+    esac
+}
 if [ -x "$python" ]; then
     "$python" paper_figures/fig_neural.py "$out"/vit_*.h5 --check vit_reweight --outdir "$figdir" \
         --name "vit_reweight_$mode" --summary "$out/vit_reweight.md" 2>&1 | tee "$logs/fig_vit_reweight.log"
-    case "${PIPESTATUS[0]}" in
-        0) ;;
-        1) claim_rc=1 ;;   # a criterion FAILed: the figure and table were written
-        *) fig_rc=1 ;;
-    esac
+    figure_status "${PIPESTATUS[0]}"
+    "$python" paper_figures/fig_mixture.py "$out"/mix_*.h5 --check data_mixture --outdir "$figdir" \
+        --name "data_mixture_$mode" --summary "$out/data_mixture.md" 2>&1 | tee "$logs/fig_data_mixture.log"
+    figure_status "${PIPESTATUS[0]}"
     "$python" paper_figures/memory_table.py "$out"/memory_*.csv --out "$out/memory.md" 2>&1 |
         tee "$logs/memory_table.log" || fig_rc=1
 else

@@ -4,7 +4,8 @@ their grids as `sbo sweep configs/sweeps/*.ini` (issue 10), plan exactly the run
 (git revision OLD_REV, default 91c64cd, the last with "name|task|algo|seed|extra" arrays run by xargs): the same run
 names and, per run, the same task, algorithm, seed and options (--config FILE then --set k=v, resolved in order, against
 the sweep's --set list), for both tiers (quick, full). Runs nothing: the old arrays are printed by the old script cut
-before its run loop, the new plans by `reproduce_*.sh MODE --dry-run`.
+before its run loop, the new plans by `reproduce_*.sh MODE --dry-run`. The data-mixture runs (mix_*,
+configs/sweeps/mix_*.ini) came after OLD_REV: they are listed apart (ADDED) and not compared.
 With --slurm it also checks `SLURM=1 scripts/reproduce.sh MODE --dry-run` (make reproduce-full SLURM=1 without
 submitting): one job array per config, as many tasks as runs, each task's `sbo sweep` line with the tier's --sets.
 Usage (repository root, after make build): python3 tests/check_sweep_grids.py [--old-rev REV] [--slurm]
@@ -18,6 +19,12 @@ import shlex
 import subprocess
 import sys
 import tempfile
+
+
+# Sweeps added after OLD_REV: runs planned by SCRIPT whose names start with PREFIX have no old counterpart; they are
+# listed (name, algorithm, seed, iterations), each must be of TASK, and at least one must be planned. Every other run
+# is compared as before.
+ADDED = {"reproduce_transformers.sh": dict(prefix="mix_", task="data_mixture")}
 
 
 def ini_options(path):
@@ -115,7 +122,7 @@ def check_slurm(build, mode):
             print(f"slurm {mode}: {cfg}: {n} runs, array {arr}, task line {cfg2} {sets}"); bad += 1
         if mode == "full":
             stem = os.path.basename(cfg)[:-4]
-            script = "reproduce_neural.sh" if not stem.startswith("vit") else "reproduce_transformers.sh"
+            script = "reproduce_neural.sh" if not stem.startswith(("vit", "mix")) else "reproduce_transformers.sh"
             tier = re.search(rf'"{stem}\|([^"]*)"', open(f"scripts/{script}").read()).group(1)
             if sets.strip() != tier.strip():
                 print(f"slurm {mode}: {stem}: task line sets '{sets.strip()}', tier '{tier}'"); bad += 1
@@ -142,6 +149,18 @@ def main():
         for mode in ("quick", "full"):
             old = old_runs(a.old_rev, script, mode, a.build)
             new = new_runs(script, mode, a.build)
+            added = {n: new.pop(n) for n in sorted(new) if n.startswith(ADDED.get(script, {}).get("prefix", "\0"))}
+            if script in ADDED:
+                want = ADDED[script]
+                if not added:
+                    print(f"{script} {mode}: no {want['prefix']}* runs planned (the {want['task']} sweeps)"); bad += 1
+                for n, (task, algo, seed, opts) in added.items():
+                    if task != want["task"]:
+                        print(f"{script} {mode}: {n}: task {task}, expected {want['task']}"); bad += 1
+                print(f"{script} {mode}: {len(added)} {want['task']} runs added after {a.old_rev} (no old "
+                      f"counterpart, not compared): " + ", ".join(f"{n} ({v[1]}, seed {v[2]}, "
+                                                                 f"{v[3].get('run.iters')} iterations)"
+                                                                 for n, v in added.items()))
             for n in sorted(set(old) - set(new)):
                 print(f"{script} {mode}: {n} is in the old array only"); bad += 1
             for n in sorted(set(new) - set(old)):
