@@ -44,16 +44,16 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1   # PLATFORM.md: one thread per 
 # Data-mixture learning (claim 5, configs/data_mixture.ini; configs/sweeps/mix_*.ini): MA-SOBA with learned weights,
 # the uniform-weights baseline and BROS at r = 16 with MA-SOBA's steps unscaled (the §6.6 scalings leave x near 0
 # with BROS-general's V), 300 iterations at the quick tier, seeds 1-3 and 1000 iterations at the full tier.
-sweeps=(   # config | full-tier overrides (the slow projected runs first)
+sweeps=(   # config | full-tier overrides (the longest sweeps first, so that both cores stay busy to the end)
     "vit_claim|--set sweep.seeds=1-3 --set sweep.seeds.naive_projected=1-3 --set run.iters=1500"
+    "mix_bros_r16|--set sweep.seeds=1-3 --set run.iters=1000"
+    "vit_baselines|--set sweep.seeds=1-3 --set sweep.seeds.soba=1-3 --set run.iters=1500"
     "vit_bros_scaled|--set run.iters=1500"
     "vit_bros_r16|--set run.iters=1500"
-    "vit_baselines|--set sweep.seeds=1-3 --set sweep.seeds.soba=1-3 --set run.iters=1500"
-    "vit_noisy|--set sweep.seeds=1-3 --set run.iters=1500"
-    "vit_clean|--set sweep.seeds=1-3 --set run.iters=1500"
-    "mix_bros_r16|--set sweep.seeds=1-3 --set run.iters=1000"
     "mix_learned|--set sweep.seeds=1-3 --set run.iters=1000"
     "mix_uniform|--set sweep.seeds=1-3 --set run.iters=1000"
+    "vit_noisy|--set sweep.seeds=1-3 --set run.iters=1500"
+    "vit_clean|--set sweep.seeds=1-3 --set run.iters=1500"
 )
 t_all=$SECONDS
 run_sweeps reproduce_transformers   # sets runs_rc; exits after --dry-run or SLURM=1
