@@ -84,7 +84,8 @@ INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 DEFAULT_TOL = {(32, 1): 1e-4, (32, 2): 1e-4, (64, 1): 1e-9, (64, 2): 1e-9}
 # per task where it differs: the ViT's float32 blocks summed from many cancelling terms (the norm parameters) reach
 # 1.7e-5 (module docstring)
-TASK_TOL = {"vit_reweight": {(32, 1): 5e-4, (32, 2): 5e-4}}
+# data_mixture's float32 tail: 2.6e-5 on H[V] over 104 tiny float32 dumps, 2e-4 keeps a norm eps 1e-6 bug visible
+TASK_TOL = {"vit_reweight": {(32, 1): 5e-4, (32, 2): 5e-4}, "data_mixture": {(32, 1): 2e-4, (32, 2): 2e-4}}
 P_ORTHO_TOL = 1e-10   # P is stored in double: P^T P = I to rounding
 
 
@@ -1360,7 +1361,7 @@ def main(argv=None):
     p.add_argument("dump", metavar="FILE.h5")
     p.add_argument("--tol", type=float, default=None,
                    help="relative tolerance for every output (default: by the dump's precision: float32 1e-4 "
-                   "(vit_reweight 5e-4), float64 1e-9)")
+                   "(vit_reweight 5e-4, data_mixture 2e-4), float64 1e-9)")
     p.add_argument("--selfcheck", action="store_true",
                    help="also test this script's own H[V], J[Z] and gradients against central differences")
     p.add_argument("--kink-band", type=float, default=None,
