@@ -5,8 +5,11 @@ NumPy float64 implementation and compares it with sbo's numbers.
 
 Layout of the dump: docs/SCHEMA.md, "oracle dumps" (writer: runners/oracle_dump.c). Supported: data_cleaning
 (task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean),
-hyper_rep (task.activation = relu | tanh | gelu) and vit_reweight (every task.* option: patch, width, depth, heads,
-hidden, activation, weights; Fashion-MNIST or CIFAR inputs, float32 or float64). The model is taken from the dump's
+hyper_rep (task.activation = relu | tanh | gelu), vit_reweight (every task.* option: patch, width, depth, heads,
+hidden, activation, weights; Fashion-MNIST or CIFAR inputs, float32 or float64) and data_mixture (every task.*
+option: context, width, layers, heads, ffn_hidden, ffn = gelu | swiglu, norm = rmsnorm | layernorm, weights =
+learned | uniform | target_only, target = validation_mixture or a held-out domain; float32 or float64). The model is
+taken from the dump's
 `config` attribute (the graph text in `network_lower` / `network_upper` is only cross-checked against it; the
 ViT's parameter blocks are matched by name, docs/SCHEMA.md); the numbers come from /point, /batch, /directions
 and /reduced.
@@ -23,6 +26,24 @@ the adjoints: H[V] and the per-sample d/dt CE_s(Y + tZ) of J[Z] come out of the 
 (Cross-checked once against the complex step Im grad_Y g(x, Y + i e V) / e, e = 1e-30, of the reverse pass alone:
 agreement <= 7.9e-15 on float64 dumps of every activation, weights learned / uniform / clean, 1 and 3 heads,
 depth 1-3, CIFAR.)
+data_mixture (byte-level causal LM, tasks/data_mixture.c; rebuild recipe in docs/SCHEMA.md): token embedding
+E (C x 256) columns plus learned positions (T x C); per block RMSNorm (gain) or LayerNorm (gain, shift), eps 1e-5
+-> causal multi-head attention (Q, K, V, O token-wise C x C, heads head-major, scores / sqrt(dh), key j > query i
+masked) -> residual, norm -> GELU (a W1) W2 or SwiGLU (silu(a W1) * (a W3)) W2 -> residual; final norm; logits
+h E (the head tied to E); L_s = the mean over the T positions of the next-byte cross-entropy. Lower
+g = sum_s c_s L_s + lambda/2 ||Y||^2 (every block), c_s = K softmax(x)[training domain of s] / b (learned; the
+engine's softmax_gather with coef K, then wmean), 1/b (uniform, target_only); upper f = the mean L_s over the
+upper batch (no x: grad_x f = 0). J[Z] = sum_s dc_s/dx d/dt L_s(Y + tZ). Same forward-over-reverse by hand, reusing
+the ViT's layer functions (the attention gets the causal mask). The dump does not store the token ids (its
+/batch/<level>/sample_ids are (domain << 32) | offset, /batch/<level>/values is empty): the script rebuilds each
+sequence (bytes offset .. offset + T of the domain: T inputs, T next-byte targets) by re-reading the domain's files
+as tasks/text_domains.c does (docs/DATA.md: byte-wise sorted names, depth first, suffix filters, gzip inflated,
+only the bytes up to the last sequence's end), from task.text_dir/<domain> when the config sets it (a relative
+task.text_dir is taken from this script's working directory) or else the installed Debian packages. So a
+data_mixture dump checks only on a machine with the same text files; other files give other tokens and every
+output FAILS (or, when a domain is shorter than a dump's offset, exit 2 naming it). The dump has no batch-loss
+attributes, no network text and no `precision` attribute for this task (runners/oracle_dump.c writes those only for
+tasks whose sampler is sbo_neural's): the losses are not compared and the precision comes from task.precision.
 `--selfcheck` also validates this implementation against central differences of its own analytic gradients
 (step 1e-6 along unit-max directions, float64); it is a test of this script, not of sbo.
 
@@ -47,6 +68,19 @@ cross_Z <= 1.2e-6, gradients <= 1.2e-5, H[V] and P^T H[P X] <= 1.7e-5; float64 e
 float32 tail is in the blocks whose value is a sum of many cancelling terms (the layernorm gains and biases, up to
 1.7e-5, where every other block stays <= 8.5e-6), so the float32 default for this task is 5e-4 (30x); float64
 keeps 1e-9.
+data_mixture, measured on 109 dumps (plus the self-test's): 44 tiny ones (context 8, width 8, 2 heads, FFN 16;
+every combination of float32 / float64, rmsnorm / layernorm, gelu / swiglu, target validation_mixture / jargon held out, weights learned /
+uniform, 1 or 2 layers, seeds 1-4), 60 tiny float32 two-layer ones (seeds 10-39, layernorm + gelu + jargon held out
+and rmsnorm + swiglu), 4 at the default size (context 64, width 64, 2 layers of 4 heads, FFN 128, b = 16;
+float32 and float64, seeds 1-2), 1 target_only, and the self-test's generated-domain ones: float32 gradients
+<= 6.2e-6, H[V], J[Z] and P^T H[P X] <= 2.6e-5 (the default-size ones <= 1.6e-6: the tail is in tiny models'
+cancelling sums); float64 every output <= 2.7e-14. The float32 default for this task is 2e-4 (7.7x over the worst):
+a wider margin would hide the weakest bug below on float32 dumps; float64 keeps 1e-9.
+data_mixture reference bugs (the script perturbed; float32 and float64 dumps, rmsnorm + swiglu 1 layer and
+layernorm + swiglu 2 layers with a held-out target): attention without the causal mask (FAIL at 2.5-2.8 on H[V]),
+softmax_gather without the coefficient K (7.0 on the gradients), the tokens one byte off (4.8-12), silu'' dropped in
+the tangent sweep alone (0.41-0.71 on H[V]/W1), norm eps 1e-6 instead of 1e-5 (5.2e-4 on an RMSNorm dump, 2.6x the
+float32 tolerance, and 2.3e-3 with LayerNorm): every one FAILS.
 Reference bugs it catches (the script itself perturbed, on a float64 and a float32 dump): attention without the
 1/sqrt(dh) scale, Wq transposed, heads interleaved instead of head-major, layernorm eps 1e-6 or unbiased
 variance, GELU's tanh approximation, no L2 on `pos`, and in the tangent sweep alone the activation's curvature

@@ -13,9 +13,14 @@ directory, on small splits (task.hidden=16, n_train=300, n_val=200, n_test=100, 
   * ReLU kinks: a float64 dump (data_cleaning mlp, and a ViT with relu) whose lower-batch outputs are rewritten as
     if the engine had put the pre-activation nearest 0 on the other side of the kink fails without the kink
     resolution and passes with it (--kink-band);
+  * data_mixture (a 1-block byte LM, context 8, width 8) on three text domains generated under the work directory
+    (task.text_dir; one gzipped, one with a dot file the reader skips): float64 rmsnorm + gelu (also --selfcheck)
+    and float32 layernorm + swiglu with a held-out target pass; copies with hvp_V/l0.Wq x 1.01, cross_Z x 1.01,
+    one entry of grad_lower_Y/l0.W3, or the upper sample ids shifted by one byte FAIL (exit 1); and, where the
+    Debian text domains are installed (docs/DATA.md), a float32 dump on the default eight domains passes;
   * quadratic and counterexample dumps: "no network: skipped", exit 0.
 The network cases are skipped (with a message) when /usr/share/datasets/fashion-mnist is missing, everything when
-the binary is missing. Runtime: about 20-30 s on an idle machine (the ViT cases ~10 s of it).
+the binary is missing. Runtime: about 20-35 s on an idle machine (the ViT cases ~10 s of it, data_mixture ~3 s).
 
 Usage:  .venv/bin/python paper_figures/test_check_oracle_dump.py [--keep DIR]
 Prints one line per case and 'N passed, N failed'; exits 1 if any case failed, 2 if the dumps could not be made.
