@@ -80,7 +80,9 @@ data_mixture reference bugs (the script perturbed; float32 and float64 dumps, rm
 layernorm + swiglu 2 layers with a held-out target): attention without the causal mask (FAIL at 2.5-2.8 on H[V]),
 softmax_gather without the coefficient K (7.0 on the gradients), the tokens one byte off (4.8-12), silu'' dropped in
 the tangent sweep alone (0.41-0.71 on H[V]/W1), norm eps 1e-6 instead of 1e-5 (5.2e-4 on an RMSNorm dump, 2.6x the
-float32 tolerance, and 2.3e-3 with LayerNorm): every one FAILS.
+float32 tolerance, and 2.3e-3 with LayerNorm): every one FAILS. The token rebuild was also checked on one float32
+dump of all nine domains (manpages too) with 576 lower and 512 upper sequences (PASS, <= 3.2e-6), and --selfcheck
+on a float64 2-layer layernorm + swiglu dump with a held-out target gives <= 1.4e-9.
 Reference bugs it catches (the script itself perturbed, on a float64 and a float32 dump): attention without the
 1/sqrt(dh) scale, Wq transposed, heads interleaved instead of head-major, layernorm eps 1e-6 or unbiased
 variance, GELU's tanh approximation, no L2 on `pos`, and in the tangent sweep alone the activation's curvature
@@ -704,6 +706,7 @@ def text_domain_bytes(name, text_dir, need):
     import gzip
     import os
     import stat
+    import zlib
     root, rec, inc, exc = DM_SOURCES.get(name, ("", False, "", ""))
     if text_dir:
         root = os.path.join(text_dir, name)
@@ -733,8 +736,11 @@ def text_domain_bytes(name, text_dir, need):
             elif stat.S_ISREG(st.st_mode) and (not inc or _ends_with_any(nm, inc)) and not _ends_with_any(nm, exc):
                 with open(p, "rb") as fh:
                     magic = fh.read(2)
-                with (gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")) as fh:
-                    out.extend(fh.read(need - len(out)))
+                try:
+                    with (gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")) as fh:
+                        out.extend(fh.read(need - len(out)))
+                except (OSError, EOFError, zlib.error) as e:
+                    raise DumpError(f"data_mixture: domain '{name}': cannot read {os.fsdecode(p)} ({e})") from None
     walk(root)
     return bytes(out[:need])
 
