@@ -68,26 +68,26 @@ cross_Z <= 1.2e-6, gradients <= 1.2e-5, H[V] and P^T H[P X] <= 1.7e-5; float64 e
 float32 tail is in the blocks whose value is a sum of many cancelling terms (the layernorm gains and biases, up to
 1.7e-5, where every other block stays <= 8.5e-6), so the float32 default for this task is 5e-4 (30x); float64
 keeps 1e-9.
-data_mixture, measured on 109 dumps (plus the self-test's): 44 tiny ones (context 8, width 8, 2 heads, FFN 16;
-every combination of float32 / float64, rmsnorm / layernorm, gelu / swiglu, target validation_mixture / jargon held out, weights learned /
-uniform, 1 or 2 layers, seeds 1-4), 60 tiny float32 two-layer ones (seeds 10-39, layernorm + gelu + jargon held out
-and rmsnorm + swiglu), 4 at the default size (context 64, width 64, 2 layers of 4 heads, FFN 128, b = 16;
-float32 and float64, seeds 1-2), 1 target_only, and the self-test's generated-domain ones: float32 gradients
-<= 6.2e-6, H[V], J[Z] and P^T H[P X] <= 2.6e-5 (the default-size ones <= 1.6e-6: the tail is in tiny models'
-cancelling sums); float64 every output <= 2.7e-14. The float32 default for this task is 2e-4 (7.7x over the worst):
-a wider margin would hide the weakest bug below on float32 dumps; float64 keeps 1e-9.
-data_mixture reference bugs (the script perturbed; float32 and float64 dumps, rmsnorm + swiglu 1 layer and
-layernorm + swiglu 2 layers with a held-out target): attention without the causal mask (FAIL at 2.5-2.8 on H[V]),
-softmax_gather without the coefficient K (7.0 on the gradients), the tokens one byte off (4.8-12), silu'' dropped in
-the tangent sweep alone (0.41-0.71 on H[V]/W1), norm eps 1e-6 instead of 1e-5 (5.2e-4 on an RMSNorm dump, 2.6x the
-float32 tolerance, and 2.3e-3 with LayerNorm): every one FAILS. The token rebuild was also checked on one float32
-dump of all nine domains (manpages too) with 576 lower and 512 upper sequences (PASS, <= 3.2e-6), and --selfcheck
-on a float64 2-layer layernorm + swiglu dump with a held-out target gives <= 1.4e-9.
 Reference bugs it catches (the script itself perturbed, on a float64 and a float32 dump): attention without the
 1/sqrt(dh) scale, Wq transposed, heads interleaved instead of head-major, layernorm eps 1e-6 or unbiased
 variance, GELU's tanh approximation, no L2 on `pos`, and in the tangent sweep alone the activation's curvature
 term or the tangent of 1/sqrt(var + eps) dropped: every one FAILS (the weakest, the tanh GELU, at 2.4e-3; the
 tangent-only ones at 0.08 to 1.4 on H[V]).
+data_mixture, measured on 109 dumps (plus the self-test's): 44 tiny ones (context 8, width 8, 2 heads, FFN 16; every
+combination of float32 / float64, rmsnorm / layernorm, gelu / swiglu, target validation_mixture / jargon held out,
+weights learned / uniform, 1 or 2 layers, seeds 1-4), 60 tiny float32 two-layer ones (seeds 10-39, layernorm + gelu
++ jargon held out and rmsnorm + swiglu), 4 at the default size (context 64, width 64, 2 layers of 4 heads, FFN 128,
+b = 16; float32 and float64, seeds 1-2), 1 target_only, and the self-test's generated-domain ones: float32 gradients
+<= 6.2e-6, H[V], J[Z] and P^T H[P X] <= 2.6e-5 (the default-size ones <= 1.6e-6: the tail is in tiny models'
+cancelling sums); float64 every output <= 2.7e-14. The float32 default for this task is 2e-4 (7.7x over the worst):
+a wider margin would hide the weakest bug below on float32 dumps; float64 keeps 1e-9.
+data_mixture reference bugs (the script perturbed; float32 and float64 dumps, rmsnorm + swiglu 1 layer and layernorm
++ swiglu 2 layers with a held-out target): attention without the causal mask (FAIL at 2.5-2.8 on H[V]),
+softmax_gather without the coefficient K (7.0 on the gradients), the tokens one byte off (4.8-12), silu'' dropped in
+the tangent sweep alone (0.41-0.71 on H[V]/W1), norm eps 1e-6 instead of 1e-5 (5.2e-4 on an RMSNorm dump, 2.6x the
+float32 tolerance, and 2.3e-3 with LayerNorm): every one FAILS. The token rebuild was also checked on one float32
+dump of all nine domains (manpages too) with 576 lower and 512 upper sequences (PASS, <= 3.2e-6), and --selfcheck on
+a float64 2-layer layernorm + swiglu dump with a held-out target gives <= 1.4e-9.
 
 ReLU kinks. A ReLU pre-activation within the engine's rounding of 0 can fall on the other side of the kink in sbo
 than in float64, which changes the mask act'(h) of one (sample, unit) pair and a whole gradient column by O(1/B)
