@@ -5,8 +5,11 @@ NumPy float64 implementation and compares it with sbo's numbers.
 
 Layout of the dump: docs/SCHEMA.md, "oracle dumps" (writer: runners/oracle_dump.c). Supported: data_cleaning
 (task.model = linear | mlp, task.activation = relu | tanh | gelu, task.weights = learned | uniform | clean),
-hyper_rep (task.activation = relu | tanh | gelu) and vit_reweight (every task.* option: patch, width, depth, heads,
-hidden, activation, weights; Fashion-MNIST or CIFAR inputs, float32 or float64). The model is taken from the dump's
+hyper_rep (task.activation = relu | tanh | gelu), vit_reweight (every task.* option: patch, width, depth, heads,
+hidden, activation, weights; Fashion-MNIST or CIFAR inputs, float32 or float64) and data_mixture (every task.*
+option: context, width, layers, heads, ffn_hidden, ffn = gelu | swiglu, norm = rmsnorm | layernorm, weights =
+learned | uniform | target_only, target = validation_mixture or a held-out domain; float32 or float64). The model is
+taken from the dump's
 `config` attribute (the graph text in `network_lower` / `network_upper` is only cross-checked against it; the
 ViT's parameter blocks are matched by name, docs/SCHEMA.md); the numbers come from /point, /batch, /directions
 and /reduced.
@@ -23,6 +26,24 @@ the adjoints: H[V] and the per-sample d/dt CE_s(Y + tZ) of J[Z] come out of the 
 (Cross-checked once against the complex step Im grad_Y g(x, Y + i e V) / e, e = 1e-30, of the reverse pass alone:
 agreement <= 7.9e-15 on float64 dumps of every activation, weights learned / uniform / clean, 1 and 3 heads,
 depth 1-3, CIFAR.)
+data_mixture (byte-level causal LM, tasks/data_mixture.c; rebuild recipe in docs/SCHEMA.md): token embedding
+E (C x 256) columns plus learned positions (T x C); per block RMSNorm (gain) or LayerNorm (gain, shift), eps 1e-5
+-> causal multi-head attention (Q, K, V, O token-wise C x C, heads head-major, scores / sqrt(dh), key j > query i
+masked) -> residual, norm -> GELU (a W1) W2 or SwiGLU (silu(a W1) * (a W3)) W2 -> residual; final norm; logits
+h E (the head tied to E); L_s = the mean over the T positions of the next-byte cross-entropy. Lower
+g = sum_s c_s L_s + lambda/2 ||Y||^2 (every block), c_s = K softmax(x)[training domain of s] / b (learned; the
+engine's softmax_gather with coef K, then wmean), 1/b (uniform, target_only); upper f = the mean L_s over the
+upper batch (no x: grad_x f = 0). J[Z] = sum_s dc_s/dx d/dt L_s(Y + tZ). Same forward-over-reverse by hand, reusing
+the ViT's layer functions (the attention gets the causal mask). The dump does not store the token ids (its
+/batch/<level>/sample_ids are (domain << 32) | offset, /batch/<level>/values is empty): the script rebuilds each
+sequence (bytes offset .. offset + T of the domain: T inputs, T next-byte targets) by re-reading the domain's files
+as tasks/text_domains.c does (docs/DATA.md: byte-wise sorted names, depth first, suffix filters, gzip inflated,
+only the bytes up to the last sequence's end), from task.text_dir/<domain> when the config sets it (a relative
+task.text_dir is taken from this script's working directory) or else the installed Debian packages. So a
+data_mixture dump checks only on a machine with the same text files; other files give other tokens and every
+output FAILS (or, when a domain is shorter than a dump's offset, exit 2 naming it). The dump has no batch-loss
+attributes, no network text and no `precision` attribute for this task (runners/oracle_dump.c writes those only for
+tasks whose sampler is sbo_neural's): the losses are not compared and the precision comes from task.precision.
 `--selfcheck` also validates this implementation against central differences of its own analytic gradients
 (step 1e-6 along unit-max directions, float64); it is a test of this script, not of sbo.
 
@@ -52,6 +73,21 @@ Reference bugs it catches (the script itself perturbed, on a float64 and a float
 variance, GELU's tanh approximation, no L2 on `pos`, and in the tangent sweep alone the activation's curvature
 term or the tangent of 1/sqrt(var + eps) dropped: every one FAILS (the weakest, the tanh GELU, at 2.4e-3; the
 tangent-only ones at 0.08 to 1.4 on H[V]).
+data_mixture, measured on 109 dumps (plus the self-test's): 44 tiny ones (context 8, width 8, 2 heads, FFN 16; every
+combination of float32 / float64, rmsnorm / layernorm, gelu / swiglu, target validation_mixture / jargon held out,
+weights learned / uniform, 1 or 2 layers, seeds 1-4), 60 tiny float32 two-layer ones (seeds 10-39, layernorm + gelu
++ jargon held out and rmsnorm + swiglu), 4 at the default size (context 64, width 64, 2 layers of 4 heads, FFN 128,
+b = 16; float32 and float64, seeds 1-2), 1 target_only, and the self-test's generated-domain ones: float32 gradients
+<= 6.2e-6, H[V], J[Z] and P^T H[P X] <= 2.6e-5 (the default-size ones <= 1.6e-6: the tail is in tiny models'
+cancelling sums); float64 every output <= 2.7e-14. The float32 default for this task is 2e-4 (7.7x over the worst):
+a wider margin would hide the weakest bug below on float32 dumps; float64 keeps 1e-9.
+data_mixture reference bugs (the script perturbed; float32 and float64 dumps, rmsnorm + swiglu 1 layer and layernorm
++ swiglu 2 layers with a held-out target): attention without the causal mask (FAIL at 2.5-2.8 on H[V]),
+softmax_gather without the coefficient K (7.0 on the gradients), the tokens one byte off (4.8-12), silu'' dropped in
+the tangent sweep alone (0.41-0.71 on H[V]/W1), norm eps 1e-6 instead of 1e-5 (5.2e-4 on an RMSNorm dump, 2.6x the
+float32 tolerance, and 2.3e-3 with LayerNorm): every one FAILS. The token rebuild was also checked on one float32
+dump of all nine domains (manpages too) with 576 lower and 512 upper sequences (PASS, <= 3.2e-6), and --selfcheck on
+a float64 2-layer layernorm + swiglu dump with a held-out target gives <= 1.4e-9.
 
 ReLU kinks. A ReLU pre-activation within the engine's rounding of 0 can fall on the other side of the kink in sbo
 than in float64, which changes the mask act'(h) of one (sample, unit) pair and a whole gradient column by O(1/B)
@@ -84,7 +120,8 @@ INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 DEFAULT_TOL = {(32, 1): 1e-4, (32, 2): 1e-4, (64, 1): 1e-9, (64, 2): 1e-9}
 # per task where it differs: the ViT's float32 blocks summed from many cancelling terms (the norm parameters) reach
 # 1.7e-5 (module docstring)
-TASK_TOL = {"vit_reweight": {(32, 1): 5e-4, (32, 2): 5e-4}}
+# data_mixture's float32 tail: 2.6e-5 on H[V] over 104 tiny float32 dumps, 2e-4 keeps a norm eps 1e-6 bug visible
+TASK_TOL = {"vit_reweight": {(32, 1): 5e-4, (32, 2): 5e-4}, "data_mixture": {(32, 1): 2e-4, (32, 2): 2e-4}}
 P_ORTHO_TOL = 1e-10   # P is stored in double: P^T P = I to rounding
 
 
@@ -400,7 +437,7 @@ def layernorm_bwd(dy, dyt, cache):
             bgrad(dy), bgrad(dyt))
 
 
-def attention_fwd(a, at, W, Wt, heads, k):
+def attention_fwd(a, at, W, Wt, heads, k, causal=False):
     """Multi-head self-attention of a (B, T, C), no biases: Q, K, V = a Wq, a Wk, a Wv split head-major (head j =
     columns j dh .. (j+1) dh), per head softmax(Q K^T / sqrt(dh)) V over the keys, the heads merged back into the
     same columns, times Wo. W, Wt: the blocks and their tangents by name (Wq<k>, ...)."""
@@ -418,7 +455,11 @@ def attention_fwd(a, at, W, Wt, heads, k):
         u, ut = linear_fwd(a, at, W[f"W{n}{k}"], Wt[f"W{n}{k}"])
         qkv[n] = (split(u), split(ut))
     (q, qt), (kk, kt), (v, vt) = qkv["q"], qkv["k"], qkv["v"]
-    A, At = softmax_fwd(scale * (q @ keyT(kk)), scale * (qt @ keyT(kk) + q @ keyT(kt)))   # (B, H, T, T)
+    S, St = scale * (q @ keyT(kk)), scale * (qt @ keyT(kk) + q @ keyT(kt))   # (B, H, T, T)
+    if causal:   # key j > query i masked: its weight and every derivative through it 0
+        keep = np.tril(np.ones((T, T), dtype=bool))
+        S, St = np.where(keep, S, -np.inf), np.where(keep, St, 0.0)
+    A, At = softmax_fwd(S, St)
     merged = (A @ v).transpose(0, 2, 1, 3).reshape(B, T, C)
     mergedt = (At @ v + A @ vt).transpose(0, 2, 1, 3).reshape(B, T, C)
     y, yt = linear_fwd(merged, mergedt, W[f"Wo{k}"], Wt[f"Wo{k}"])
@@ -537,7 +578,39 @@ def vit(Y, a, labels, coef, depth, heads, act, D=None, override=None, record=Non
     return loss, ce, grad, {n: gt for n, (_, gt) in G.items()}, np.sum((p - E) * zt, axis=1)
 
 
-class VitReweight:
+class WeightedNet:
+    """The oracles of g = sum_s coef_s(x) loss_s + lambda/2 ||Y||^2 and f = the upper batch's mean loss from a
+    subclass's _run(batch, coef, Y, D) (the network's forward-over-reverse) and _coef_lower(x)."""
+
+    def _upper_coef(self):
+        B = len(self.upper["labels"])
+        return np.full(B, 1.0 / B)
+
+    def _ridge(self, Y):
+        return 0.5 * self.lam * sum(float(np.sum(Y[k] ** 2)) for k in self.names)
+
+    def loss_lower(self, x, Y):
+        return float(self._run(self.lower, self._coef_lower(x)[0], Y)[0]) + self._ridge(Y)
+
+    def loss_upper(self, x, Y):
+        return float(self._run(self.upper, self._upper_coef(), Y)[0])
+
+    def grad_lower_Y(self, x, Y):
+        G = self._run(self.lower, self._coef_lower(x)[0], Y)[2]
+        return {k: G[k] + self.lam * Y[k] for k in self.names}
+
+    def grad_upper_Y(self, x, Y):
+        return self._run(self.upper, self._upper_coef(), Y)[2]
+
+    def grad_upper_x(self, x, Y):
+        return np.zeros_like(x)    # f has no direct x dependence
+
+    def hvp(self, x, Y, V):
+        H = self._run(self.lower, self._coef_lower(x)[0], Y, V)[3]
+        return {k: H[k] + self.lam * V[k] for k in self.names}
+
+
+class VitReweight(WeightedNet):
     def __init__(self, cfg, lower, upper, lam, pixels):
         self.depth = int(cfg.get("task.depth", "2"))
         self.heads = int(cfg.get("task.heads", "4"))
@@ -591,33 +664,6 @@ class VitReweight:
     def _coef_lower(self, x):
         return reweight_coefs(self.weights, x, self.lower["ids"])
 
-    def _upper_coef(self):
-        B = len(self.upper["labels"])
-        return np.full(B, 1.0 / B)
-
-    def _ridge(self, Y):
-        return 0.5 * self.lam * sum(float(np.sum(Y[k] ** 2)) for k in self.names)
-
-    def loss_lower(self, x, Y):
-        return float(self._run(self.lower, self._coef_lower(x)[0], Y)[0]) + self._ridge(Y)
-
-    def loss_upper(self, x, Y):
-        return float(self._run(self.upper, self._upper_coef(), Y)[0])
-
-    def grad_lower_Y(self, x, Y):
-        G = self._run(self.lower, self._coef_lower(x)[0], Y)[2]
-        return {k: G[k] + self.lam * Y[k] for k in self.names}
-
-    def grad_upper_Y(self, x, Y):
-        return self._run(self.upper, self._upper_coef(), Y)[2]
-
-    def grad_upper_x(self, x, Y):
-        return np.zeros_like(x)    # f has no direct x dependence
-
-    def hvp(self, x, Y, V):
-        H = self._run(self.lower, self._coef_lower(x)[0], Y, V)[3]
-        return {k: H[k] + self.lam * V[k] for k in self.names}
-
     def cross(self, x, Y, Z):
         # as data_cleaning: J[Z]_i = sum over the batch samples s with id i of sigma'(x_i)/B d/dt CE_s(Y + tZ)
         ce_t = self._run(self.lower, self._coef_lower(x)[0], Y, Z)[4]
@@ -625,6 +671,309 @@ class VitReweight:
         J = np.zeros_like(x)
         np.add.at(J, self.lower["ids"], dcoef * ce_t)
         return J
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# data_mixture: a byte-level causal language model (tasks/data_mixture.c), built from the vit_reweight layer
+# functions above (linear, softmax, layernorm, attention with a causal mask) plus RMSNorm, the token embedding tied
+# to the head, GELU / SwiGLU feed-forwards without biases and the per-token cross-entropy. The same forward-over-
+# reverse by hand: H[V] and the per-sequence d/dt L_s(Y + tZ) of J[Z] come from one tangent sweep.
+DM_V = 256
+DM_DOMAINS = "fortunes_en,fortunes_de,fortunes_es,fortunes_it,jargon,foldoc,c_headers,python"
+# tasks/text_domains.c's built-in sources: name -> (root, recursive, include suffixes, exclude suffixes)
+DM_SOURCES = {
+    "fortunes_en": ("/usr/share/games/fortunes", False, "", ".dat|.u8"),
+    "fortunes_de": ("/usr/share/games/fortunes/de", False, "", ".dat|.u8"),
+    "fortunes_es": ("/usr/share/games/fortunes/es", False, "", ".dat|.u8"),
+    "fortunes_it": ("/usr/share/games/fortunes/it", False, "", ".dat|.u8"),
+    "jargon": ("/usr/share/dictd", False, "jargon.dict.dz", ""),
+    "foldoc": ("/usr/share/dictd", False, "foldoc.dict.dz", ""),
+    "manpages": ("/usr/share/man/man1", False, ".gz", ""),
+    "c_headers": ("/usr/include", True, ".h", ""),
+    "python": ("/usr/lib/python3.*", True, ".py", ""),
+}
+
+
+def _ends_with_any(name, suffixes):
+    return any(s and name.endswith(s.encode()) for s in suffixes.split("|"))
+
+
+def text_domain_bytes(name, text_dir, need):
+    """The first `need` bytes of text domain `name` as tasks/text_domains.c reads them (docs/DATA.md): files in
+    byte-wise name order, depth first where the source is recursive, dot names, links and non-regular files
+    skipped, suffix filters; gzip members inflated (zlib's gzread: .gz, dictzip .dz), other files as they are."""
+    import glob
+    import gzip
+    import os
+    import stat
+    import zlib
+    root, rec, inc, exc = DM_SOURCES.get(name, ("", False, "", ""))
+    if text_dir:
+        root = os.path.join(text_dir, name)
+    elif not root:
+        raise DumpError(f"data_mixture: unknown domain '{name}' and no task.text_dir")
+    if "*" in root:
+        m = sorted(glob.glob(root))   # glob(3) sorts; the newest (last) match
+        if m:
+            root = m[-1]
+    out = bytearray()
+
+    def walk(d):
+        try:
+            ents = sorted(os.listdir(os.fsencode(d)))
+        except OSError as e:
+            raise DumpError(f"data_mixture: cannot read domain '{name}' at {d} ({e}); the dump's token ids are not "
+                            "stored, they are rebuilt from the domain's files") from None
+        for nm in ents:
+            if len(out) >= need:
+                return
+            if nm.startswith(b"."):
+                continue
+            p = os.path.join(os.fsencode(d), nm)
+            st = os.lstat(p)
+            if stat.S_ISDIR(st.st_mode) and rec:
+                walk(p)
+            elif stat.S_ISREG(st.st_mode) and (not inc or _ends_with_any(nm, inc)) and not _ends_with_any(nm, exc):
+                with open(p, "rb") as fh:
+                    magic = fh.read(2)
+                try:
+                    with (gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")) as fh:
+                        out.extend(fh.read(need - len(out)))
+                except (OSError, EOFError, zlib.error) as e:
+                    raise DumpError(f"data_mixture: domain '{name}': cannot read {os.fsdecode(p)} ({e})") from None
+    walk(root)
+    return bytes(out[:need])
+
+
+def rmsnorm_fwd(h, ht, gain, gaint):
+    """y = gain h / sqrt(mean(h^2) + 1e-5) over the last axis, and its tangent."""
+    r = 1.0 / np.sqrt((h * h).mean(axis=-1, keepdims=True) + LN_EPS)
+    rt = -r ** 3 * (h * ht).mean(axis=-1, keepdims=True)
+    xhat, xhatt = h * r, ht * r + h * rt
+    return xhat * gain, xhatt * gain + xhat * gaint, (xhat, xhatt, r, rt, gain, gaint)
+
+
+def rmsnorm_bwd(dy, dyt, cache):
+    """(dh, dht, dgain, dgaint)."""
+    xhat, xhatt, r, rt, gain, gaint = cache
+    dx, dxt = dy * gain, dyt * gain + dy * gaint
+    m2 = (dx * xhat).mean(axis=-1, keepdims=True)
+    m2t = (dxt * xhat + dx * xhatt).mean(axis=-1, keepdims=True)
+    inner, innert = dx - xhat * m2, dxt - xhatt * m2 - xhat * m2t
+    return r * inner, rt * inner + r * innert, bgrad(dy * xhat), bgrad(dyt * xhat + dy * xhatt)
+
+
+def silu(u):
+    s = sigmoid(u)
+    return u * s, s * (1.0 + u * (1.0 - s)), s * (1.0 - s) * (2.0 + u * (1.0 - 2.0 * s))
+
+
+def dm_block_names(layers, norm, ffn):
+    """The lower blocks in the engine's layout order (tasks/data_mixture.c, language_model)."""
+    nn = (lambda p: [f"{p}.gain", f"{p}.shift"]) if norm == "layernorm" else (lambda p: [f"{p}.gain"])
+    names = ["E", "pos"]
+    for k in range(layers):
+        names += nn(f"l{k}.norm1") + [f"l{k}.W{c}" for c in "qkvo"] + nn(f"l{k}.norm2") + [f"l{k}.W1"]
+        names += ([f"l{k}.W3"] if ffn == "swiglu" else []) + [f"l{k}.W2"]
+    return names + nn("final_norm")
+
+
+def lm(Y, tok, tgt, coef, layers, heads, norm, ffn, D=None):
+    """sum_s coef_s L_s, L_s the mean over the T positions of the next-byte cross-entropy of sequence s (tokens tok,
+    targets tgt, both (B, T)), its gradient in every block, and with a direction D the Hessian action H[D] and the
+    per-sequence d/dt L_s(Y + tD). Returns (loss, L_s, G, H[D] or None, d/dt L_s or None)."""
+    Dz = D if D is not None else {n: np.zeros_like(v) for n, v in Y.items()}
+    B, T = tok.shape
+    gelu = activation("gelu")
+
+    def nfwd(h, ht, p):
+        if norm == "layernorm":
+            return layernorm_fwd(h, ht, Y[p + ".gain"], Dz[p + ".gain"], Y[p + ".shift"], Dz[p + ".shift"])
+        return rmsnorm_fwd(h, ht, Y[p + ".gain"], Dz[p + ".gain"])
+
+    def nbwd(dy, dyt, c, p, G):
+        if norm == "layernorm":
+            dx, dxt, gg, ggt, gb, gbt = layernorm_bwd(dy, dyt, c)
+            G[p + ".shift"] = (gb, gbt)
+        else:
+            dx, dxt, gg, ggt = rmsnorm_bwd(dy, dyt, c)
+        G[p + ".gain"] = (gg, ggt)
+        return dx, dxt
+
+    E, Et = Y["E"], Dz["E"]
+    h, ht = E.T[tok] + Y["pos"], Et.T[tok] + Dz["pos"]
+    caches = []
+    for k in range(layers):
+        W = {f"W{c}": Y[f"l{k}.W{c}"] for c in "qkvo"}
+        Wt = {f"W{c}": Dz[f"l{k}.W{c}"] for c in "qkvo"}
+        n1, n1t, c1 = nfwd(h, ht, f"l{k}.norm1")
+        o, ot, ca = attention_fwd(n1, n1t, W, Wt, heads, "", causal=True)
+        h, ht = h + o, ht + ot
+        a, at, c2 = nfwd(h, ht, f"l{k}.norm2")
+        W1, W1t, W2, W2t = Y[f"l{k}.W1"], Dz[f"l{k}.W1"], Y[f"l{k}.W2"], Dz[f"l{k}.W2"]
+        u, ut = linear_fwd(a, at, W1, W1t)
+        if ffn == "swiglu":
+            W3, W3t = Y[f"l{k}.W3"], Dz[f"l{k}.W3"]
+            v, vt = linear_fwd(a, at, W3, W3t)
+            s, s1, s2 = silu(u)
+            m, mt = s * v, s1 * ut * v + s * vt
+            cf = (u, ut, v, vt, s, s1, s2)
+        else:
+            v = vt = None
+            s1, s2 = gelu[1](u), gelu[2](u)
+            m, mt = gelu[0](u), s1 * ut
+            cf = (u, ut, s1, s2)
+        o, ot = linear_fwd(m, mt, W2, W2t)
+        h, ht = h + o, ht + ot
+        caches.append((c1, ca, W, Wt, c2, a, at, m, mt, cf))
+    nf, nft, cfin = nfwd(h, ht, "final_norm")
+    z, zt = linear_fwd(nf, nft, E, Et)                         # (B, T, V): tied head
+    zmax = z.max(axis=-1, keepdims=True)
+    e = np.exp(z - zmax)
+    p = e / e.sum(axis=-1, keepdims=True)
+    lse = (zmax + np.log(e.sum(axis=-1, keepdims=True)))[..., 0]
+    ce = lse - np.take_along_axis(z, tgt[..., None], axis=-1)[..., 0]     # (B, T)
+    L = ce.mean(axis=1)
+    loss = float(np.sum(coef * L))
+    onehot = np.zeros_like(z)
+    np.put_along_axis(onehot, tgt[..., None], 1.0, axis=-1)
+    w = (coef / T)[:, None, None]
+    ptz = p * (zt - np.sum(p * zt, axis=-1, keepdims=True))
+    dz, dzt = w * (p - onehot), w * ptz
+    G = {}
+    dnf, dnft, gE, gEt, _, _ = linear_bwd(nf, nft, E, Et, dz, dzt)
+    dh, dht = nbwd(dnf, dnft, cfin, "final_norm", G)
+    for k in reversed(range(layers)):
+        c1, ca, W, Wt, c2, a, at, m, mt, cf = caches[k]
+        W2, W2t = Y[f"l{k}.W2"], Dz[f"l{k}.W2"]
+        dm, dmt, g2, g2t, _, _ = linear_bwd(m, mt, W2, W2t, dh, dht)
+        G[f"l{k}.W2"] = (g2, g2t)
+        if ffn == "swiglu":
+            u, ut, v, vt, s, s1, s2 = cf
+            du = dm * v * s1
+            dut = (dmt * v + dm * vt) * s1 + dm * v * s2 * ut
+            dv, dvt = dm * s, dmt * s + dm * s1 * ut
+            da3, da3t, g3, g3t, _, _ = linear_bwd(a, at, Y[f"l{k}.W3"], Dz[f"l{k}.W3"], dv, dvt)
+            G[f"l{k}.W3"] = (g3, g3t)
+        else:
+            u, ut, s1, s2 = cf
+            du, dut = dm * s1, dmt * s1 + dm * s2 * ut
+            da3 = da3t = 0.0
+        da, dat, g1, g1t, _, _ = linear_bwd(a, at, Y[f"l{k}.W1"], Dz[f"l{k}.W1"], du, dut)
+        G[f"l{k}.W1"] = (g1, g1t)
+        dx, dxt = nbwd(da + da3, dat + da3t, c2, f"l{k}.norm2", G)
+        dh, dht = dh + dx, dht + dxt
+        dn, dnt, Ga = attention_bwd(dh, dht, ca, W, Wt, "")
+        for c in "qkvo":
+            G[f"l{k}.W{c}"] = Ga[f"W{c}"]
+        dx, dxt = nbwd(dn, dnt, c1, f"l{k}.norm1", G)
+        dh, dht = dh + dx, dht + dxt
+    G["pos"] = (dh.sum(axis=0), dht.sum(axis=0))
+    C = E.shape[0]
+    for d in (dh, dht):   # the embedding's part of E's gradient: column tok of E gets the token's adjoint
+        acc = np.zeros((DM_V, C))
+        np.add.at(acc, tok.reshape(-1), d.reshape(-1, C))
+        if d is dh:
+            gE = gE + acc.T
+        else:
+            gEt = gEt + acc.T
+    G["E"] = (gE, gEt)
+    grad = {n: g for n, (g, _) in G.items()}
+    if D is None:
+        return loss, L, grad, None, None
+    return loss, L, grad, {n: gt for n, (_, gt) in G.items()}, np.sum((p - onehot) * zt, axis=-1).mean(axis=1)
+
+
+class DataMixture(WeightedNet):
+    """g = sum_s c_s(x) L_s + lambda/2 ||Y||^2 with c_s = K softmax(x)[dom_s] / b (task.weights = learned;
+    uniform, target_only: 1/b), f = mean L_s over the upper batch. The token ids are rebuilt from the sample ids
+    (domain << 32) | offset and the domains' files (the dump does not store them)."""
+
+    def __init__(self, f, cfg, lam):
+        self.layers = int(cfg.get("task.layers", "2"))
+        self.heads = int(cfg.get("task.heads", "4"))
+        self.width = int(cfg.get("task.width", "64"))
+        self.T = int(cfg.get("task.context", "64"))
+        self.F = int(cfg.get("task.ffn_hidden", "128"))
+        self.norm = cfg.get("task.norm", "rmsnorm")
+        self.ffn = cfg.get("task.ffn", "gelu")
+        self.weights = cfg.get("task.weights", "learned")
+        if self.norm not in ("rmsnorm", "layernorm") or self.ffn not in ("gelu", "swiglu"):
+            raise DumpError(f"data_mixture: task.norm = {self.norm}, task.ffn = {self.ffn}: unknown")
+        self.domains = [d.strip() for d in cfg.get("task.domains", DM_DOMAINS).replace(" ", ",").split(",")
+                        if d.strip()]
+        target = cfg.get("task.target", "validation_mixture")
+        self.train_of = {}
+        for d, nm in enumerate(self.domains):
+            if nm != target:
+                self.train_of[d] = len(self.train_of)
+        self.K = len(self.train_of)
+        self.lam = lam
+        self.act_name = self.ffn
+        self.names = dm_block_names(self.layers, self.norm, self.ffn)
+        budget = int(cfg.get("task.domain_bytes", "2097152"))
+        text_dir = cfg.get("task.text_dir", "")
+        ids = {}
+        for level in ("lower", "upper"):
+            g = f.get(f"batch/{level}/sample_ids")
+            if g is None:
+                raise DumpError(f"missing dataset /batch/{level}/sample_ids")
+            ids[level] = np.asarray(g[()], dtype=np.int64).ravel()
+        allids = np.concatenate([ids["lower"], ids["upper"]])
+        doms, offs = allids >> 32, allids & 0xFFFFFFFF
+        if np.any(doms < 0) or np.any(doms >= len(self.domains)):
+            raise DumpError(f"data_mixture: sample ids name domains outside 0..{len(self.domains) - 1}")
+        text = {}
+        for d in np.unique(doms):
+            need = int(offs[doms == d].max()) + self.T + 1
+            if need > budget:
+                raise DumpError(f"data_mixture: a sequence of domain {self.domains[d]} ends at byte {need}, past "
+                                f"task.domain_bytes = {budget}")
+            text[int(d)] = np.frombuffer(text_domain_bytes(self.domains[d], text_dir, need), dtype=np.uint8)
+            if len(text[int(d)]) < need:
+                raise DumpError(f"data_mixture: domain {self.domains[d]} has {len(text[int(d)])} bytes here, the "
+                                f"dump's sequences need {need}: not the same text files")
+        self.lower, self.upper = {}, {}
+        for level, b in (("lower", self.lower), ("upper", self.upper)):
+            seq = np.stack([text[int(i >> 32)][(i & 0xFFFFFFFF):(i & 0xFFFFFFFF) + self.T + 1] for i in ids[level]])
+            b["tokens"], b["labels"] = seq[:, :-1].astype(int), seq[:, 1:].astype(int)
+            b["dom"] = np.array([self.train_of.get(int(i >> 32), 0) for i in ids[level]], dtype=int)
+
+    def check_shapes(self, Y):
+        C, T, F = self.width, self.T, self.F
+        want = {"E": (C, DM_V), "pos": (T, C)}
+        for n in self.names:
+            if n.endswith((".gain", ".shift")):
+                want[n] = (1, C)
+            elif n.endswith(("Wq", "Wk", "Wv", "Wo")):
+                want[n] = (C, C)
+            elif n.endswith(("W1", "W3")):
+                want[n] = (C, F)
+            elif n.endswith("W2"):
+                want[n] = (F, C)
+        bad = [f"{k} {Y[k].shape} (expected {want[k]})" for k in self.names if Y[k].shape != want[k]]
+        if bad:
+            raise DumpError("data_mixture blocks do not match the config: " + ", ".join(bad))
+
+    def _run(self, batch, coef, Y, D=None):
+        return lm(Y, batch["tokens"], batch["labels"], coef, self.layers, self.heads, self.norm, self.ffn, D)
+
+    def _coef_lower(self, x):
+        """c_s = K softmax(x)[dom_s] / b and dc_s/dx (b, K) (learned); 1/b and 0 otherwise."""
+        dom = self.lower["dom"]
+        b = len(dom)
+        if self.weights != "learned":
+            return np.full(b, 1.0 / b), np.zeros((b, len(x)))
+        e = np.exp(x - x.max())
+        w = e / e.sum()
+        c = self.K * w[dom] / b
+        dc = c[:, None] * (np.eye(len(x))[dom] - w[None, :])
+        return c, dc
+
+    def cross(self, x, Y, Z):
+        # J[Z] = sum_s dc_s/dx d/dt L_s(Y + tZ)
+        lt = self._run(self.lower, self._coef_lower(x)[0], Y, Z)[4]
+        return self._coef_lower(x)[1].T @ lt
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -734,6 +1083,8 @@ def check_no_network(f, table, tol):
 def make_task(f, attrs, cfg):
     task = attrs.get("task", "")
     lam = float(cfg["task.lambda"]) if "task.lambda" in cfg else None
+    if task == "data_mixture":
+        return DataMixture(f, cfg, 1e-4 if lam is None else lam)
     lower, upper = read_batch(f, "lower"), read_batch(f, "upper")
     if task == "data_cleaning":
         t = DataCleaning(cfg, lower, upper, 1e-3 if lam is None else lam)
@@ -933,7 +1284,7 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
             raise DumpError(f"root attribute kind = '{attrs.get('kind')}', not an oracle dump")
         cfg = parse_config(str(attrs.get("config", "")))
         task = attrs.get("task", "?")
-        has_net = "batch/lower/inputs" in f
+        has_net = "batch/lower/inputs" in f or task == "data_mixture"
         if "precision" in attrs:
             prec = int(attrs["precision"])
         else:
@@ -966,6 +1317,9 @@ def check(path, tol_override=None, do_selfcheck=False, out=sys.stdout, kink_band
         if task == "vit_reweight":
             model = (f"ViT patch {t.patch}, width {t.width}, depth {t.depth}, heads {t.heads}, hidden {t.hidden}, "
                      f"weights {t.weights}")
+        elif task == "data_mixture":
+            model = (f"byte LM context {t.T}, width {t.width}, layers {t.layers}, heads {t.heads}, "
+                     f"ffn {t.ffn} {t.F}, {t.norm}, K = {t.K}, weights {t.weights}")
         elif task == "data_cleaning":
             model = cfg.get('task.model', 'mlp')
         else:
@@ -1047,7 +1401,7 @@ def main(argv=None):
     p.add_argument("dump", metavar="FILE.h5")
     p.add_argument("--tol", type=float, default=None,
                    help="relative tolerance for every output (default: by the dump's precision: float32 1e-4 "
-                   "(vit_reweight 5e-4), float64 1e-9)")
+                   "(vit_reweight 5e-4, data_mixture 2e-4), float64 1e-9)")
     p.add_argument("--selfcheck", action="store_true",
                    help="also test this script's own H[V], J[Z] and gradients against central differences")
     p.add_argument("--kink-band", type=float, default=None,

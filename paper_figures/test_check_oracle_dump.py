@@ -13,9 +13,14 @@ directory, on small splits (task.hidden=16, n_train=300, n_val=200, n_test=100, 
   * ReLU kinks: a float64 dump (data_cleaning mlp, and a ViT with relu) whose lower-batch outputs are rewritten as
     if the engine had put the pre-activation nearest 0 on the other side of the kink fails without the kink
     resolution and passes with it (--kink-band);
+  * data_mixture (a 1-block byte LM, context 8, width 8) on three text domains generated under the work directory
+    (task.text_dir; one gzipped, one with a dot file the reader skips): float64 rmsnorm + gelu (also --selfcheck)
+    and float32 layernorm + swiglu with a held-out target pass; copies with hvp_V/l0.Wq x 1.01, cross_Z x 1.01,
+    one entry of grad_lower_Y/l0.W3, or the upper sample ids shifted by one byte FAIL (exit 1); and, where the
+    Debian text domains are installed (docs/DATA.md), a float32 dump on the default eight domains passes;
   * quadratic and counterexample dumps: "no network: skipped", exit 0.
 The network cases are skipped (with a message) when /usr/share/datasets/fashion-mnist is missing, everything when
-the binary is missing. Runtime: about 20-30 s on an idle machine (the ViT cases ~10 s of it).
+the binary is missing. Runtime: about 20-35 s on an idle machine (the ViT cases ~10 s of it, data_mixture ~3 s).
 
 Usage:  .venv/bin/python paper_figures/test_check_oracle_dump.py [--keep DIR]
 Prints one line per case and 'N passed, N failed'; exits 1 if any case failed, 2 if the dumps could not be made.
@@ -53,6 +58,36 @@ NETS = {  # name -> (task, settings)
                                   "task.batch=16", "task.upper_batch=16"]),
 }
 PRECISIONS = ("float32", "float64")
+# data_mixture on three generated text domains (task.text_dir; a, b gzipped, c with a dot file that is skipped):
+# a 1-block byte LM, context 8, width 8, 2 heads, feed-forward 16; about 0.5 s per check
+MIX = ["task.domains=a,b,c", "task.chunk_bytes=64", "task.domain_bytes=1024", "task.context=8", "task.width=8",
+       "task.heads=2", "task.layers=1", "task.ffn_hidden=16", "task.batch_per_domain=3", "task.upper_batch=6"]
+MIX_NETS = {  # name -> (settings, precision)
+    "mix_rms_gelu": (["task.norm=rmsnorm", "task.ffn=gelu"], "float64"),
+    "mix_ln_swiglu_heldout": (["task.norm=layernorm", "task.ffn=swiglu", "task.target=c"], "float32"),
+}
+# the installed Debian text domains (docs/DATA.md), used when every default domain is there
+MIX_INSTALLED = ["/usr/share/games/fortunes/de", "/usr/share/games/fortunes/es", "/usr/share/games/fortunes/it",
+                 "/usr/share/dictd/jargon.dict.dz", "/usr/share/dictd/foldoc.dict.dz", "/usr/include/stdio.h"]
+
+
+def make_text_domains(root):
+    """Three small domains of distinct letter statistics under root/{a,b,c} (> 1024 bytes each)."""
+    import gzip
+    rng = np.random.default_rng(7)
+    for name, alphabet in (("a", b"abcde fgh\n"), ("b", b"XYZ xyz 0123\n"), ("c", b"the quick brown fox\n")):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for j in range(2):
+            text = bytes(rng.choice(list(alphabet), size=700).astype(np.uint8))
+            path = os.path.join(root, name, f"{name}{j}.txt")
+            if name == "b":
+                with gzip.open(path + ".gz", "wb") as fh:
+                    fh.write(text)
+            else:
+                with open(path, "wb") as fh:
+                    fh.write(text)
+    with open(os.path.join(root, "c", ".skipped"), "wb") as fh:
+        fh.write(b"\0" * 100)
 
 
 def sbo_bin():
@@ -161,6 +196,15 @@ def main():
                 jobs.append((task, SMALL + sets + [f"task.precision={prec}"], os.path.join(work, f"{name}_{prec}.h5")))
     for task in ("quadratic", "counterexample"):
         jobs.append((task, [], os.path.join(work, f"{task}.h5")))
+    text_dir = os.path.join(work, "text")
+    make_text_domains(text_dir)
+    for name, (sets, prec) in MIX_NETS.items():
+        jobs.append(("data_mixture", MIX + sets + [f"task.text_dir={text_dir}", f"task.precision={prec}"],
+                     os.path.join(work, f"{name}.h5")))
+    have_text = all(os.path.exists(p) for p in MIX_INSTALLED)
+    if have_text:
+        jobs.append(("data_mixture", MIX[3:] + ["task.precision=float32", "task.batch_per_domain=1"],
+                     os.path.join(work, "mix_installed.h5")))
     try:
         with ThreadPoolExecutor(max_workers=4) as ex:
             list(ex.map(lambda j: make_dump(*j), jobs))
@@ -172,6 +216,30 @@ def main():
     for task in ("quadratic", "counterexample"):
         cases.append((f"{task}: no network: skipped, exit 0",
                       lambda p=os.path.join(work, f"{task}.h5"): expect(p, 0, contains="no network: skipped")))
+    m = lambda name: os.path.join(work, f"{name}.h5")  # noqa: E731
+    for name, (_, prec) in MIX_NETS.items():
+        cases.append((f"data_mixture {name} {prec}: passes", lambda p=m(name): expect(p, 0, contains="\nPASS")))
+    cases.append(("data_mixture mix_rms_gelu float64 --selfcheck: the script's own H[V], J[Z] agree with central "
+                  "differences", lambda: expect(m("mix_rms_gelu"), 0, "--selfcheck", contains="self-check")))
+    if have_text:
+        cases.append(("data_mixture on the installed Debian domains float32: passes",
+                      lambda: expect(m("mix_installed"), 0, contains="\nPASS")))
+    else:
+        print("check-oracle-dump-selftest: data_mixture on the installed domains skipped (docs/DATA.md packages)")
+
+    def shift_upper_ids(f):   # every upper sequence one byte later: other tokens, other targets
+        f["batch/upper/sample_ids"][...] = f["batch/upper/sample_ids"][()] + 1
+    mix_power = [
+        ("mix_rms_gelu", "hvp_V/l0.Wq x 1.01", scale_ds("oracles/hvp_V/l0.Wq", 1.01), "hvp_V/l0.Wq"),
+        ("mix_ln_swiglu_heldout", "cross_Z x 1.01", scale_ds("oracles/cross_Z", 1.01), "cross_Z"),
+        ("mix_ln_swiglu_heldout", "one entry of grad_lower_Y/l0.W3", bump_entry("oracles/grad_lower_Y/l0.W3"),
+         "grad_lower_Y/l0.W3"),
+        ("mix_rms_gelu", "upper sample ids shifted by one byte", shift_upper_ids, "grad_upper_Y/E"),
+    ]
+    for i, (name, what, edit, row) in enumerate(mix_power):
+        cases.append((f"power: data_mixture {name} with {what}: FAILS on {row}",
+                      lambda name=name, edit=edit, row=row, i=i:
+                      expect(corrupted(m(name), os.path.join(work, f"mixpower{i}.h5"), edit), 1, contains=row)))
     if not have_data:
         print(f"check-oracle-dump-selftest: network cases skipped: {DATASET} is missing "
               "(Debian package dataset-fashion-mnist)")
