@@ -95,8 +95,10 @@ def sbo_bin():
     return b if os.path.isabs(b) else os.path.join(ROOT, b)
 
 
-def make_dump(task, sets, out, seed=1):
+def make_dump(task, sets, out, seed=1, config=None):
     cmd = [sbo_bin(), "oracle-dump", "--task", task, "--seed", str(seed), "--out", out]
+    if config:   # a task's own config, [algo] section included: oracle-dump reads its task keys
+        cmd += ["--config", os.path.join(ROOT, config)]
     for s in sets:
         cmd += ["--set", s]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -194,6 +196,8 @@ def main():
         for name, (task, sets) in NETS.items():
             for prec in PRECISIONS:
                 jobs.append((task, SMALL + sets + [f"task.precision={prec}"], os.path.join(work, f"{name}_{prec}.h5")))
+        jobs.append(("vit_reweight", SMALL + NETS["vit_gelu"][1] + ["task.precision=float64"],
+                     os.path.join(work, "vit_config.h5"), 1, "configs/vit_reweight.ini"))
     for task in ("quadratic", "counterexample"):
         jobs.append((task, [], os.path.join(work, f"{task}.h5")))
     text_dir = os.path.join(work, "text")
@@ -248,6 +252,8 @@ def main():
         for name in NETS:
             for prec in PRECISIONS:
                 cases.append((f"{name} {prec}: passes", lambda p=d(name, prec): expect(p, 0, contains="\nPASS")))
+        cases.append(("vit_reweight dumped with --config configs/vit_reweight.ini ([algo] section ignored): passes",
+                      lambda: expect(os.path.join(work, "vit_config.h5"), 0, contains="\nPASS")))
         for name in ("dc_mlp_gelu", "hr_gelu", "vit_gelu"):
             cases.append((f"{name} float64 --selfcheck: the script's own H[V], J[Z] agree with central differences",
                           lambda p=d(name, "float64"): expect(p, 0, "--selfcheck", contains="self-check")))

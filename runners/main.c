@@ -169,7 +169,8 @@ static const char *const help_oracle_dump =
     "Haar subspace P (r = ceil(m/2) on blocks with m > 1) with a reduced direction X, and every oracle there:\n"
     "grad_Y g, grad_Y f, grad_x f, H[V], J[Z], P^T grad_Y g, P^T H[P X], P^T grad_Y f. Image tasks also record\n"
     "their networks as text and the minibatch losses. Layout: docs/SCHEMA.md (oracle dumps);\n"
-    "paper_figures/check_oracle_dump.py re-computes everything with an independent NumPy implementation.\n";
+    "paper_figures/check_oracle_dump.py re-computes everything with an independent NumPy implementation.\n"
+    "--config may be a task's own experiment file: its algo.* keys are checked (a typo is an error) and ignored.\n";
 
 static const char *const help_version =
     "usage: sbo version\n"
@@ -402,7 +403,7 @@ static int cmd_oracle_dump(int argc, char **argv) {
     if (!a.out) return usage_error("missing --out; pass e.g. --out %s_oracles.h5", tt->name);
     sbo_config *cfg = malloc(sizeof *cfg);
     if (!cfg) return usage_error("out of memory");
-    if (sbo_run_resolve_config(tt, NULL, a.config, a.sets, a.n_sets, cfg, err, sizeof err)) {
+    if (sbo_run_resolve_task_config(tt, a.config, a.sets, a.n_sets, cfg, err, sizeof err)) {
         free(cfg);
         return usage_error("%s", err);
     }

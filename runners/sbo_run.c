@@ -36,6 +36,41 @@ int sbo_run_resolve_config(const sbo_task_type *task_type, const sbo_algo_type *
     return 0;
 }
 
+static int option_known(const sbo_option *t, const char *key) {
+    for (int i = 0; t && t[i].key; i++)
+        if (strcmp(t[i].key, key) == 0) return 1;
+    return 0;
+}
+
+int sbo_run_resolve_task_config(const sbo_task_type *task_type, const char *ini_path, const char *const *sets,
+                                int n_sets, sbo_config *cfg, char *err, size_t errlen) {
+    sbo_config *raw = malloc(sizeof *raw);
+    if (!raw) { snprintf(err, errlen, "out of memory reading the configuration"); return -1; }
+    sbo_config_init(raw);
+    int rc = -1;
+    if (ini_path && sbo_config_load_ini(raw, ini_path, err, errlen) != 0) goto done;
+    for (int i = 0; i < n_sets; i++)
+        if (sbo_config_set_arg(raw, sets[i], err, errlen) != 0) goto done;
+    const sbo_algo_type *const *at = sbo_algo_types();
+    const sbo_option *tables[64];
+    int nt = 0;
+    tables[nt++] = sbo_run_options;
+    tables[nt++] = task_type->options;
+    for (int i = 0; at[i] && nt < 63; i++) tables[nt++] = at[i]->options;
+    tables[nt] = NULL;
+    if (sbo_config_check_known(raw, tables, err, errlen) != 0) goto done;
+    sbo_config_init(cfg);
+    for (int k = 0; k < raw->n; k++)
+        if (option_known(sbo_run_options, raw->key[k]) || option_known(task_type->options, raw->key[k]))
+            sbo_config_set(cfg, raw->key[k], raw->value[k], raw->origin[k], NULL, 0);
+    sbo_config_apply_defaults(cfg, sbo_run_options);
+    sbo_config_apply_defaults(cfg, task_type->options);
+    rc = 0;
+done:
+    free(raw);
+    return rc;
+}
+
 size_t sbo_run_unread_options(const sbo_algo_type *at, const sbo_config *cfg, char *buf, size_t len) {
     size_t n = 0;
     if (len) buf[0] = '\0';

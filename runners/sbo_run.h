@@ -26,6 +26,11 @@ extern const sbo_option sbo_run_options[];
  * Unknown keys are rejected. 0, or -1 with a one-line message in err. */
 int sbo_run_resolve_config(const sbo_task_type *task_type, const sbo_algo_type *algo_type, const char *ini_path,
                            const char *const *sets, int n_sets, sbo_config *cfg, char *err, size_t errlen);
+/* The configuration of a command that runs no algorithm (sbo oracle-dump): the file and --sets are checked against the
+ * runner's, the task's and EVERY algorithm's options (a task's own config file, with its [algo] section, is accepted;
+ * a typo is still an error), then only the runner's and the task's keys are kept, with their defaults. */
+int sbo_run_resolve_task_config(const sbo_task_type *task_type, const char *ini_path, const char *const *sets,
+                                int n_sets, sbo_config *cfg, char *err, size_t errlen);
 
 typedef struct {
     const sbo_task_type *task_type;
