@@ -519,14 +519,7 @@ int sbo_memory_report(const sbo_memory_report_opts *o, char *err, size_t errlen)
     if (o->config && sbo_config_load_ini(&raw, o->config, err, errlen)) return SBO_EXIT_USAGE;
     for (int i = 0; i < o->n_sets; i++)
         if (sbo_config_set_arg(&raw, o->sets[i], err, errlen)) return SBO_EXIT_USAGE;
-    const sbo_algo_type *const *at = sbo_algo_types();
-    const sbo_option *tables[64];
-    int nt = 0;
-    tables[nt++] = sbo_run_options;
-    tables[nt++] = tt->options;
-    for (int i = 0; at[i] && nt < 63; i++) tables[nt++] = at[i]->options;
-    tables[nt] = NULL;
-    if (sbo_config_check_known(&raw, tables, err, errlen)) return SBO_EXIT_USAGE;
+    if (sbo_run_check_known_any(&raw, tt, err, errlen)) return SBO_EXIT_USAGE;
 
     /* the task-only child: runner and task options */
     child_config(&raw, tt, NULL, &cfg);

@@ -42,6 +42,17 @@ static int option_known(const sbo_option *t, const char *key) {
     return 0;
 }
 
+int sbo_run_check_known_any(const sbo_config *raw, const sbo_task_type *task_type, char *err, size_t errlen) {
+    const sbo_algo_type *const *at = sbo_algo_types();
+    const sbo_option *tables[64];
+    int nt = 0;
+    tables[nt++] = sbo_run_options;
+    tables[nt++] = task_type->options;
+    for (int i = 0; at[i] && nt < 63; i++) tables[nt++] = at[i]->options;
+    tables[nt] = NULL;
+    return sbo_config_check_known(raw, tables, err, errlen);
+}
+
 int sbo_run_resolve_task_config(const sbo_task_type *task_type, const char *ini_path, const char *const *sets,
                                 int n_sets, sbo_config *cfg, char *err, size_t errlen) {
     sbo_config *raw = malloc(sizeof *raw);
@@ -51,14 +62,7 @@ int sbo_run_resolve_task_config(const sbo_task_type *task_type, const char *ini_
     if (ini_path && sbo_config_load_ini(raw, ini_path, err, errlen) != 0) goto done;
     for (int i = 0; i < n_sets; i++)
         if (sbo_config_set_arg(raw, sets[i], err, errlen) != 0) goto done;
-    const sbo_algo_type *const *at = sbo_algo_types();
-    const sbo_option *tables[64];
-    int nt = 0;
-    tables[nt++] = sbo_run_options;
-    tables[nt++] = task_type->options;
-    for (int i = 0; at[i] && nt < 63; i++) tables[nt++] = at[i]->options;
-    tables[nt] = NULL;
-    if (sbo_config_check_known(raw, tables, err, errlen) != 0) goto done;
+    if (sbo_run_check_known_any(raw, task_type, err, errlen) != 0) goto done;
     sbo_config_init(cfg);
     for (int k = 0; k < raw->n; k++)
         if (option_known(sbo_run_options, raw->key[k]) || option_known(task_type->options, raw->key[k]))

@@ -31,6 +31,8 @@ int sbo_run_resolve_config(const sbo_task_type *task_type, const sbo_algo_type *
  * a typo is still an error), then only the runner's and the task's keys are kept, with their defaults. */
 int sbo_run_resolve_task_config(const sbo_task_type *task_type, const char *ini_path, const char *const *sets,
                                 int n_sets, sbo_config *cfg, char *err, size_t errlen);
+/* Checks every key of raw against the runner's, the task's and every algorithm's options. 0, or -1 with a message. */
+int sbo_run_check_known_any(const sbo_config *raw, const sbo_task_type *task_type, char *err, size_t errlen);
 
 typedef struct {
     const sbo_task_type *task_type;
