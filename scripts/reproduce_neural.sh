@@ -52,14 +52,6 @@ run_sweeps reproduce_neural   # sets runs_rc; exits after --dry-run or SLURM=1
 
 # --- memory: every algorithm, per task, at the paper-like scale; and the rank sweep --------------------------------
 mem_rc=0
-memory() {   # name, then sbo memory args
-    local name=$1; shift
-    if ! "$sbo" memory "$@" --csv "$out/memory_$name.csv" >"$logs/memory_$name.log" 2>&1; then
-        echo "  memory $name: FAILED (log $logs/memory_$name.log)"; mem_rc=1
-    else
-        echo "  memory $name: $out/memory_$name.csv"
-    fi
-}
 memory dc_linear --task data_cleaning --config configs/data_cleaning.ini --set algo.memory_rule=off --set algo.rank=392
 memory dc_linear_rule --task data_cleaning --config configs/data_cleaning.ini
 memory dc_mlp --task data_cleaning --config configs/data_cleaning.ini --set task.model=mlp --set algo.rank=196

@@ -61,14 +61,6 @@ run_sweeps reproduce_transformers   # sets runs_rc; exits after --dry-run or SLU
 # --- memory: every algorithm at the trained size and rank, a rank sweep, and wider models ---------------------------
 # (sbo memory runs 3 steps per algorithm in its own child; the wider models are measured, not trained)
 mem_rc=0
-memory() {   # name, then sbo memory args
-    local name=$1; shift
-    if ! "$sbo" memory "$@" --csv "$out/memory_$name.csv" >"$logs/memory_$name.log" 2>&1; then
-        echo "  memory $name: FAILED (log $logs/memory_$name.log)"; mem_rc=1
-    else
-        echo "  memory $name: $out/memory_$name.csv"
-    fi
-}
 memory vit --task vit_reweight --config configs/vit_reweight.ini --set algo.rank=8
 for r in 2 4 16; do
     memory "vit_r$r" --task vit_reweight --config configs/vit_reweight.ini --set algo.rank=$r --algos ma_soba,bros

@@ -6,6 +6,7 @@
 # path: tests/check_sweep_bitident.py). Sets runs_rc (0: every sweep exited 0). After a dry run or a Slurm submission
 # it exits the calling script (nothing else is to be done here until the jobs are done).
 # parse_args SCRIPT HELP_LINES [quick|full] [--dry-run]: sets mode and dry_run; --help prints SCRIPT's header lines.
+# memory NAME ARGS...: `$sbo memory ARGS --csv $out/memory_NAME.csv`, log in $logs; sets mem_rc=1 on failure.
 parse_args() {
     local script=$1 help=$2
     mode=${3:-quick}
@@ -71,5 +72,14 @@ run_sweeps() {
         echo "  command with KEEP=1 (make reproduce-full KEEP=1): it skips the complete runs, measures memory, draws the"
         echo "  figures and checks here"
         exit "$runs_rc"
+    fi
+}
+
+memory() {   # name, then sbo memory args
+    local name=$1; shift
+    if ! "$sbo" memory "$@" --csv "$out/memory_$name.csv" >"$logs/memory_$name.log" 2>&1; then
+        echo "  memory $name: FAILED (log $logs/memory_$name.log)"; mem_rc=1
+    else
+        echo "  memory $name: $out/memory_$name.csv"
     fi
 }
