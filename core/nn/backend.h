@@ -10,7 +10,9 @@
 #include <stddef.h>
 
 /* A body does the work of indices [begin, end) of a range, each index independently of the others (so any split
- * of the range gives the same numbers). */
+ * of the range gives the same numbers, one index per GPU thread included). Bodies are named by an id of the kernel
+ * table (enum sbo_nn_kernel, core/nn/kernels.h), never by a host function pointer, so that a device backend can
+ * launch the same SBO_HD body as a __global__ kernel. */
 typedef void (*sbo_nn_body_fn)(long begin, long end, const void *arg);
 
 typedef struct sbo_nn_backend {
@@ -26,13 +28,20 @@ typedef struct sbo_nn_backend {
     void (*dgemm_batched)(int tA, int tB, int M, int N, int K, double alpha, const double *A, int lda, long strideA,
                           const double *B, int ldb, long strideB, double beta, double *C, int ldc, long strideC,
                           int count);
-    /* The range [0, n) through body, split over threads or not; work = elements touched per index (decides
-     * whether to use threads). */
+    /* The range [0, n) through kernel (an enum sbo_nn_kernel id) with its argument struct arg, split over threads
+     * or not; work = elements touched per index (decides whether to use threads). A device backend copies *arg
+     * by value into the launch: it holds only scalars and pointers into this backend's memory. */
     void (*run)(long n, long work, sbo_nn_body_fn body, const void *arg);
     /* sum_i a_i b_i (b NULL: sum_i a_i), accumulated in double in index order (deterministic). */
     double (*sdot)(long n, const float *a, const float *b);
     double (*ddot)(long n, const double *a, const double *b);
-    /* Memory of the backend (host memory on the CPU): zero, copy, and conversion from/to the algorithm's doubles
+    /* Memory of the backend (host memory on the CPU, device memory on a GPU): alloc gives bytes aligned to 64 (NULL
+     * when there is not enough), release frees them; put and get copy between the host and backend memory. */
+    void *(*alloc)(size_t bytes);
+    void (*release)(void *p);
+    void (*put)(void *dst, const void *host_src, size_t bytes);
+    void (*get)(void *host_dst, const void *src, size_t bytes);
+    /* Zero, copy (both in backend memory), and conversion from/to the algorithm's doubles
      * (rounding to nearest). to_*: dst[i] = (real)src[i], returns 1 when some dst[i] changed (0: same values). */
     void (*zero)(void *p, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);

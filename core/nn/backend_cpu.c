@@ -2,6 +2,7 @@
  * BLIS), bodies over index ranges with OpenMP above a work threshold, sequential double reductions.
  * Exercised by: tests/test_nn.c, every image task. */
 #include "core/nn/backend.h"   /* the interface */
+#include <stdlib.h>
 #include <string.h>
 #include <omp.h>
 #if defined(SBO_BLAS_BLIS)
@@ -76,6 +77,14 @@ static double cpu_ddot(long n, const double *a, const double *b) {
     return s;
 }
 
+/* Backend memory is host memory: 64-byte aligned (the arenas' alignment, core/sbo_arena.c). */
+static void *cpu_alloc(size_t bytes) {
+    size_t rounded = bytes ? (bytes + 63) / 64 * 64 : 64;   /* aligned_alloc wants a multiple of the alignment */
+    return aligned_alloc(64, rounded);
+}
+static void cpu_release(void *p) { free(p); }
+static void cpu_put(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
+
 static void cpu_zero(void *p, size_t bytes) { if (bytes) memset(p, 0, bytes); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
 
@@ -112,7 +121,8 @@ static int cpu_same_f64(const double *dst, const double *src, long n) {
 static const sbo_nn_backend cpu_backend = {
     .name = "cpu (CBLAS + OpenMP)",
     .sgemm = cpu_sgemm, .dgemm = cpu_dgemm, .sgemm_batched = cpu_sgemm_batched, .dgemm_batched = cpu_dgemm_batched,
-    .run = cpu_run, .sdot = cpu_sdot, .ddot = cpu_ddot, .zero = cpu_zero, .copy = cpu_copy,
+    .run = cpu_run, .alloc = cpu_alloc, .release = cpu_release, .put = cpu_put, .get = cpu_put,
+    .sdot = cpu_sdot, .ddot = cpu_ddot, .zero = cpu_zero, .copy = cpu_copy,
     .to_f32 = cpu_to_f32, .to_f64 = cpu_to_f64, .put_f32 = cpu_put_f32, .put_f64 = cpu_put_f64, .from_f32 = cpu_from_f32, .from_f64 = cpu_from_f64,
     .same_f32 = cpu_same_f32, .same_f64 = cpu_same_f64};
 
