@@ -31,7 +31,7 @@ typedef struct sbo_nn_backend {
     /* The range [0, n) through kernel (an enum sbo_nn_kernel id) with its argument struct arg, split over threads
      * or not; work = elements touched per index (decides whether to use threads). A device backend copies *arg
      * by value into the launch: it holds only scalars and pointers into this backend's memory. */
-    void (*run)(long n, long work, sbo_nn_body_fn body, const void *arg);
+    void (*run)(long n, long work, int kernel, const void *arg);
     /* sum_i a_i b_i (b NULL: sum_i a_i), accumulated in double in index order (deterministic). */
     double (*sdot)(long n, const float *a, const float *b);
     double (*ddot)(long n, const double *a, const double *b);

@@ -2,6 +2,7 @@
  * BLIS), bodies over index ranges with OpenMP above a work threshold, sequential double reductions.
  * Exercised by: tests/test_nn.c, every image task. */
 #include "core/nn/backend.h"   /* the interface */
+#include "core/nn/kernels.h"   /* the kernel table: every body, by id */
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
@@ -50,8 +51,21 @@ static void cpu_dgemm_batched(int tA, int tB, int M, int N, int K, double alpha,
         cpu_dgemm(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
 }
 
-static void cpu_run(long n, long work, sbo_nn_body_fn body, const void *arg) {
+/* The bodies by kernel id (core/nn/kernels.h). */
+#define CPU_KERNEL_(name, args) [SBO_NNK_##name##_f32] = sbo_nn_##name##_body_f32, \
+                                [SBO_NNK_##name##_f64] = sbo_nn_##name##_body_f64,
+static const sbo_nn_body_fn cpu_kernels[SBO_NN_N_KERNELS] = {SBO_NN_KERNEL_LIST(CPU_KERNEL_)};
+#undef CPU_KERNEL_
+
+#define KERNEL_NAME_(name, args) [SBO_NNK_##name##_f32] = #name "_f32", [SBO_NNK_##name##_f64] = #name "_f64",
+static const char *const kernel_names[SBO_NN_N_KERNELS] = {SBO_NN_KERNEL_LIST(KERNEL_NAME_)};
+#undef KERNEL_NAME_
+
+const char *sbo_nn_kernel_name(int k) { return k >= 0 && k < SBO_NN_N_KERNELS ? kernel_names[k] : "?"; }
+
+static void cpu_run(long n, long work, int kernel, const void *arg) {
     if (n <= 0) return;
+    sbo_nn_body_fn body = cpu_kernels[kernel];
     if (n * (work > 0 ? work : 1) <= SBO_NN_PAR_WORK || n < 2 || omp_get_max_threads() < 2) {
         body(0, n, arg);
         return;

@@ -83,4 +83,78 @@ SBO_NN_ACT_BODIES(tanh)
 SBO_NN_ACT_BODIES(gelu)
 SBO_NN_ACT_BODIES(silu)
 #undef SBO_NN_ACT_BODIES
+/* --- range bodies (the kernel table's entries, core/nn/kernels.h): indices [i0, i1) of the b x cols elements ----
+ * The element loops call the activation's eval (f, f', f'') directly, one loop per case of the optional outputs,
+ * so that they vectorize on the CPU; the arithmetic is that of the thread bodies above. */
+typedef struct {
+    long n;
+    const nnk_real *u, *ud, *ybar, *ybd;
+    nnk_real *y, *yd, *ubar, *ubd;
+} NNK(sbo_nn_act_args);
+
+/* forward (y) and jvp (yd: f'(u) ud, 0 without ud) */
+#define SBO_NN_ACT_RANGE_BODIES(act)                                                                             \
+    static inline SBO_HD void NNK(sbo_nn_##act##_fwd_body)(long i0, long i1, const void *p) {                    \
+        const NNK(sbo_nn_act_args) *a = (const NNK(sbo_nn_act_args) *)p;                                         \
+        const nnk_real *u = a->u, *ud = a->ud;                                                                   \
+        nnk_real *y = a->y, *yd = a->yd;                                                                         \
+        if (y)                                                                                                   \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                nnk_real v, d1, d2;                                                                              \
+                NNK(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                y[i] = v;                                                                                        \
+            }                                                                                                    \
+        if (yd && ud)                                                                                            \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                nnk_real v, d1, d2;                                                                              \
+                NNK(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                yd[i] = d1 * ud[i];                                                                              \
+            }                                                                                                    \
+        else if (yd)                                                                                             \
+            for (long i = i0; i < i1; i++) yd[i] = 0;                                                            \
+    }                                                                                                            \
+    /* vjp (ubar += f'(u) ybar) and tvjp (ubd += f'(u) ybd + f''(u) ud ybar) */                                  \
+    static inline SBO_HD void NNK(sbo_nn_##act##_bwd_body)(long i0, long i1, const void *p) {                    \
+        const NNK(sbo_nn_act_args) *a = (const NNK(sbo_nn_act_args) *)p;                                         \
+        const nnk_real *u = a->u, *ud = a->ud, *yb = a->ybar, *ybd = a->ybd;                                     \
+        nnk_real *ub = a->ubar, *ubd = a->ubd;                                                                   \
+        if (ub)                                                                                                  \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                nnk_real v, d1, d2;                                                                              \
+                NNK(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                ub[i] += d1 * yb[i];                                                                             \
+            }                                                                                                    \
+        if (ubd && ud)                                                                                           \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                nnk_real v, d1, d2;                                                                              \
+                NNK(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                ubd[i] += d1 * ybd[i] + d2 * ud[i] * yb[i];                                                      \
+            }                                                                                                    \
+        else if (ubd)                                                                                            \
+            for (long i = i0; i < i1; i++) {                                                                     \
+                nnk_real v, d1, d2;                                                                              \
+                NNK(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
+                ubd[i] += d1 * ybd[i] + 0;                                                                       \
+            }                                                                                                    \
+    }
+SBO_NN_ACT_RANGE_BODIES(relu)
+SBO_NN_ACT_RANGE_BODIES(tanh)
+SBO_NN_ACT_RANGE_BODIES(gelu)
+SBO_NN_ACT_RANGE_BODIES(silu)
+#undef SBO_NN_ACT_RANGE_BODIES
+
+/* --- add (and reshape, a copy): y = a + b (a or b NULL: 0); the adjoint sum y += a -------------------------- */
+typedef struct {
+    const nnk_real *a, *b;
+    nnk_real *y;
+} NNK(sbo_nn_add_args);
+
+static inline SBO_HD void NNK(sbo_nn_add_body)(long i0, long i1, const void *p) {
+    const NNK(sbo_nn_add_args) *a = (const NNK(sbo_nn_add_args) *)p;
+    for (long i = i0; i < i1; i++) a->y[i] = (a->a ? a->a[i] : 0) + (a->b ? a->b[i] : 0);
+}
+static inline SBO_HD void NNK(sbo_nn_acc_body)(long i0, long i1, const void *p) {
+    const NNK(sbo_nn_add_args) *a = (const NNK(sbo_nn_add_args) *)p;
+    for (long i = i0; i < i1; i++) a->y[i] += a->a[i];
+}
 #endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -49,4 +49,9 @@ static inline SBO_HD void NNK(sbo_nn_embed_scatter_cols)(long j0, long j1, const
         for (long j = j0; j < j1; j++) e[j * a->sc] += r[j];
     }
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+static inline SBO_HD void NNK(sbo_nn_embed_gather_body)(long s0, long s1, const void *p) {
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_embed_gather_row)(s, (const NNK(sbo_nn_embed_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_embed_scatter_body)(long j0, long j1, const void *p) { NNK(sbo_nn_embed_scatter_cols)(j0, j1, (const NNK(sbo_nn_embed_args) *)p); }
 #endif /* SBO_NN_KERNELS_TEMPLATE */

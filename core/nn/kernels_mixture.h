@@ -97,4 +97,11 @@ static inline SBO_HD void NNK(sbo_nn_smgather_bwd_thread)(long j, const NNK(sbo_
     if (a->xbd)
         a->xbd[j] += (nnk_real)(c * (NNK(sbo_nn_smgather_pd)(a, &st, (int)j) * (aj - A) + pj * (adj - Ad - Bp)));
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+static inline SBO_HD void NNK(sbo_nn_smg_fwd_body)(long s0, long s1, const void *p) {
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_smgather_fwd_thread)(s, (const NNK(sbo_nn_smgather_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_smg_bwd_body)(long j0, long j1, const void *p) {
+    for (long j = j0; j < j1; j++) NNK(sbo_nn_smgather_bwd_thread)(j, (const NNK(sbo_nn_smgather_args) *)p);
+}
 #endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -34,4 +34,23 @@ static inline SBO_HD void NNK(sbo_nn_mul_backward)(long i, const nnk_real *w, co
     if (ybd) ub[i] += ybd[i] * w[i] + (wd ? yb[i] * wd[i] : 0);
     else ub[i] += yb[i] * w[i];
 }
+/* range bodies (the kernel table, core/nn/kernels.h) */
+typedef struct {
+    const nnk_real *u, *v, *ud, *vd, *yb, *ybd;
+    nnk_real *y, *ub, *vb;
+} NNK(sbo_nn_mul_args);
+
+static inline SBO_HD void NNK(sbo_nn_mul_fwd_body)(long i0, long i1, const void *p) {
+    const NNK(sbo_nn_mul_args) *a = (const NNK(sbo_nn_mul_args) *)p;
+    for (long i = i0; i < i1; i++) NNK(sbo_nn_mul_forward)(i, a->u, a->v, a->y);
+}
+static inline SBO_HD void NNK(sbo_nn_mul_jvp_body)(long i0, long i1, const void *p) {
+    const NNK(sbo_nn_mul_args) *a = (const NNK(sbo_nn_mul_args) *)p;
+    for (long i = i0; i < i1; i++) NNK(sbo_nn_mul_jvp)(i, a->u, a->v, a->ud, a->vd, a->y);
+}
+/* one input's adjoint: ub += yb * v (the tangent form: ub' += ybd * v + yb * vd) */
+static inline SBO_HD void NNK(sbo_nn_mul_bwd_body)(long i0, long i1, const void *p) {
+    const NNK(sbo_nn_mul_args) *a = (const NNK(sbo_nn_mul_args) *)p;
+    for (long i = i0; i < i1; i++) NNK(sbo_nn_mul_backward)(i, a->v, a->vd, a->yb, a->ybd, a->ub);
+}
 #endif

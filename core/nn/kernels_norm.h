@@ -143,4 +143,12 @@ static inline SBO_HD void NNK(sbo_nn_norm_param_cols)(long j0, long j1, const NN
         }
     }
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+static inline SBO_HD void NNK(sbo_nn_norm_fwd_body)(long s0, long s1, const void *p) {
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_norm_forward_row)(s, (const NNK(sbo_nn_norm_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_norm_bwd_body)(long s0, long s1, const void *p) {
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_norm_backward_row)(s, (const NNK(sbo_nn_norm_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_norm_param_body)(long j0, long j1, const void *p) { NNK(sbo_nn_norm_param_cols)(j0, j1, (const NNK(sbo_nn_norm_args) *)p); }
 #endif /* SBO_NN_KERNELS_TEMPLATE */

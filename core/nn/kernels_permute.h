@@ -52,4 +52,11 @@ static inline SBO_HD void NNK(sbo_nn_permute_scatter_thread)(long t, const NNK(s
     if (t < 0 || t >= a->n) return;
     a->dst[NNK(sbo_nn_permute_offset)(t, a)] += a->src[t];
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+static inline SBO_HD void NNK(sbo_nn_permute_gather_body)(long t0, long t1, const void *p) {
+    for (long t = t0; t < t1; t++) NNK(sbo_nn_permute_gather_thread)(t, (const NNK(sbo_nn_permute_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_permute_scatter_body)(long t0, long t1, const void *p) {
+    for (long t = t0; t < t1; t++) NNK(sbo_nn_permute_scatter_thread)(t, (const NNK(sbo_nn_permute_args) *)p);
+}
 #endif /* SBO_NN_KERNELS_TEMPLATE */

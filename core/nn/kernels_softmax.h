@@ -97,4 +97,13 @@ static inline SBO_HD void NNK(sbo_nn_softmax_backward_row)(long s, const NNK(sbo
         a->zbd[o + c] += (nnk_real)t;
     }
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+static inline SBO_HD void NNK(sbo_nn_softmax_fwd_body)(long s0, long s1, const void *p) {
+    nnk_real q[SBO_NN_MAX_CLASSES];
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_softmax_forward_row)(s, (const NNK(sbo_nn_softmax_args) *)p, q);
+}
+static inline SBO_HD void NNK(sbo_nn_softmax_bwd_body)(long s0, long s1, const void *p) {
+    nnk_real q[SBO_NN_MAX_CLASSES];
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_softmax_backward_row)(s, (const NNK(sbo_nn_softmax_args) *)p, q);
+}
 #endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -83,4 +83,20 @@ static inline SBO_HD void NNK(sbo_nn_meantok_spread_thread)(long t, const NNK(sb
     if (t < 0 || t >= a->rows * TC) return;
     a->dst[t] += a->src[(t / TC) * a->C + t % a->C] / a->T;
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+static inline SBO_HD void NNK(sbo_nn_bcast_add_body)(long t0, long t1, const void *p) {
+    for (long t = t0; t < t1; t++) NNK(sbo_nn_bcast_add_thread)(t, (const NNK(sbo_nn_bcast_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_bcast_acc_body)(long t0, long t1, const void *p) {
+    for (long t = t0; t < t1; t++) NNK(sbo_nn_bcast_acc_thread)(t, (const NNK(sbo_nn_bcast_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_bcast_sum_body)(long j0, long j1, const void *p) {
+    for (long j = j0; j < j1; j++) NNK(sbo_nn_bcast_sum_thread)(j, (const NNK(sbo_nn_bcast_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_meantok_mean_body)(long t0, long t1, const void *p) {
+    for (long t = t0; t < t1; t++) NNK(sbo_nn_meantok_mean_thread)(t, (const NNK(sbo_nn_meantok_args) *)p);
+}
+static inline SBO_HD void NNK(sbo_nn_meantok_spread_body)(long t0, long t1, const void *p) {
+    for (long t = t0; t < t1; t++) NNK(sbo_nn_meantok_spread_thread)(t, (const NNK(sbo_nn_meantok_args) *)p);
+}
 #endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -112,4 +112,24 @@ static inline SBO_HD void NNK(sbo_nn_xent_backward_row)(long s, long b, int C, c
         for (int c = 0; c < C; c++) zr[c] += lbd * (NNK(sbo_nn_softmax_p)(zs, c, mx, sum, p) - (c == lab));
     }
 }
+/* --- range bodies (the kernel table, core/nn/kernels.h): rows [s0, s1), the softmax row on the stack ---------- */
+typedef struct {
+    long rows;
+    int C;
+    const nnk_real *z, *zd, *ybar, *ybd;
+    const int *labels;
+    nnk_real *y, *yd, *zbar, *zbd;
+} NNK(sbo_nn_xent_args);
+
+static inline SBO_HD void NNK(sbo_nn_xent_fwd_body)(long s0, long s1, const void *p) {
+    const NNK(sbo_nn_xent_args) *a = (const NNK(sbo_nn_xent_args) *)p;
+    nnk_real q[SBO_NN_MAX_CLASSES];
+    for (long s = s0; s < s1; s++) NNK(sbo_nn_xent_forward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->y, a->yd, q);
+}
+static inline SBO_HD void NNK(sbo_nn_xent_bwd_body)(long s0, long s1, const void *p) {
+    const NNK(sbo_nn_xent_args) *a = (const NNK(sbo_nn_xent_args) *)p;
+    nnk_real q[SBO_NN_MAX_CLASSES];
+    for (long s = s0; s < s1; s++)
+        NNK(sbo_nn_xent_backward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->ybar, a->ybd, a->zbar, a->zbd, q);
+}
 #endif /* SBO_NN_KERNELS_TEMPLATE */

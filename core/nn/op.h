@@ -15,6 +15,7 @@
 #define SBO_NN_OP_H
 #include "core/nn/nn.h"        /* graphs, values, nodes */
 #include "core/nn/backend.h"   /* GEMM, bodies over elements/rows, reductions */
+#include "core/nn/kernels.h"   /* the kernel table: the bodies' ids (NN_K, core/nn/typed.h) */
 
 /* The typed buffers and call context, once per precision (SFX = _f32, _f64). */
 #define SBO_NN_DECLARE_TYPES(real, SFX)                                                                           \

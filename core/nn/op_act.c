@@ -63,80 +63,32 @@ const sbo_nn_op_desc sbo_nn_op_reshape = {
 #else /* --- typed part (real, SFX) ----------------------------------------------------------------------------- */
 #include "core/nn/typed.h"
 
-typedef struct {
-    long n;
-    const real *u, *ud, *ybar, *ybd;
-    real *y, *yd, *ubar, *ubd;
-} SFX(act_arg);
+typedef SFX(sbo_nn_act_args) SFX(act_arg);
 
-/* The four functions of one activation: forward (y), jvp (y'), vjp (u_bar), tvjp (u_bar'), each one body run
- * over the b x cols elements. */
+/* The four functions of one activation: forward (y), jvp (y'), vjp (u_bar), tvjp (u_bar'), each one body of
+ * core/nn/kernels_act.h run over the b x cols elements. */
 #define ACT_FNS(act)                                                                                             \
-    /* The element loops call the activation's eval (f, f', f'') directly, one loop per case of the optional       \
-     * outputs, so that they vectorize; the arithmetic is that of the thread bodies of core/nn/kernels_act.h. */   \
-    static void SFX(act##_fwd_body)(long i0, long i1, const void *p) {                                           \
-        const SFX(act_arg) *a = p;                                                                               \
-        const real *u = a->u, *ud = a->ud;                                                                       \
-        real *y = a->y, *yd = a->yd;                                                                             \
-        if (y)                                                                                                   \
-            for (long i = i0; i < i1; i++) {                                                                     \
-                real v, d1, d2;                                                                                  \
-                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
-                y[i] = v;                                                                                        \
-            }                                                                                                    \
-        if (yd && ud)                                                                                            \
-            for (long i = i0; i < i1; i++) {                                                                     \
-                real v, d1, d2;                                                                                  \
-                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
-                yd[i] = d1 * ud[i];                                                                              \
-            }                                                                                                    \
-        else if (yd)                                                                                             \
-            for (long i = i0; i < i1; i++) yd[i] = 0;                                                            \
-    }                                                                                                            \
-    static void SFX(act##_bwd_body)(long i0, long i1, const void *p) {                                           \
-        const SFX(act_arg) *a = p;                                                                               \
-        const real *u = a->u, *ud = a->ud, *yb = a->ybar, *ybd = a->ybd;                                         \
-        real *ub = a->ubar, *ubd = a->ubd;                                                                       \
-        if (ub)                                                                                                  \
-            for (long i = i0; i < i1; i++) {                                                                     \
-                real v, d1, d2;                                                                                  \
-                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
-                ub[i] += d1 * yb[i];                                                                             \
-            }                                                                                                    \
-        if (ubd && ud)                                                                                           \
-            for (long i = i0; i < i1; i++) {                                                                     \
-                real v, d1, d2;                                                                                  \
-                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
-                ubd[i] += d1 * ybd[i] + d2 * ud[i] * yb[i];                                                      \
-            }                                                                                                    \
-        else if (ubd)                                                                                            \
-            for (long i = i0; i < i1; i++) {                                                                     \
-                real v, d1, d2;                                                                                  \
-                SFX(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
-                ubd[i] += d1 * ybd[i] + 0;                                                                       \
-            }                                                                                                    \
-    }                                                                                                            \
     static void SFX(act##_forward)(const SFX(sbo_nn_ctx) *c) {                                                   \
         SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val, .y = c->out->val}; \
-        c->be->run(a.n, 1, SFX(act##_fwd_body), &a);                                                             \
+        c->be->run(a.n, 1, NN_K(act##_fwd), &a);                                                             \
     }                                                                                                            \
     static void SFX(act##_jvp)(const SFX(sbo_nn_ctx) *c) {                                                       \
         SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val,                  \
                           .ud = c->in_dot[0] ? c->in[0]->dot : NULL, .yd = c->out->dot};                         \
-        c->be->run(a.n, 1, SFX(act##_fwd_body), &a);                                                             \
+        c->be->run(a.n, 1, NN_K(act##_fwd), &a);                                                             \
     }                                                                                                            \
     static void SFX(act##_vjp)(const SFX(sbo_nn_ctx) *c) {                                                       \
         if (!c->in_bar[0]) return;                                                                               \
         SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val,                  \
                           .ybar = c->out->bar, .ubar = c->in[0]->bar};                                           \
-        c->be->run(a.n, 1, SFX(act##_bwd_body), &a);                                                             \
+        c->be->run(a.n, 1, NN_K(act##_bwd), &a);                                                             \
     }                                                                                                            \
     static void SFX(act##_tvjp)(const SFX(sbo_nn_ctx) *c) {                                                      \
         if (!c->in_bar[0]) return;                                                                               \
         SFX(act_arg) a = {.n = sbo_nn_numel(&c->g->v[c->node->out], c->b), .u = c->in[0]->val,                  \
                           .ud = c->in_dot[0] ? c->in[0]->dot : NULL, .ybar = c->out->bar, .ybd = c->out->bd,    \
                           .ubd = c->in[0]->bd};                                                                  \
-        c->be->run(a.n, 1, SFX(act##_bwd_body), &a);                                                             \
+        c->be->run(a.n, 1, NN_K(act##_bwd), &a);                                                             \
     }
 ACT_FNS(relu)
 ACT_FNS(tanh)
@@ -145,36 +97,24 @@ ACT_FNS(silu)
 #undef ACT_FNS
 
 /* --- add: y = u + v ---------------------------------------------------------------------------------------- */
-typedef struct {
-    const real *a, *b;
-    real *y;
-} SFX(add_arg);
-
-static void SFX(add_body)(long i0, long i1, const void *p) {   /* y = a + b, a or b may be NULL (0) */
-    const SFX(add_arg) *a = p;
-    for (long i = i0; i < i1; i++) a->y[i] = (a->a ? a->a[i] : 0) + (a->b ? a->b[i] : 0);
-}
-static void SFX(acc_body)(long i0, long i1, const void *p) {   /* y += a */
-    const SFX(add_arg) *a = p;
-    for (long i = i0; i < i1; i++) a->y[i] += a->a[i];
-}
+typedef SFX(sbo_nn_add_args) SFX(add_arg);
 
 /* the four functions of add (two inputs) and reshape (one: y = u, a copy) */
 static void SFX(add_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(add_arg) a = {c->in[0]->val, c->in[1] ? c->in[1]->val : NULL, c->out->val};
-    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, SFX(add_body), &a);
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, NN_K(add), &a);
 }
 static void SFX(add_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(add_arg) a = {c->in_dot[0] ? c->in[0]->dot : NULL, c->in[1] && c->in_dot[1] ? c->in[1]->dot : NULL,
                       c->out->dot};
-    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, SFX(add_body), &a);
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 1, NN_K(add), &a);
 }
 static void SFX(add_vjp)(const SFX(sbo_nn_ctx) *c) {
     long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
     for (int j = 0; j < c->node->n_in; j++) {
         if (!c->in_bar[j]) continue;
         SFX(add_arg) a = {c->out->bar, NULL, c->in[j]->bar};
-        c->be->run(n, 1, SFX(acc_body), &a);
+        c->be->run(n, 1, NN_K(acc), &a);
     }
 }
 static void SFX(add_tvjp)(const SFX(sbo_nn_ctx) *c) {
@@ -182,45 +122,29 @@ static void SFX(add_tvjp)(const SFX(sbo_nn_ctx) *c) {
     for (int j = 0; j < c->node->n_in; j++) {
         if (!c->in_bar[j]) continue;
         SFX(add_arg) a = {c->out->bd, NULL, c->in[j]->bd};
-        c->be->run(n, 1, SFX(acc_body), &a);
+        c->be->run(n, 1, NN_K(acc), &a);
     }
 }
 /* --- mul: y = u v ----------------------------------------------------------------------------------------------
  * y' = u' v + u v';  u_bar += y_bar v, v_bar += y_bar u;  u_bar' += y_bar' v + y_bar v', v_bar' += y_bar' u + y_bar u'
  * (an absent tangent is 0). */
-typedef struct {
-    const real *u, *v, *ud, *vd, *yb, *ybd;
-    real *y, *ub, *vb;
-} SFX(mul_arg);
+typedef SFX(sbo_nn_mul_args) SFX(mul_arg);
 
-static void SFX(mul_fwd_body)(long i0, long i1, const void *p) {
-    const SFX(mul_arg) *a = p;
-    for (long i = i0; i < i1; i++) SFX(sbo_nn_mul_forward)(i, a->u, a->v, a->y);
-}
-static void SFX(mul_jvp_body)(long i0, long i1, const void *p) {
-    const SFX(mul_arg) *a = p;
-    for (long i = i0; i < i1; i++) SFX(sbo_nn_mul_jvp)(i, a->u, a->v, a->ud, a->vd, a->y);
-}
-/* one input's adjoint: ub += yb * v (+ ybd-side terms in the tangent form: ub' += ybd * v + yb * vd) */
-static void SFX(mul_bwd_body)(long i0, long i1, const void *p) {
-    const SFX(mul_arg) *a = p;
-    for (long i = i0; i < i1; i++) SFX(sbo_nn_mul_backward)(i, a->v, a->vd, a->yb, a->ybd, a->ub);
-}
 static void SFX(mul_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(mul_arg) a = {.u = c->in[0]->val, .v = c->in[1]->val, .y = c->out->val};
-    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 2, SFX(mul_fwd_body), &a);
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 2, NN_K(mul_fwd), &a);
 }
 static void SFX(mul_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(mul_arg) a = {.u = c->in[0]->val, .v = c->in[1]->val, .ud = c->in_dot[0] ? c->in[0]->dot : NULL,
                       .vd = c->in_dot[1] ? c->in[1]->dot : NULL, .y = c->out->dot};
-    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 4, SFX(mul_jvp_body), &a);
+    c->be->run(sbo_nn_numel(&c->g->v[c->node->out], c->b), 4, NN_K(mul_jvp), &a);
 }
 static void SFX(mul_vjp)(const SFX(sbo_nn_ctx) *c) {
     long n = sbo_nn_numel(&c->g->v[c->node->out], c->b);
     for (int j = 0; j < 2; j++) {
         if (!c->in_bar[j]) continue;
         SFX(mul_arg) a = {.v = c->in[1 - j]->val, .yb = c->out->bar, .ub = c->in[j]->bar};
-        c->be->run(n, 2, SFX(mul_bwd_body), &a);
+        c->be->run(n, 2, NN_K(mul_bwd), &a);
     }
 }
 static void SFX(mul_tvjp)(const SFX(sbo_nn_ctx) *c) {
@@ -229,7 +153,7 @@ static void SFX(mul_tvjp)(const SFX(sbo_nn_ctx) *c) {
         if (!c->in_bar[j]) continue;
         SFX(mul_arg) a = {.v = c->in[1 - j]->val, .vd = c->in_dot[1 - j] ? c->in[1 - j]->dot : NULL,
                           .yb = c->out->bar, .ybd = c->out->bd, .ub = c->in[j]->bd};
-        c->be->run(n, 4, SFX(mul_bwd_body), &a);
+        c->be->run(n, 4, NN_K(mul_bwd), &a);
     }
 }
 

@@ -42,10 +42,6 @@ SBO_NN_OP_DESC(embedding, .name = "embedding", .n_in_min = 2, .n_in_max = 2, .in
 
 typedef SFX(sbo_nn_embed_args) SFX(embed_arg);
 
-static void SFX(embed_gather_body)(long s0, long s1, const void *p) {
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_embed_gather_row)(s, p);
-}
-static void SFX(embed_scatter_body)(long j0, long j1, const void *p) { SFX(sbo_nn_embed_scatter_cols)(j0, j1, p); }
 
 /* the node's shape: token rows b T, C, the table's strides */
 static SFX(embed_arg) SFX(embed_args)(const SFX(sbo_nn_ctx) *c, const real *src, real *dst) {
@@ -60,20 +56,20 @@ static SFX(embed_arg) SFX(embed_args)(const SFX(sbo_nn_ctx) *c, const real *src,
 
 static void SFX(embedding_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(embed_arg) a = SFX(embed_args)(c, c->in[0]->val, c->out->val);
-    c->be->run(a.rows, a.C, SFX(embed_gather_body), &a);
+    c->be->run(a.rows, a.C, NN_K(embed_gather), &a);
 }
 static void SFX(embedding_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(embed_arg) a = SFX(embed_args)(c, c->in_dot[0] ? c->in[0]->dot : NULL, c->out->dot);
-    c->be->run(a.rows, a.C, SFX(embed_gather_body), &a);
+    c->be->run(a.rows, a.C, NN_K(embed_gather), &a);
 }
 static void SFX(embedding_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(embed_arg) a = SFX(embed_args)(c, c->out->bar, c->in[0]->bar);
-    c->be->run(a.C, a.rows, SFX(embed_scatter_body), &a);
+    c->be->run(a.C, a.rows, NN_K(embed_scatter), &a);
 }
 static void SFX(embedding_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(embed_arg) a = SFX(embed_args)(c, c->out->bd, c->in[0]->bd);
-    c->be->run(a.C, a.rows, SFX(embed_scatter_body), &a);
+    c->be->run(a.C, a.rows, NN_K(embed_scatter), &a);
 }
 #endif

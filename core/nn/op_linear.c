@@ -9,7 +9,8 @@
  *           the product of two activations (attention scores Q K^T, and the weighted values).
  * Exercised by: tests/test_nn.c (ops against central differences, reduced = P^T full, a 4-D product). */
 #ifndef SBO_NN_TEMPLATE
-#include "core/nn/op.h"   /* the descriptor */
+#include "core/nn/op.h"                /* the descriptor */
+#include "core/nn/kernels_linear.h"    /* the bias bodies */
 #include <stdio.h>
 #include <string.h>
 
@@ -111,33 +112,8 @@ const sbo_nn_op_desc sbo_nn_op_matmul = {
 #else /* --- typed part (real, SFX) ----------------------------------------------------------------------------- */
 #include "core/nn/typed.h"
 
-typedef struct {
-    int n;
-    const real *src;
-    real *dst;
-} SFX(bias_arg);
-
-static void SFX(bias_rows_body)(long s0, long s1, const void *p) {   /* rows s of y += bias */
-    const SFX(bias_arg) *a = p;
-    for (long s = s0; s < s1; s++) {
-        real *y = a->dst + s * a->n;
-        for (int j = 0; j < a->n; j++) y[j] += a->src[j];
-    }
-}
-
-typedef struct {
-    int b, n;
-    const real *src;
-    real *dst;
-} SFX(colsum_arg);
-
-static void SFX(colsum_body)(long j0, long j1, const void *p) {   /* dst[j] += sum_s src[s, j], in s order */
-    const SFX(colsum_arg) *a = p;
-    for (int s = 0; s < a->b; s++) {
-        const real *row = a->src + (long)s * a->n;
-        for (long j = j0; j < j1; j++) a->dst[j] += row[j];
-    }
-}
+typedef SFX(sbo_nn_bias_args) SFX(bias_arg);
+typedef SFX(sbo_nn_colsum_args) SFX(colsum_arg);
 
 /* the parts of a linear node: a (b x m: the samples, or b = the rows of the last axis), weight (m x n), bias */
 #define LINEAR_PARTS                                                                                             \
@@ -153,7 +129,7 @@ static void SFX(linear_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(nn_gemm)(c->be, 0, 0, b, n, m, 1, u->val, w->val, 0, c->out->val);
     if (bias) {
         SFX(bias_arg) a = {n, bias->val, c->out->val};
-        c->be->run(b, n, SFX(bias_rows_body), &a);
+        c->be->run(b, n, NN_K(bias_rows), &a);
     }
     if (r) {
         int data = uv->role == SBO_NN_INPUT;
@@ -181,7 +157,7 @@ static void SFX(linear_jvp)(const SFX(sbo_nn_ctx) *c) {
     if (beta == 0) SFX(nn_zero)(c->be, yd, (long)b * n);
     if (bias && c->in_dot[2]) {
         SFX(bias_arg) a = {n, bias->dot, yd};
-        c->be->run(b, n, SFX(bias_rows_body), &a);
+        c->be->run(b, n, NN_K(bias_rows), &a);
     }
 }
 
@@ -195,7 +171,7 @@ static void SFX(linear_vjp)(const SFX(sbo_nn_ctx) *c) {
     }
     if (bias && c->in_bar[2]) {
         SFX(colsum_arg) a = {b, n, yb, bias->bar};
-        c->be->run(n, b, SFX(colsum_body), &a);
+        c->be->run(n, b, NN_K(colsum), &a);
     }
 }
 
@@ -220,7 +196,7 @@ static void SFX(linear_tvjp)(const SFX(sbo_nn_ctx) *c) {
     }
     if (bias && c->in_bar[2]) {
         SFX(colsum_arg) a = {b, n, ybd, bias->bd};
-        c->be->run(n, b, SFX(colsum_body), &a);
+        c->be->run(n, b, NN_K(colsum), &a);
     }
 }
 

@@ -8,6 +8,7 @@
 #ifndef SBO_NN_TEMPLATE
 #include "core/nn/op.h"              /* the descriptor */
 #include "core/nn/kernels_xent.h"    /* sbo_nn_xent_{forward,backward}_row */
+#include "core/nn/kernels_loss.h"    /* the sample weights and the weighted mean */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,25 +74,7 @@ LOSS_DESC(wmean, .name = "wmean", .n_in_min = 2, .n_in_max = 2, .shape = wmean_s
 #include "core/nn/typed.h"
 
 /* --- xent: one body per row, the softmax row on the stack --------------------------------------------------- */
-typedef struct {
-    long rows;
-    int C;
-    const real *z, *zd, *ybar, *ybd;
-    const int *labels;
-    real *y, *yd, *zbar, *zbd;
-} SFX(xent_arg);
-
-static void SFX(xent_fwd_body)(long s0, long s1, const void *p) {
-    const SFX(xent_arg) *a = p;
-    real q[SBO_NN_MAX_CLASSES];
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_xent_forward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->y, a->yd, q);
-}
-static void SFX(xent_bwd_body)(long s0, long s1, const void *p) {
-    const SFX(xent_arg) *a = p;
-    real q[SBO_NN_MAX_CLASSES];
-    for (long s = s0; s < s1; s++)
-        SFX(sbo_nn_xent_backward_row)(s, a->rows, a->C, a->z, a->labels, a->zd, a->ybar, a->ybd, a->zbar, a->zbd, q);
-}
+typedef SFX(sbo_nn_xent_args) SFX(xent_arg);
 
 static SFX(xent_arg) SFX(xent_args)(const SFX(sbo_nn_ctx) *c) {
     const sbo_nn_value *zv = &c->g->v[c->node->in[0]];
@@ -107,20 +90,20 @@ static SFX(xent_arg) SFX(xent_args)(const SFX(sbo_nn_ctx) *c) {
 static void SFX(xent_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(xent_arg) a = SFX(xent_args)(c);
     a.y = c->out->val;
-    c->be->run(a.rows, a.C, SFX(xent_fwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(xent_fwd), &a);
 }
 static void SFX(xent_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(xent_arg) a = SFX(xent_args)(c);
     a.zd = c->in_dot[0] ? c->in[0]->dot : NULL;
     a.yd = c->out->dot;
-    c->be->run(a.rows, a.C, SFX(xent_fwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(xent_fwd), &a);
 }
 static void SFX(xent_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(xent_arg) a = SFX(xent_args)(c);
     a.ybar = c->out->bar;
     a.zbar = c->in[0]->bar;
-    c->be->run(a.rows, a.C, SFX(xent_bwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(xent_bwd), &a);
 }
 static void SFX(xent_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
@@ -129,38 +112,12 @@ static void SFX(xent_tvjp)(const SFX(sbo_nn_ctx) *c) {
     a.ybar = c->out->bar;
     a.ybd = c->out->bd;
     a.zbd = c->in[0]->bd;
-    c->be->run(a.rows, a.C, SFX(xent_bwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(xent_bwd), &a);
 }
 
 /* --- sigmoid_gather: w_s = sigmoid(x[id_s]); the scatter into x's adjoints is one sequential body (repeated
  * ids in a batch add up in sample order) -------------------------------------------------------------------- */
-static inline real SFX(sigmoid)(real x) { return (real)(1.0 / (1.0 + exp(-(double)x))); }
-
-typedef struct {
-    int b;
-    const int *ids;
-    const real *x, *xd, *w, *wbar, *wbd;
-    real *y, *yd, *xbar, *xbd;
-} SFX(gather_arg);
-
-static void SFX(gather_fwd_body)(long s0, long s1, const void *p) {
-    const SFX(gather_arg) *a = p;
-    for (long s = s0; s < s1; s++) {
-        real w = SFX(sigmoid)(a->x[a->ids[s]]);
-        if (a->y) a->y[s] = w;
-        if (a->yd) a->yd[s] = a->xd ? w * (1 - w) * a->xd[a->ids[s]] : 0;
-    }
-}
-static void SFX(gather_bwd_body)(long i0, long i1, const void *p) {   /* the whole batch in sample order: [0, 1) */
-    (void)i0; (void)i1;
-    const SFX(gather_arg) *a = p;
-    for (int s = 0; s < a->b; s++) {
-        int i = a->ids[s];
-        real w = a->w[s], d1 = w * (1 - w), d2 = d1 * (1 - 2 * w);
-        if (a->xbar) a->xbar[i] += d1 * a->wbar[s];
-        if (a->xbd) a->xbd[i] += d1 * a->wbd[s] + (a->xd ? d2 * a->xd[i] * a->wbar[s] : 0);
-    }
-}
+typedef SFX(sbo_nn_sgather_args) SFX(gather_arg);
 
 static SFX(gather_arg) SFX(gather_args)(const SFX(sbo_nn_ctx) *c) {
     SFX(gather_arg) a;
@@ -175,20 +132,20 @@ static SFX(gather_arg) SFX(gather_args)(const SFX(sbo_nn_ctx) *c) {
 static void SFX(sigmoid_gather_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(gather_arg) a = SFX(gather_args)(c);
     a.y = c->out->val;
-    c->be->run(a.b, 1, SFX(gather_fwd_body), &a);
+    c->be->run(a.b, 1, NN_K(sgather_fwd), &a);
 }
 static void SFX(sigmoid_gather_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(gather_arg) a = SFX(gather_args)(c);
     a.xd = c->in_dot[0] ? c->in[0]->dot : NULL;
     a.yd = c->out->dot;
-    c->be->run(a.b, 1, SFX(gather_fwd_body), &a);
+    c->be->run(a.b, 1, NN_K(sgather_fwd), &a);
 }
 static void SFX(sigmoid_gather_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(gather_arg) a = SFX(gather_args)(c);
     a.wbar = c->out->bar;
     a.xbar = c->in[0]->bar;
-    c->be->run(1, a.b, SFX(gather_bwd_body), &a);
+    c->be->run(1, a.b, NN_K(sgather_bwd), &a);
 }
 static void SFX(sigmoid_gather_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
@@ -197,44 +154,11 @@ static void SFX(sigmoid_gather_tvjp)(const SFX(sbo_nn_ctx) *c) {
     a.wbar = c->out->bar;
     a.wbd = c->out->bd;
     a.xbd = c->in[0]->bd;
-    c->be->run(1, a.b, SFX(gather_bwd_body), &a);
+    c->be->run(1, a.b, NN_K(sgather_bwd), &a);
 }
 
 /* --- wmean: L = (1/n) sum_s w_s l_s over the n entries of l (n = b with weights) ------------------------------ */
-typedef struct {
-    long n;
-    const real *l, *ld, *w, *wd;
-    double *out;
-    real Lb, Lbd;
-    real *lbar, *lbd, *wbar, *wbd;
-} SFX(wmean_arg);
-
-static void SFX(wmean_tan_body)(long i0, long i1, const void *p) {   /* sum_s w_s l'_s + w'_s l_s, one pass, double */
-    (void)i0; (void)i1;
-    const SFX(wmean_arg) *a = p;
-    double Ld = 0;
-    for (long s = 0; s < a->n; s++) {
-        real ws = a->w ? a->w[s] : 1;
-        Ld += (a->ld ? (double)ws * a->ld[s] : 0) + (a->wd ? (double)a->wd[s] * a->l[s] : 0);
-    }
-    *a->out = Ld;
-}
-static void SFX(wmean_bwd_body)(long s0, long s1, const void *p) {
-    const SFX(wmean_arg) *a = p;
-    for (long s = s0; s < s1; s++) {
-        real ws = a->w ? a->w[s] : 1;
-        if (a->lbar) a->lbar[s] += a->Lb * ws;
-        if (a->wbar) a->wbar[s] += a->Lb * a->l[s];
-    }
-}
-static void SFX(wmean_tbwd_body)(long s0, long s1, const void *p) {
-    const SFX(wmean_arg) *a = p;
-    for (long s = s0; s < s1; s++) {
-        real ws = a->w ? a->w[s] : 1;
-        if (a->lbd) a->lbd[s] += a->Lbd * ws + (a->wd ? a->Lb * a->wd[s] : 0);
-        if (a->wbd) a->wbd[s] += a->Lbd * a->l[s] + (a->ld ? a->Lb * a->ld[s] : 0);
-    }
-}
+typedef SFX(sbo_nn_wmean_args) SFX(wmean_arg);
 
 static long SFX(wmean_n)(const SFX(sbo_nn_ctx) *c) { return sbo_nn_numel(&c->g->v[c->node->in[0]], c->b); }
 
@@ -242,30 +166,28 @@ static void SFX(wmean_forward)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
     long n = SFX(wmean_n)(c);
     double L = SFX(nn_dot)(c->be, n, c->in[0]->val, w ? w->val : NULL);
-    c->out->val[0] = (real)(L / n);
+    SFX(nn_set1)(c->be, c->out->val, (real)(L / n));
 }
 static void SFX(wmean_jvp)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
-    double Ld = 0;
     SFX(wmean_arg) a = {.n = SFX(wmean_n)(c), .l = c->in[0]->val, .ld = c->in_dot[0] ? c->in[0]->dot : NULL,
-                        .w = w ? w->val : NULL, .wd = w && c->in_dot[1] ? w->dot : NULL, .out = &Ld};
-    c->be->run(1, a.n, SFX(wmean_tan_body), &a);
-    c->out->dot[0] = (real)(Ld / a.n);
+                        .w = w ? w->val : NULL, .wd = w && c->in_dot[1] ? w->dot : NULL, .yd = c->out->dot};
+    c->be->run(1, a.n, NN_K(wmean_tan), &a);
 }
 static void SFX(wmean_vjp)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
     long n = SFX(wmean_n)(c);
-    SFX(wmean_arg) a = {.n = n, .l = c->in[0]->val, .w = w ? w->val : NULL, .Lb = c->out->bar[0] / n,
+    SFX(wmean_arg) a = {.n = n, .l = c->in[0]->val, .w = w ? w->val : NULL, .Lb = SFX(nn_get1)(c->be, c->out->bar) / n,
                         .lbar = c->in_bar[0] ? c->in[0]->bar : NULL, .wbar = w && c->in_bar[1] ? w->bar : NULL};
-    c->be->run(n, 1, SFX(wmean_bwd_body), &a);
+    c->be->run(n, 1, NN_K(wmean_bwd), &a);
 }
 static void SFX(wmean_tvjp)(const SFX(sbo_nn_ctx) *c) {
     const SFX(sbo_nn_buf) *w = c->in[1];
     long n = SFX(wmean_n)(c);
     SFX(wmean_arg) a = {.n = n, .l = c->in[0]->val, .ld = c->in_dot[0] ? c->in[0]->dot : NULL,
                         .w = w ? w->val : NULL, .wd = w && c->in_dot[1] ? w->dot : NULL,
-                        .Lb = c->out->bar[0] / n, .Lbd = c->out->bd[0] / n,
+                        .Lb = SFX(nn_get1)(c->be, c->out->bar) / n, .Lbd = SFX(nn_get1)(c->be, c->out->bd) / n,
                         .lbd = c->in_bar[0] ? c->in[0]->bd : NULL, .wbd = w && c->in_bar[1] ? w->bd : NULL};
-    c->be->run(n, 1, SFX(wmean_tbwd_body), &a);
+    c->be->run(n, 1, NN_K(wmean_tbwd), &a);
 }
 #endif

@@ -35,12 +35,6 @@ SBO_NN_OP_DESC(softmax_gather, .name = "softmax_gather", .n_in_min = 2, .n_in_ma
 
 typedef SFX(sbo_nn_smgather_args) SFX(smg_arg);
 
-static void SFX(smg_fwd_body)(long s0, long s1, const void *p) {
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_smgather_fwd_thread)(s, p);
-}
-static void SFX(smg_bwd_body)(long j0, long j1, const void *p) {
-    for (long j = j0; j < j1; j++) SFX(sbo_nn_smgather_bwd_thread)(j, p);
-}
 
 static SFX(smg_arg) SFX(smg_args)(const SFX(sbo_nn_ctx) *c) {
     const sbo_nn_value *x = &c->g->v[c->node->in[0]];
@@ -51,20 +45,20 @@ static SFX(smg_arg) SFX(smg_args)(const SFX(sbo_nn_ctx) *c) {
 static void SFX(softmax_gather_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(smg_arg) a = SFX(smg_args)(c);
     a.y = c->out->val;
-    c->be->run(a.b, a.K, SFX(smg_fwd_body), &a);
+    c->be->run(a.b, a.K, NN_K(smg_fwd), &a);
 }
 static void SFX(softmax_gather_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(smg_arg) a = SFX(smg_args)(c);
     a.xd = c->in_dot[0] ? c->in[0]->dot : NULL;
     a.yd = c->out->dot;
-    c->be->run(a.b, a.K, SFX(smg_fwd_body), &a);
+    c->be->run(a.b, a.K, NN_K(smg_fwd), &a);
 }
 static void SFX(softmax_gather_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(smg_arg) a = SFX(smg_args)(c);
     a.ybar = c->out->bar;
     a.xbar = c->in[0]->bar;
-    c->be->run(a.K, a.b * a.K, SFX(smg_bwd_body), &a);
+    c->be->run(a.K, a.b * a.K, NN_K(smg_bwd), &a);
 }
 static void SFX(softmax_gather_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
@@ -73,6 +67,6 @@ static void SFX(softmax_gather_tvjp)(const SFX(sbo_nn_ctx) *c) {
     a.ybar = c->out->bar;
     a.ybd = c->out->bd;
     a.xbd = c->in[0]->bd;
-    c->be->run(a.K, a.b * a.K, SFX(smg_bwd_body), &a);
+    c->be->run(a.K, a.b * a.K, NN_K(smg_bwd), &a);
 }
 #endif

@@ -42,13 +42,6 @@ SBO_NN_OP_DESC(rmsnorm, .name = "rmsnorm", .n_in_min = 2, .n_in_max = 2, .param_
 
 typedef SFX(sbo_nn_norm_args) SFX(norm_arg);
 
-static void SFX(norm_fwd_body)(long s0, long s1, const void *p) {
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_norm_forward_row)(s, p);
-}
-static void SFX(norm_bwd_body)(long s0, long s1, const void *p) {
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_norm_backward_row)(s, p);
-}
-static void SFX(norm_param_body)(long j0, long j1, const void *p) { SFX(sbo_nn_norm_param_cols)(j0, j1, p); }
 
 /* the node's primal arrays; gamma = in[1], beta = in[2] when present */
 static SFX(norm_arg) SFX(norm_args)(const SFX(sbo_nn_ctx) *c) {
@@ -75,14 +68,14 @@ static void SFX(norm_tangents)(const SFX(sbo_nn_ctx) *c, SFX(norm_arg) *a) {
 static void SFX(norm_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(norm_arg) a = SFX(norm_args)(c);
     a.y = c->out->val;
-    c->be->run(a.rows, a.C, SFX(norm_fwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(norm_fwd), &a);
 }
 
 static void SFX(norm_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(norm_arg) a = SFX(norm_args)(c);
     SFX(norm_tangents)(c, &a);
     a.yd = c->out->dot;
-    c->be->run(a.rows, a.C, SFX(norm_fwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(norm_fwd), &a);
 }
 
 /* tangent = 0: the vjp (adjoints from y_bar); 1: the tvjp (their tangents from y_bar, y_bar' and the tangents) */
@@ -99,13 +92,13 @@ static void SFX(norm_reverse)(const SFX(sbo_nn_ctx) *c, int tangent) {
     if (ub) {
         if (tangent) a.ubd = ub;
         else a.ubar = ub;
-        c->be->run(a.rows, a.C, SFX(norm_bwd_body), &a);
+        c->be->run(a.rows, a.C, NN_K(norm_bwd), &a);
         a.ubar = a.ubd = NULL;
     }
     if (gb || bb) {
         if (tangent) { a.gbd = gb; a.betabd = bb; }
         else { a.gbar = gb; a.betabar = bb; }
-        c->be->run(a.C, a.rows, SFX(norm_param_body), &a);
+        c->be->run(a.C, a.rows, NN_K(norm_param), &a);
     }
 }
 

@@ -35,12 +35,6 @@ SBO_NN_OP_DESC(permute, .name = "permute", .n_in_min = 1, .n_in_max = 1, .shape 
 
 typedef SFX(sbo_nn_permute_args) SFX(permute_arg);
 
-static void SFX(permute_gather_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) SFX(sbo_nn_permute_gather_thread)(t, p);
-}
-static void SFX(permute_scatter_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) SFX(sbo_nn_permute_scatter_thread)(t, p);
-}
 
 /* the output's dims at batch b and, per output axis, the input's stride of the axis it comes from */
 static SFX(permute_arg) SFX(permute_args)(const SFX(sbo_nn_ctx) *c, const real *src, real *dst) {
@@ -60,20 +54,20 @@ static SFX(permute_arg) SFX(permute_args)(const SFX(sbo_nn_ctx) *c, const real *
 
 static void SFX(permute_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(permute_arg) a = SFX(permute_args)(c, c->in[0]->val, c->out->val);
-    c->be->run(a.n, 1, SFX(permute_gather_body), &a);
+    c->be->run(a.n, 1, NN_K(permute_gather), &a);
 }
 static void SFX(permute_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(permute_arg) a = SFX(permute_args)(c, c->in_dot[0] ? c->in[0]->dot : NULL, c->out->dot);
-    c->be->run(a.n, 1, SFX(permute_gather_body), &a);
+    c->be->run(a.n, 1, NN_K(permute_gather), &a);
 }
 static void SFX(permute_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(permute_arg) a = SFX(permute_args)(c, c->out->bar, c->in[0]->bar);
-    c->be->run(a.n, 1, SFX(permute_scatter_body), &a);
+    c->be->run(a.n, 1, NN_K(permute_scatter), &a);
 }
 static void SFX(permute_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(permute_arg) a = SFX(permute_args)(c, c->out->bd, c->in[0]->bd);
-    c->be->run(a.n, 1, SFX(permute_scatter_body), &a);
+    c->be->run(a.n, 1, NN_K(permute_scatter), &a);
 }
 #endif

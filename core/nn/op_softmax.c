@@ -35,14 +35,6 @@ SBO_NN_OP_DESC(softmax, .name = "softmax", .n_in_min = 1, .n_in_max = 1, .shape 
 
 typedef SFX(sbo_nn_softmax_args) SFX(softmax_arg);
 
-static void SFX(softmax_fwd_body)(long s0, long s1, const void *p) {
-    real q[SBO_NN_MAX_CLASSES];
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_softmax_forward_row)(s, p, q);
-}
-static void SFX(softmax_bwd_body)(long s0, long s1, const void *p) {
-    real q[SBO_NN_MAX_CLASSES];
-    for (long s = s0; s < s1; s++) SFX(sbo_nn_softmax_backward_row)(s, p, q);
-}
 
 static SFX(softmax_arg) SFX(softmax_args)(const SFX(sbo_nn_ctx) *c) {
     const sbo_nn_value *zv = &c->g->v[c->node->in[0]];
@@ -58,20 +50,20 @@ static SFX(softmax_arg) SFX(softmax_args)(const SFX(sbo_nn_ctx) *c) {
 static void SFX(softmax_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(softmax_arg) a = SFX(softmax_args)(c);
     a.y = c->out->val;
-    c->be->run(a.rows, a.C, SFX(softmax_fwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(softmax_fwd), &a);
 }
 static void SFX(softmax_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(softmax_arg) a = SFX(softmax_args)(c);
     a.zd = c->in_dot[0] ? c->in[0]->dot : NULL;
     a.yd = c->out->dot;
-    c->be->run(a.rows, a.C, SFX(softmax_fwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(softmax_fwd), &a);
 }
 static void SFX(softmax_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(softmax_arg) a = SFX(softmax_args)(c);
     a.ybar = c->out->bar;
     a.zbar = c->in[0]->bar;
-    c->be->run(a.rows, a.C, SFX(softmax_bwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(softmax_bwd), &a);
 }
 static void SFX(softmax_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
@@ -80,6 +72,6 @@ static void SFX(softmax_tvjp)(const SFX(sbo_nn_ctx) *c) {
     a.ybar = c->out->bar;
     a.ybd = c->out->bd;
     a.zbd = c->in[0]->bd;
-    c->be->run(a.rows, a.C, SFX(softmax_bwd_body), &a);
+    c->be->run(a.rows, a.C, NN_K(softmax_bwd), &a);
 }
 #endif

@@ -50,21 +50,6 @@ SBO_NN_OP_DESC(mean_tokens, .name = "mean_tokens", .n_in_min = 1, .n_in_max = 1,
 typedef SFX(sbo_nn_bcast_args) SFX(bcast_arg);
 typedef SFX(sbo_nn_meantok_args) SFX(meantok_arg);
 
-static void SFX(bcast_add_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) SFX(sbo_nn_bcast_add_thread)(t, p);
-}
-static void SFX(bcast_acc_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) SFX(sbo_nn_bcast_acc_thread)(t, p);
-}
-static void SFX(bcast_sum_body)(long j0, long j1, const void *p) {
-    for (long j = j0; j < j1; j++) SFX(sbo_nn_bcast_sum_thread)(j, p);
-}
-static void SFX(meantok_mean_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) SFX(sbo_nn_meantok_mean_thread)(t, p);
-}
-static void SFX(meantok_spread_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) SFX(sbo_nn_meantok_spread_thread)(t, p);
-}
 
 /* --- add_bcast ---------------------------------------------------------------------------------------------- */
 static SFX(bcast_arg) SFX(bcast_args)(const SFX(sbo_nn_ctx) *c) {
@@ -77,14 +62,14 @@ static void SFX(add_bcast_forward)(const SFX(sbo_nn_ctx) *c) {
     a.u = c->in[0]->val;
     a.p = c->in[1]->val;
     a.y = c->out->val;
-    c->be->run(a.rows * a.per, 1, SFX(bcast_add_body), &a);
+    c->be->run(a.rows * a.per, 1, NN_K(bcast_add), &a);
 }
 static void SFX(add_bcast_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(bcast_arg) a = SFX(bcast_args)(c);
     a.u = c->in_dot[0] ? c->in[0]->dot : NULL;
     a.p = c->in_dot[1] ? c->in[1]->dot : NULL;
     a.y = c->out->dot;
-    c->be->run(a.rows * a.per, 1, SFX(bcast_add_body), &a);
+    c->be->run(a.rows * a.per, 1, NN_K(bcast_add), &a);
 }
 /* y_bar (tangent = 0) or y_bar' (1) into u_bar, P_bar or their tangents */
 static void SFX(bcast_adjoint)(const SFX(sbo_nn_ctx) *c, int tangent) {
@@ -92,11 +77,11 @@ static void SFX(bcast_adjoint)(const SFX(sbo_nn_ctx) *c, int tangent) {
     a.ybar = tangent ? c->out->bd : c->out->bar;
     if (c->in_bar[0]) {
         a.ubar = tangent ? c->in[0]->bd : c->in[0]->bar;
-        c->be->run(a.rows * a.per, 1, SFX(bcast_acc_body), &a);
+        c->be->run(a.rows * a.per, 1, NN_K(bcast_acc), &a);
     }
     if (c->in_bar[1]) {
         a.pbar = tangent ? c->in[1]->bd : c->in[1]->bar;
-        c->be->run(a.per, a.rows, SFX(bcast_sum_body), &a);
+        c->be->run(a.per, a.rows, NN_K(bcast_sum), &a);
     }
 }
 static void SFX(add_bcast_vjp)(const SFX(sbo_nn_ctx) *c) { SFX(bcast_adjoint)(c, 0); }
@@ -110,20 +95,20 @@ static SFX(meantok_arg) SFX(meantok_args)(const SFX(sbo_nn_ctx) *c, const real *
 
 static void SFX(mean_tokens_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(meantok_arg) a = SFX(meantok_args)(c, c->in[0]->val, c->out->val);
-    c->be->run(a.rows * a.C, a.T, SFX(meantok_mean_body), &a);
+    c->be->run(a.rows * a.C, a.T, NN_K(meantok_mean), &a);
 }
 static void SFX(mean_tokens_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(meantok_arg) a = SFX(meantok_args)(c, c->in_dot[0] ? c->in[0]->dot : NULL, c->out->dot);
-    c->be->run(a.rows * a.C, a.T, SFX(meantok_mean_body), &a);
+    c->be->run(a.rows * a.C, a.T, NN_K(meantok_mean), &a);
 }
 static void SFX(mean_tokens_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(meantok_arg) a = SFX(meantok_args)(c, c->out->bar, c->in[0]->bar);
-    c->be->run(a.rows * a.T * a.C, 1, SFX(meantok_spread_body), &a);
+    c->be->run(a.rows * a.T * a.C, 1, NN_K(meantok_spread), &a);
 }
 static void SFX(mean_tokens_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(meantok_arg) a = SFX(meantok_args)(c, c->out->bd, c->in[0]->bd);
-    c->be->run(a.rows * a.T * a.C, 1, SFX(meantok_spread_body), &a);
+    c->be->run(a.rows * a.T * a.C, 1, NN_K(meantok_spread), &a);
 }
 #endif

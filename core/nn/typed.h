@@ -59,7 +59,20 @@ static inline int SFX(nn_same)(const sbo_nn_backend *be, const real *dst, const 
 #endif
 }
 
+/* One element of backend memory: read (the loss, a scalar adjoint) and written (a scalar output) through the
+ * backend, never dereferenced on the host (the memory may be a device's). */
+static inline real SFX(nn_get1)(const sbo_nn_backend *be, const real *p) {
+    real v;
+    be->get(&v, p, sizeof v);
+    return v;
+}
+static inline void SFX(nn_set1)(const sbo_nn_backend *be, real *p, real v) { be->put(p, &v, sizeof v); }
+
 static inline void SFX(nn_zero)(const sbo_nn_backend *be, real *p, long n) { be->zero(p, sizeof(real) * (size_t)n); }
+
+/* The kernel id of the body sbo_nn_<name>_body of the current precision (core/nn/kernels.h). */
+#undef NN_K
+#define NN_K(name) SFX(SBO_NNK_##name)
 
 /* The op's typed function table entry of the current precision. */
 #undef SBO_NN_OP_FNS
