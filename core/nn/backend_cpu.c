@@ -132,6 +132,23 @@ static int cpu_same_f64(const double *dst, const double *src, long n) {
     return 1;
 }
 
+/* The cpu-grid backend's run: a device's launch emulated on the host. Index t of [0, n) is thread t of a grid of
+ * SBO_NN_GRID_BLOCK-thread blocks, and each thread calls the body on [t, t + 1) alone, the blocks from last to
+ * first and the threads of a block in a scrambled order (a GPU promises no order). A body that reads another
+ * index's result, or that does not give the same numbers on any split of its range, then differs from the CPU
+ * backend. */
+#define SBO_NN_GRID_BLOCK 256L
+static void grid_run(long n, long work, int kernel, const void *arg) {
+    (void)work;
+    if (n <= 0) return;
+    sbo_nn_body_fn body = cpu_kernels[kernel];
+    for (long blk = (n - 1) / SBO_NN_GRID_BLOCK; blk >= 0; blk--)
+        for (long thr = 0; thr < SBO_NN_GRID_BLOCK; thr++) {
+            long t = blk * SBO_NN_GRID_BLOCK + (thr * 37) % SBO_NN_GRID_BLOCK;   /* 37 is prime to the block */
+            if (t < n) body(t, t + 1, arg);
+        }
+}
+
 static const sbo_nn_backend cpu_backend = {
     .name = "cpu (CBLAS + OpenMP)",
     .sgemm = cpu_sgemm, .dgemm = cpu_dgemm, .sgemm_batched = cpu_sgemm_batched, .dgemm_batched = cpu_dgemm_batched,
@@ -141,3 +158,13 @@ static const sbo_nn_backend cpu_backend = {
     .same_f32 = cpu_same_f32, .same_f64 = cpu_same_f64};
 
 const sbo_nn_backend *sbo_nn_backend_cpu(void) { return &cpu_backend; }
+
+const sbo_nn_backend *sbo_nn_backend_cpu_grid(void) {
+    static sbo_nn_backend grid;
+    if (!grid.run) {   /* the CPU backend but for run */
+        grid = cpu_backend;
+        grid.name = "cpu-grid (CBLAS; every kernel one index per emulated GPU thread, scrambled order)";
+        grid.run = grid_run;
+    }
+    return &grid;
+}
