@@ -1,9 +1,10 @@
-/* bench/bench_iter.c: where the time of one iteration goes, on the image tasks, measured in one run.
+/* bench/bench_iter.c: where the time of one iteration goes, on the network tasks, measured in one run.
  *
- *   bench_iter [--quick] [--steps S] [--repeats R] [--task data_cleaning|data_cleaning_mlp|hyper_rep]
+ *   bench_iter [--quick] [--steps S] [--repeats R]
+ *              [--task data_cleaning|data_cleaning_mlp|hyper_rep|vit_reweight|data_mixture]
  *
- * For each image task (data_cleaning with the linear model and with the MLP, hyper_rep; the tasks' defaults:
- * n_train 5000, batch 256, float32 engine) it prints
+ * For each task (data_cleaning with the linear model and with the MLP, hyper_rep: the tasks' defaults, n_train 5000,
+ * batch 256; vit_reweight and data_mixture: their defaults, width 64; float32 engine) it prints
  *   1. the oracles: median time of one lower gradient, one HVP H[V], one cross term J[Z] and the two upper
  *      gradients on the same minibatch at the same point (SOBA's x_0, Y_0), in blocks taken in turn; the ratios
  *      HVP / gradient and J / gradient; the share of each oracle's time inside GEMM;
@@ -220,6 +221,8 @@ static const task_case TASKS[] = {
     {"data_cleaning (linear)", "data_cleaning", {"task.model=linear"}, 1},
     {"data_cleaning (mlp 256)", "data_cleaning", {"task.model=mlp"}, 1},
     {"hyper_rep (256)", "hyper_rep", {NULL}, 0},
+    {"vit_reweight (width 64)", "vit_reweight", {NULL}, 0},
+    {"data_mixture (byte LM, width 64)", "data_mixture", {NULL}, 0},
 };
 #define N_TASKS ((int)(sizeof TASKS / sizeof TASKS[0]))
 
@@ -347,10 +350,13 @@ static int bench_task(const task_case *tc, int steps, int repeats, int quick) {
         snprintf(blocks + u, sizeof blocks - u, "%s%s %dx%d", l ? ", " : "", t->lower.block[l].name,
                  t->lower.block[l].m, t->lower.block[l].n);
     }
-    sbo_neural_options no;   /* every bench task is an image task: its options, as the task parsed them */
-    if (sbo_neural_options_parse(&cfg_task, &no, err, sizeof err)) die(tc->label, err);
-    printf("\n== %s: d = %d, lower blocks %s; n_train %ld, batch %ld, precision float%d (created in %.1f s)\n",
-           tc->label, t->d, blocks, no.n_train, no.batch, no.precision, now_s() - t0);
+    sbo_neural_options no;   /* the image tasks' options, as the task parsed them (data_mixture has its own) */
+    if (!sbo_neural_options_parse(&cfg_task, &no, err, sizeof err))
+        printf("\n== %s: d = %d, lower blocks %s; n_train %ld, batch %ld, precision float%d (created in %.1f s)\n",
+               tc->label, t->d, blocks, no.n_train, no.batch, no.precision, now_s() - t0);
+    else
+        printf("\n== %s: d = %d, lower blocks %s; task defaults (created in %.1f s)\n", tc->label, t->d, blocks,
+               now_s() - t0);
 
     // every algorithm exists at once, so that the repeats can be interleaved (below)
     sbo_algo *algos[N_ALGOS];
@@ -468,7 +474,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--task") && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--quick] [--steps S] [--repeats R] [--task data_cleaning|data_cleaning_mlp|"
-                            "hyper_rep]\n", argv[0]);
+                            "hyper_rep|vit_reweight|data_mixture]\n", argv[0]);
             return 2;
         }
     }
@@ -489,7 +495,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < N_TASKS; i++) {
         const task_case *tc = &TASKS[i];
         if (only) {
-            int mlp = tc->n_sets && !strcmp(tc->sets[0], "task.model=mlp");
+            int mlp = tc->n_sets && tc->sets[0] && !strcmp(tc->sets[0], "task.model=mlp");
             char name[64];
             snprintf(name, sizeof name, "%s%s", tc->task, mlp ? "_mlp" : "");
             if (strcmp(only, name)) continue;
