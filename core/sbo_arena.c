@@ -186,7 +186,8 @@ void sbo_arena_print(const sbo_arena *a, FILE *out) {
     /* Before commit the table shows the declared sizes (what commit will allocate). */
     long total = 0;
     for (int i = 0; i < a->n; i++) total += round_up(a->entry[i].count);
-    fprintf(out, "arena '%s'%s%s\n", a->name, a->device ? " (device memory)" : "", a->committed ? "" : " (not committed)");
+    fprintf(out, "arena '%s'%s%s\n", a->name, a->device ? " (device memory)" : "",
+            a->committed ? "" : " (not committed)");
     fprintf(out, "  %-24s %-28s %14s %10s\n", "name", "shape", "bytes", "MiB");
     for (int i = 0; i < a->n; i++) {
         const sbo_arena_entry *e = &a->entry[i];

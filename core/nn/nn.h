@@ -31,7 +31,8 @@
  *
  * Parameters cross the interface as the algorithm's double arrays (x, and the lower tuple Y of core/sbo_tuple.h);
  * inside, an executor computes in float32 (the default) or float64, through one backend (core/nn/backend.h: GEMM,
- * bodies run over elements or rows, reductions). All buffers live in named arenas (STYLE.md pattern 5).
+ * bodies run over elements or rows, reductions). All buffers live in named arenas (STYLE.md pattern 5) in the
+ * backend's memory (device memory on a GPU backend), which the executor reaches only through the backend.
  * Exercised by: tests/test_nn.c (ops against central differences in double; reduced = P^T full; fused = separate),
  * tests/test_neural.c (the image tasks' networks). */
 #ifndef SBO_NN_H
