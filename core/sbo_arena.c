@@ -23,14 +23,16 @@ static long round_up(long n) {
 /* A mutex, because theory checks commit per-thread arenas inside OpenMP regions. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static sbo_arena *g_live = NULL;
-static size_t g_live_bytes = 0, g_peak_bytes = 0;
+static size_t g_live_bytes = 0, g_peak_bytes = 0;   /* host arenas */
+static size_t g_dev_live = 0, g_dev_peak = 0;         /* device arenas */
 
 static void registry_add(sbo_arena *a) {
     pthread_mutex_lock(&g_lock);
     a->next_live = g_live;
     g_live = a;
-    g_live_bytes += sbo_arena_bytes(a);
-    if (g_live_bytes > g_peak_bytes) g_peak_bytes = g_live_bytes;
+    size_t *live = a->device ? &g_dev_live : &g_live_bytes, *peak = a->device ? &g_dev_peak : &g_peak_bytes;
+    *live += sbo_arena_bytes(a);
+    if (*live > *peak) *peak = *live;
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -39,7 +41,7 @@ static void registry_remove(sbo_arena *a) {
     for (sbo_arena **p = &g_live; *p; p = &(*p)->next_live) {
         if (*p == a) {
             *p = a->next_live;
-            g_live_bytes -= sbo_arena_bytes(a);
+            *(a->device ? &g_dev_live : &g_live_bytes) -= sbo_arena_bytes(a);
             break;
         }
     }
@@ -47,23 +49,22 @@ static void registry_remove(sbo_arena *a) {
     pthread_mutex_unlock(&g_lock);
 }
 
-size_t sbo_arena_live_bytes(void) {
+static size_t locked_read(const size_t *counter) {
     pthread_mutex_lock(&g_lock);
-    size_t b = g_live_bytes;
+    size_t b = *counter;
     pthread_mutex_unlock(&g_lock);
     return b;
 }
 
-size_t sbo_arena_peak_bytes(void) {
-    pthread_mutex_lock(&g_lock);
-    size_t b = g_peak_bytes;
-    pthread_mutex_unlock(&g_lock);
-    return b;
-}
+size_t sbo_arena_live_bytes(void) { return locked_read(&g_live_bytes); }
+size_t sbo_arena_peak_bytes(void) { return locked_read(&g_peak_bytes); }
+size_t sbo_arena_device_live_bytes(void) { return locked_read(&g_dev_live); }
+size_t sbo_arena_device_peak_bytes(void) { return locked_read(&g_dev_peak); }
 
 void sbo_arena_reset_peak(void) {
     pthread_mutex_lock(&g_lock);
     g_peak_bytes = g_live_bytes;
+    g_dev_peak = g_dev_live;
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -128,6 +129,20 @@ void sbo_arena_add_long(sbo_arena *a, const char *name, const char *shape, long 
     arena_add(a, name, shape, count, 3, dst);
 }
 
+void sbo_arena_set_memory(sbo_arena *a, void *(*alloc)(size_t bytes), void (*release)(void *p),
+                          void (*zero)(void *p, size_t bytes), int device) {
+    if (a->committed || !alloc || !release || !zero) {
+        fprintf(stderr, "sbo_arena_set_memory: arena '%s': %s\n", a->name,
+                a->committed ? "already committed; give the provider before sbo_arena_commit"
+                             : "a provider needs alloc, release and zero");
+        abort();
+    }
+    a->mem_alloc = alloc;
+    a->mem_release = release;
+    a->mem_zero = zero;
+    a->device = device;
+}
+
 int sbo_arena_commit(sbo_arena *a) {
     if (a->committed) return 0;
     long total = 0;
@@ -136,9 +151,10 @@ int sbo_arena_commit(sbo_arena *a) {
     a->base = NULL;
     if (total > 0) {
         size_t bytes = (size_t)total * sizeof(double);   /* a multiple of 64, as aligned_alloc wants */
-        a->base = aligned_alloc(SBO_ARENA_ALIGN_DOUBLES * sizeof(double), bytes);
+        a->base = a->mem_alloc ? a->mem_alloc(bytes) : aligned_alloc(SBO_ARENA_ALIGN_DOUBLES * sizeof(double), bytes);
         if (!a->base) return -1;
-        memset(a->base, 0, bytes);
+        if (a->mem_alloc) a->mem_zero(a->base, bytes);   /* the provider's memory: zeroed by the provider */
+        else memset(a->base, 0, bytes);
     }
     long off = 0;
     for (int i = 0; i < a->n; i++) {
@@ -153,7 +169,8 @@ int sbo_arena_commit(sbo_arena *a) {
 
 void sbo_arena_free(sbo_arena *a) {
     if (a->committed) registry_remove(a);
-    free(a->base);
+    if (a->base && a->mem_alloc) a->mem_release(a->base);
+    else free(a->base);
     a->base = NULL;
     /* Stale views would point into freed memory; NULL makes a use after free fail loudly. */
     for (int i = 0; i < a->n; i++)
@@ -169,7 +186,8 @@ void sbo_arena_print(const sbo_arena *a, FILE *out) {
     /* Before commit the table shows the declared sizes (what commit will allocate). */
     long total = 0;
     for (int i = 0; i < a->n; i++) total += round_up(a->entry[i].count);
-    fprintf(out, "arena '%s'%s\n", a->name, a->committed ? "" : " (not committed)");
+    fprintf(out, "arena '%s'%s%s\n", a->name, a->device ? " (device memory)" : "",
+            a->committed ? "" : " (not committed)");
     fprintf(out, "  %-24s %-28s %14s %10s\n", "name", "shape", "bytes", "MiB");
     for (int i = 0; i < a->n; i++) {
         const sbo_arena_entry *e = &a->entry[i];

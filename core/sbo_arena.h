@@ -31,6 +31,11 @@ typedef struct sbo_arena {
     double *base;
     int committed;
     struct sbo_arena *next_live;    /* registry link */
+    /* The memory provider (sbo_arena_set_memory); NULL alloc: host memory (aligned_alloc, free, memset). */
+    void *(*mem_alloc)(size_t bytes);
+    void (*mem_release)(void *p);
+    void (*mem_zero)(void *p, size_t bytes);
+    int device;         /* its memory is device memory: counted apart, never dereferenced on the host */
 } sbo_arena;
 
 void sbo_arena_init(sbo_arena *a, const char *name);
@@ -41,14 +46,25 @@ void sbo_arena_add(sbo_arena *a, const char *name, const char *shape, long count
 void sbo_arena_add_f32(sbo_arena *a, const char *name, const char *shape, long count, float **dst);
 void sbo_arena_add_int(sbo_arena *a, const char *name, const char *shape, long count, int **dst);
 void sbo_arena_add_long(sbo_arena *a, const char *name, const char *shape, long count, long **dst);
+/* Gives the arena its memory from a provider (between init and commit): commit takes the block from alloc
+ * (64-byte aligned bytes, NULL when out of memory) and zeroes it with zero, which the provider implements (commit
+ * never writes the block from the host: a device provider's block may not be host-addressable); free gives it
+ * back with release. device = 1: the block is device memory, counted in the registry's device bytes (apart from
+ * the host bytes) and marked as such by sbo_arena_print. Without a provider: aligned_alloc, memset, free (host).
+ * The views commit writes are then pointers into the provider's memory, to hand to the provider's functions. */
+void sbo_arena_set_memory(sbo_arena *a, void *(*alloc)(size_t bytes), void (*release)(void *p),
+                          void (*zero)(void *p, size_t bytes), int device);
 int sbo_arena_commit(sbo_arena *a);      /* 0 ok, -1 out of memory; zero-fills */
 void sbo_arena_free(sbo_arena *a);
 size_t sbo_arena_bytes(const sbo_arena *a);
 void sbo_arena_print(const sbo_arena *a, FILE *out);
 
-/* Registry over all committed arenas of the process. */
+/* Registry over all committed arenas of the process: host arenas (live_bytes, peak_bytes) and device arenas
+ * (device_*) are summed apart; reset_peak resets both peaks. */
 size_t sbo_arena_live_bytes(void);
 size_t sbo_arena_peak_bytes(void);
+size_t sbo_arena_device_live_bytes(void);
+size_t sbo_arena_device_peak_bytes(void);
 void sbo_arena_reset_peak(void);
 const sbo_arena *sbo_arena_first_live(void);   /* iterate with ->next_live */
 

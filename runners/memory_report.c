@@ -44,7 +44,8 @@ typedef struct {
     long diverged_at;                /* -1, or the step whose iterate became non-finite */
     double algo_state, algo_work;    /* bytes of the algorithm's own arenas */
     /* the whole child */
-    double arena_peak, arena_live;   /* every arena (task, engine, algorithm) */
+    double arena_peak, arena_live;   /* every host arena (task, engine, algorithm) */
+    double device_peak;              /* every device arena (the engine's on a device backend; 0 on the CPU) */
     double hwm_create, hwm;          /* VmHWM after creation, after the steps */
     double step_s;                   /* wall time of the steps (sbo sweep --slurm sizes --time with it) */
     int n_arenas;
@@ -141,6 +142,7 @@ static void mem_measure(const mem_job *j, mem_report *r) {
     if (!j->at) r->hwm_create = r->hwm;
     r->arena_peak = (double)sbo_arena_peak_bytes();
     r->arena_live = (double)sbo_arena_live_bytes();
+    r->device_peak = (double)sbo_arena_device_peak_bytes();
     r->n_arenas = sbo_run_arena_totals(r->arena, MEM_MAX_ARENAS);
     for (int i = 0; a && i < r->n_arenas; i++) {   /* the same row for every algorithm */
         if (strcmp(r->arena[i].name, a->state.name) == 0) snprintf(r->arena[i].name, sizeof r->arena[i].name, "algo.state");
@@ -480,7 +482,14 @@ static void print_report(const sbo_task_type *tt, long steps, int n_algos, const
         double first = arena_of(&rep[0], names[m]);
         int differs = 0;
         for (int i = 1; i < n_algos; i++) differs |= arena_of(&rep[i], names[m]) != first;
-        printf("%c %-30s", differs ? '*' : ' ', names[m]);
+        int device = 0;   /* a device arena is marked; the CPU's table is unchanged */
+        for (int i = -1; i < n_algos; i++) {
+            const mem_report *r = i < 0 ? base : &rep[i];
+            for (int k = 0; k < r->n_arenas; k++) device |= r->arena[k].device && !strcmp(r->arena[k].name, names[m]);
+        }
+        char label[64];
+        snprintf(label, sizeof label, "%s%s", names[m], device ? " (device)" : "");
+        printf("%c %-30s", differs ? '*' : ' ', label);
         for (int i = -1; i < n_algos; i++) {
             double v = arena_of(i < 0 ? base : &rep[i], names[m]);
             if (v < 0) snprintf(b3, sizeof b3, "-");
@@ -488,6 +497,17 @@ static void print_report(const sbo_task_type *tt, long steps, int n_algos, const
             printf(" %*s", w, b3);
         }
         printf("\n");
+    }
+    double max_dev = base->device_peak;
+    for (int i = 0; i < n_algos; i++) max_dev = rep[i].device_peak > max_dev ? rep[i].device_peak : max_dev;
+    if (max_dev > 0) {   /* a device backend: its arenas are not in the host columns above */
+        mem_unit ud = unit_for(max_dev);
+        printf("  %-30s", "device arena peak");
+        for (int i = -1; i < n_algos; i++) {
+            fmt_u(i < 0 ? base->device_peak : rep[i].device_peak, ud, b3, sizeof b3);
+            printf(" %*s", w, b3);
+        }
+        printf("  (%s; device memory, apart from the host peak)\n", ud.name);
     }
 
     // --- notes

@@ -126,11 +126,13 @@ int sbo_run_arena_totals(sbo_arena_total *out, int max) {
                 snprintf(out[k].name, sizeof out[k].name, "%s", name);
                 out[k].bytes = 0;
                 out[k].count = 0;
+                out[k].device = 0;
                 n++;
             }
         }
         out[k].bytes += sbo_arena_bytes(live[j]);
         out[k].count++;
+        out[k].device |= live[j]->device;
     }
     free(live);
     return n;
@@ -143,7 +145,8 @@ int sbo_run_arena_summary(char *buf, size_t len) {
     size_t used = 0;
     for (int i = 0; i < n; i++) {
         char item[96];
-        int w = snprintf(item, sizeof item, "%s%s=%zu", i ? ";" : "", tot[i].name, tot[i].bytes);
+        int w = snprintf(item, sizeof item, "%s%s%s=%zu", i ? ";" : "", tot[i].name, tot[i].device ? " (device)" : "",
+                         tot[i].bytes);
         if (w < 0 || used + (size_t)w + 1 > len) return -1;
         memcpy(buf + used, item, (size_t)w + 1);
         used += (size_t)w;
@@ -630,6 +633,8 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     rc |= sbo_h5_attr_long(f, "/", "memory_arena_peak_bytes", (long)arena_peak);
     rc |= sbo_h5_attr_long(f, "/", "memory_process_peak_bytes", (long)vm_hwm);
     rc |= sbo_h5_attr_str(f, "/", "memory_arenas", arenas);
+    size_t device_peak = sbo_arena_device_peak_bytes();   /* a device backend's engine arenas (0 on the CPU) */
+    if (device_peak) rc |= sbo_h5_attr_long(f, "/memory", "device_arena_peak_bytes", (long)device_peak);
     code = write_failed ? SBO_EXIT_FAILURE : diverged ? SBO_EXIT_DIVERGED : g_stop_signal ? SBO_EXIT_INTERRUPTED
                                                                                            : SBO_EXIT_OK;
     rc |= sbo_h5_attr_long(f, "/", "exit_code", code);
@@ -658,6 +663,10 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
         fmt_bytes((double)vm_hwm, hw, sizeof hw);
         fprintf(info, "memory at the end: arena peak %s (every arena: task, engine, algorithm), process VmHWM %s\n",
                 pk, hw);
+        if (device_peak) {
+            fmt_bytes((double)device_peak, pk, sizeof pk);
+            fprintf(info, "device memory at the end: arena peak %s (the engine's arenas on the device backend)\n", pk);
+        }
     }
 out:
     if (sp->handle_signals) {

@@ -69,6 +69,8 @@ typedef struct {
     char name[48];
     size_t bytes;                /* padding included (sbo_arena_bytes) */
     int count;                   /* live arenas of that name */
+    int device;                  /* they hold device memory (a device backend's engine arenas): their bytes count in
+                                  * sbo_arena_device_*_bytes, not in the host peak */
 } sbo_arena_total;
 
 /* Fills out[0 .. max-1]; returns the number of distinct names (names past max are summed into the last entry,

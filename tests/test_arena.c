@@ -1,5 +1,6 @@
 /* tests/test_arena.c: named arenas and the process registry (core/sbo_arena.c): carving, alignment,
- * zero fill, live and peak accounting, the printed table, the entry limit, and VmHWM.
+ * zero fill, live and peak accounting, a memory provider and device bytes, the printed table, the entry limit, and
+ * VmHWM.
  * Criterion runs every test in its own process, so the registry starts empty in each.
  * Run: ctest -R test_arena, or build-core/test_arena --verbose. */
 #include <criterion/criterion.h>
@@ -86,6 +87,45 @@ Test(arena, print_table) {
     cr_assert(strstr(buf, "total"), "table lacks the total:\n%s", buf);
     free(buf);
     sbo_arena_free(&a);
+}
+
+/* A memory provider: commit takes the block from it and zeroes it through it (never a host memset), free gives it
+ * back; device = 1 counts the bytes apart from the host's and marks the printed table. */
+static int n_alloc, n_zero, n_release;
+static void *prov_alloc(size_t bytes) { n_alloc++; return aligned_alloc(64, bytes); }
+static void prov_zero(void *p, size_t bytes) { n_zero++; memset(p, 0, bytes); }
+static void prov_release(void *p) { n_release++; free(p); }
+
+Test(arena, memory_provider_and_device_bytes) {
+    sbo_arena h, d;
+    double *x, *y;
+    sbo_arena_init(&h, "host");
+    sbo_arena_add(&h, "x", "3", 3, &x);
+    sbo_arena_init(&d, "device");
+    sbo_arena_set_memory(&d, prov_alloc, prov_release, prov_zero, 1);
+    sbo_arena_add(&d, "y", "20", 20, &y);
+    cr_assert_eq(sbo_arena_commit(&h), 0);
+    cr_assert_eq(sbo_arena_commit(&d), 0);
+    cr_assert(n_alloc == 1 && n_zero == 1 && n_release == 0, "alloc %d, zero %d", n_alloc, n_zero);
+    cr_assert_eq((uintptr_t)y % 64, 0);
+    cr_assert_eq(sbo_arena_live_bytes(), 8 * sizeof(double), "the device arena is not host bytes");
+    cr_assert_eq(sbo_arena_device_live_bytes(), 24 * sizeof(double));
+    cr_assert_eq(sbo_arena_device_peak_bytes(), 24 * sizeof(double));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sbo_arena_print(&d, f);
+    sbo_arena_print(&h, f);
+    fclose(f);
+    cr_assert(strstr(buf, "arena 'device' (device memory)") && strstr(buf, "arena 'host'\n"), "%s", buf);
+    free(buf);
+    sbo_arena_free(&d);
+    cr_assert(n_release == 1 && y == NULL);
+    cr_assert_eq(sbo_arena_device_live_bytes(), 0);
+    cr_assert_eq(sbo_arena_device_peak_bytes(), 24 * sizeof(double), "the device peak remembers");
+    sbo_arena_reset_peak();
+    cr_assert_eq(sbo_arena_device_peak_bytes(), 0);
+    sbo_arena_free(&h);
 }
 
 Test(arena, more_than_64_buffers_aborts, .signal = SIGABRT) {

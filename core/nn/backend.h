@@ -17,6 +17,9 @@ typedef void (*sbo_nn_body_fn)(long begin, long end, const void *arg);
 
 typedef struct sbo_nn_backend {
     const char *name;
+    /* 1: the memory of alloc is device memory, which the host never dereferences: the executor reaches it only
+     * through this table (put, get, the conversions, sdot), and its arenas count it as device bytes. 0: host. */
+    int device;
     /* C (M x N, ldc) = alpha op(A) op(B) + beta C; K = 0 scales C by beta (0: zeroes it). */
     void (*sgemm)(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                   float beta, float *C, int ldc);

@@ -150,7 +150,7 @@ static void grid_run(long n, long work, int kernel, const void *arg) {
 }
 
 static const sbo_nn_backend cpu_backend = {
-    .name = "cpu (CBLAS + OpenMP)",
+    .name = "cpu (CBLAS + OpenMP)", .device = 0,
     .sgemm = cpu_sgemm, .dgemm = cpu_dgemm, .sgemm_batched = cpu_sgemm_batched, .dgemm_batched = cpu_dgemm_batched,
     .run = cpu_run, .alloc = cpu_alloc, .release = cpu_release, .put = cpu_put, .get = cpu_put,
     .sdot = cpu_sdot, .ddot = cpu_ddot, .zero = cpu_zero, .copy = cpu_copy,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 enum { PHASE_PRIMAL = 0, PHASE_TANGENT = 1 };
+#define SBO_NN_STAGE_BYTES 16384   /* the host staging of sbo_nn_set_input_u8 (a stack buffer) */
 
 static void exec_die(const char *name, const char *msg) {
     fprintf(stderr, "sbo_nn: executor '%s': %s\n", name, msg);
@@ -48,8 +49,24 @@ struct sbo_nn_exec {
     void *impl;
 };
 
+/* The backend of executors created without one (NULL: the CPU backend); set once by a process before its tasks
+ * create their networks (a test running the tasks on a checking backend), not meant to change under them. */
+static const sbo_nn_backend *g_default_backend = NULL;
+
+const sbo_nn_backend *sbo_nn_set_default_backend(const sbo_nn_backend *be) {
+    const sbo_nn_backend *old = g_default_backend ? g_default_backend : sbo_nn_backend_cpu();
+    g_default_backend = be;
+    return old;
+}
+
 sbo_nn_exec *sbo_nn_exec_create(const sbo_nn_graph *g, const sbo_layout *lower, int d_upper, int precision,
                                 const char *name, char *err, size_t errlen) {
+    return sbo_nn_exec_create_on(NULL, g, lower, d_upper, precision, name, err, errlen);
+}
+
+sbo_nn_exec *sbo_nn_exec_create_on(const sbo_nn_backend *be, const sbo_nn_graph *g, const sbo_layout *lower,
+                                   int d_upper, int precision, const char *name, char *err, size_t errlen) {
+    if (!be) be = g_default_backend ? g_default_backend : sbo_nn_backend_cpu();
     if (precision != 32 && precision != 64) {
         snprintf(err, errlen, "sbo_nn: precision %d is not supported; use 32 (float32) or 64 (float64)", precision);
         return NULL;
@@ -61,8 +78,8 @@ sbo_nn_exec *sbo_nn_exec_create(const sbo_nn_graph *g, const sbo_layout *lower, 
         return NULL;
     }
     e->precision = precision;
-    e->impl = precision == 32 ? create_f32(g, lower, d_upper, name, err, errlen)
-                              : create_f64(g, lower, d_upper, name, err, errlen);
+    e->impl = precision == 32 ? create_f32(be, g, lower, d_upper, name, err, errlen)
+                              : create_f64(be, g, lower, d_upper, name, err, errlen);
     if (!e->impl) {
         free(e);
         return NULL;
@@ -150,6 +167,12 @@ typedef struct {
 
 static long SFX(pad)(long n) { return (n + 15) / 16 * 16; }   /* 64-byte alignment of every carved buffer */
 
+/* Every arena of the executor takes its memory from the backend (device memory on a GPU backend). */
+static void SFX(arena_init)(const SFX(exec) *e, sbo_arena *a, const char *name) {
+    sbo_arena_init(a, name);
+    sbo_arena_set_memory(a, e->be->alloc, e->be->release, e->be->zero, e->be->device);
+}
+
 static void SFX(arena_add)(sbo_arena *a, const char *name, const char *shape, long count, real **dst) {
 #if SBO_NN_IS_F32
     sbo_arena_add_f32(a, name, shape, count, dst);
@@ -200,7 +223,7 @@ static int SFX(build_acts)(SFX(exec) *e) {
     }
     char an[64], sh[64];
     snprintf(an, sizeof an, "%s.activations", e->name);
-    sbo_arena_init(&e->acts, an);
+    SFX(arena_init)(e, &e->acts, an);
     snprintf(sh, sizeof sh, "batch %d: 4 x acts - %ld (a P kept) = %ld", g->max_batch, saved, n);
     SFX(arena_add)(&e->acts, "activations (val,',bar,bar')", sh, n, &e->arena_view[7]);
     if (sbo_arena_commit(&e->acts)) return -1;
@@ -217,8 +240,8 @@ static int SFX(build_acts)(SFX(exec) *e) {
     return 0;
 }
 
-static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_upper, const char *name, char *err,
-                         size_t errlen) {
+static void *SFX(create)(const sbo_nn_backend *be, const sbo_nn_graph *g, const sbo_layout *lower, int d_upper,
+                         const char *name, char *err, size_t errlen) {
     SFX(exec) *e = calloc(1, sizeof *e);
     int nv = g->n_values, no = g->n_ops;
     if (!e || sbo_nn_graph_copy(&e->g, g)) {
@@ -245,11 +268,11 @@ static void *SFX(create)(const sbo_nn_graph *g, const sbo_layout *lower, int d_u
     e->val_ok = e->alias + (nv + 1);
     if (lower) e->lower = *lower;
     e->d_upper = d_upper;
-    e->be = sbo_nn_backend_cpu();
+    e->be = be;
     snprintf(e->name, sizeof e->name, "%s", name);
     char an[64], sh[64];
     snprintf(an, sizeof an, "%s.values", name);
-    sbo_arena_init(&e->base, an);
+    SFX(arena_init)(e, &e->base, an);
     /* sizes: parameters (values), upper parameter derivatives (dot, bar, bd), activations (val, dot, bar, bd) */
     long n_param = 0, n_upper = 0, n_act = 0, n_int = 0;
     for (int i = 0; i < nv; i++) {
@@ -329,7 +352,7 @@ static int SFX(ensure_lower_full)(SFX(exec) *e, const unsigned char *dot, const 
     }
     char an[64], sh[64];
     snprintf(an, sizeof an, "%s.lower_full", e->name);
-    sbo_arena_init(&e->lower_full[nf], an);
+    SFX(arena_init)(e, &e->lower_full[nf], an);
     snprintf(sh, sizeof sh, "m_l n_l per Y' and per bar, bar' = %ld", n);
     real **view = &e->arena_view[nf ? 6 : 3];
     SFX(arena_add)(&e->lower_full[nf], "lower param Y', bar, bar'", sh, n, view);
@@ -375,7 +398,7 @@ static int SFX(ensure_reduced)(SFX(exec) *e, const int *rank_of_block) {
     sbo_arena_free(&e->reduced);
     char an[64], sh[64];
     snprintf(an, sizeof an, "%s.reduced", e->name);
-    sbo_arena_init(&e->reduced, an);
+    SFX(arena_init)(e, &e->reduced, an);
     for (int l = 0; l < e->lower.L; l++) e->reduced_rank[l] = rank_of_block[l];
     long n_par = 0, n_op = 0, sizes[4];
     for (int i = 0; i < e->g.n_values; i++) {
@@ -604,7 +627,12 @@ static void SFX(linearize)(void *ve, const double *x, const double *Y, const sbo
     for (int i = 0; i < nv; i++) e->val_ok[i] = 1;
     if (c->loss) {
         double L = 0;
-        for (int i = 0; i < nv; i++) if (g->v[i].is_loss) L += e->v[i].val[0];
+        for (int i = 0; i < nv; i++) {
+            if (!g->v[i].is_loss) continue;
+            double li;
+            SFX(nn_from_real)(be, &li, e->v[i].val, 1);   /* the value lives in backend memory */
+            L += li;
+        }
         *c->loss = L;
     }
     /* reverse pass */
@@ -616,7 +644,10 @@ static void SFX(linearize)(void *ve, const double *x, const double *Y, const sbo
         real *bar = bf->r ? bf->bar_red : bf->bar;
         long n = bf->r ? (long)bf->r * v->cols : sbo_nn_numel(v, b);
         SFX(nn_zero)(be, bar, n);
-        if (v->is_loss) bar[0] = 1;
+        if (v->is_loss) {
+            const real one = 1;
+            be->put(bar, &one, sizeof one);
+        }
     }
     for (int k = g->n_ops - 1; k >= 0; k--) {
         if (!e->needs_bar[g->op[k].out]) continue;
@@ -777,14 +808,28 @@ static void SFX(set_input_u8)(void *ve, int input, const unsigned char *base, co
                               double shift) {
     SFX(exec) *e = ve;
     int cols = e->g.v[input].cols;
-    real *dst = e->v[input].val;
+    real *dst = e->v[input].val;   /* backend memory: written only by be->put */
     e->v[input].version++;
     real lut[256];   /* the same roundings as converting each byte, without a multiply per pixel */
     for (int v = 0; v < 256; v++) lut[v] = (real)(scale * v + shift);
+    /* The rows are converted on the host into a small stack buffer and put to the backend a piece at a time: no
+     * host buffer of a whole batch (the process's peak memory stays the arenas' sum). */
+    real stage[SBO_NN_STAGE_BYTES / sizeof(real)];
+    const long cap = (long)(sizeof stage / sizeof stage[0]);
+    long done = 0, used = 0;
     for (int s = 0; s < b; s++) {
         const unsigned char *row = base + (long)ids[s] * cols;
-        real *d = dst + (long)s * cols;
-        for (int j = 0; j < cols; j++) d[j] = lut[row[j]];
+        for (int j = 0; j < cols;) {
+            long take = cols - j < cap - used ? cols - j : cap - used;
+            for (long t = 0; t < take; t++) stage[used + t] = lut[row[j + t]];
+            used += take;
+            j += (int)take;
+            if (used == cap || (s == b - 1 && j == cols)) {   /* full, or the last row's end */
+                e->be->put(dst + done, stage, sizeof(real) * (size_t)used);
+                done += used;
+                used = 0;
+            }
+        }
     }
 }
 
@@ -798,7 +843,7 @@ static void SFX(set_input_int)(void *ve, int input, const int *vals, int b) {
     SFX(exec) *e = ve;
     check_int_input(e->name, &e->g, input, vals, (long)b * e->g.v[input].cols);
     e->v[input].version++;
-    e->be->copy(e->v[input].ival, vals, sizeof(int) * (size_t)b * (size_t)e->g.v[input].cols);
+    e->be->put(e->v[input].ival, vals, sizeof(int) * (size_t)b * (size_t)e->g.v[input].cols);   /* host -> backend */
 }
 
 static void SFX(set_default_int)(void *ve, int which, const int *vals, int b) {

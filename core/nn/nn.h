@@ -31,7 +31,8 @@
  *
  * Parameters cross the interface as the algorithm's double arrays (x, and the lower tuple Y of core/sbo_tuple.h);
  * inside, an executor computes in float32 (the default) or float64, through one backend (core/nn/backend.h: GEMM,
- * bodies run over elements or rows, reductions). All buffers live in named arenas (STYLE.md pattern 5).
+ * bodies run over elements or rows, reductions). All buffers live in named arenas (STYLE.md pattern 5) in the
+ * backend's memory (device memory on a GPU backend), which the executor reaches only through the backend.
  * Exercised by: tests/test_nn.c (ops against central differences in double; reduced = P^T full; fused = separate),
  * tests/test_neural.c (the image tasks' networks). */
 #ifndef SBO_NN_H
@@ -179,6 +180,7 @@ void sbo_nn_mark_unprojectable(const sbo_nn_graph *g, sbo_layout *lower);
 
 /* --- executing a graph (core/nn/exec.c) ------------------------------------------------------------------- */
 typedef struct sbo_nn_exec sbo_nn_exec;
+struct sbo_nn_backend;   /* core/nn/backend.h: where an executor's buffers live and what touches them */
 
 /* The linearization: the point (x, Y), the batch size, the subspace, and which gradients to return. */
 typedef struct {
@@ -208,9 +210,19 @@ typedef struct {
     uint64_t batch_version;         /* the stamp of the minibatch the caller means (sbo_nn_lin.batch_version) */
 } sbo_nn_tan;
 
-/* precision: 32 or 64. name prefixes the arena names. NULL with a one-line message on error. */
+/* precision: 32 or 64. name prefixes the arena names. NULL with a one-line message on error. The executor runs on
+ * the default backend (sbo_nn_set_default_backend; the CPU backend unless a process chose another). */
 sbo_nn_exec *sbo_nn_exec_create(const sbo_nn_graph *g, const sbo_layout *lower, int d_upper, int precision,
                                 const char *name, char *err, size_t errlen);
+/* The same on a chosen backend (core/nn/backend.h; NULL: the default). Every buffer of the executor (its arenas)
+ * is the backend's memory (be->alloc, zeroed by be->zero, device bytes when be->device), and the executor reaches
+ * its elements only through the backend's members: no host dereference of an engine buffer outside them. */
+sbo_nn_exec *sbo_nn_exec_create_on(const struct sbo_nn_backend *be, const sbo_nn_graph *g, const sbo_layout *lower,
+                                   int d_upper, int precision, const char *name, char *err, size_t errlen);
+/* The backend of executors created afterwards without one (tasks create theirs inside sbo_task creation): NULL
+ * restores the CPU backend. Returns the previous default. Process-wide and not thread-safe: set it before creating
+ * executors (tests/test_nn_guarded.c runs whole tasks on a checking backend this way). */
+const struct sbo_nn_backend *sbo_nn_set_default_backend(const struct sbo_nn_backend *be);
 void sbo_nn_exec_destroy(sbo_nn_exec *e);
 /* Batch data: rows ids[0..b) of an n_rows x cols uint8 matrix, scaled to scale * v + shift, into INPUT value
  * `input`; a b x cols double matrix; b x cols integers into an INPUT_INT value. Copied, not kept. Every load
