@@ -3,8 +3,10 @@
  * backend wraps the CPU backend, but its memory comes from mmap and is PROT_NONE at all times except during a call
  * into one of its members (each member unprotects every live allocation, calls the CPU member, protects them
  * again). Any host dereference of engine memory outside the backend then dies of SIGSEGV, and the test with it.
- * The ops' own host accesses (core/nn/op_*.c, outside this change) are audited instead: each found is logged
- * (--verbose), and the rest of the engine must have none.
+ * The CPU backend it wraps is the cpu-grid one (core/nn/backend.h): every kernel runs one index per thread of an
+ * emulated grid in a scrambled order, as on a device, so the comparison with the plain CPU backend also holds every
+ * kernel body of core/nn/kernels.h to its contract (any split of its range gives the same bits).
+ * Nothing is exempt: the ops read and write scalars through the backend too (core/nn/typed.h nn_get1/nn_set1).
  *   - power check: a host read and a host write of engine memory outside the backend kill a forked child with
  *     SIGSEGV, while the same child without them exits cleanly;
  *   - whole small networks (an MLP with a SwiGLU gate and projected lower blocks; a causal transformer block:
@@ -38,28 +40,18 @@
 static void g_protect(int prot);
 static int g_inside(const void *addr);
 
-/* The ops' own host accesses (core/nn/op_*.c, being moved into the backend by another change) are audited, not
- * fatal: every op call runs through a wrapper that records which op, phase and precision is running (g_op); a fault
- * on guarded memory inside an op is recorded in g_op_faults and let through (the memory opens until the op
- * returns). A fault anywhere else (the executor, a task, the test itself) is fatal: the handler prints the faulting
- * address and the call stack (addresses resolve with addr2line -f -e build/test_nn_guarded) and returns with the
- * default action restored, so the access repeats and kills the process with SIGSEGV. */
-static volatile int g_op = -1;   /* (kind * 4 + phase) * 2 + (precision 64), -1 outside every op */
-static unsigned char g_op_faults[SBO_NN_N_KINDS * 8];
-
+/* Any fault is fatal: the handler prints the faulting address and the call stack (addresses resolve with
+ * addr2line -f -e build/test_nn_guarded) and returns with the default action restored, so the access repeats and
+ * kills the process with SIGSEGV. */
 static void on_segv(int sig, siginfo_t *si, void *ctx) {
     (void)ctx;
-    if (g_op >= 0 && g_inside(si->si_addr)) {
-        g_op_faults[g_op] = 1;
-        g_protect(PROT_READ | PROT_WRITE);
-        return;
-    }
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGSEGV, &dfl, NULL);
-    char msg[96];
-    int n = snprintf(msg, sizeof msg, "test_nn_guarded: signal %d at address %p; stack:\n", sig, si->si_addr);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "test_nn_guarded: signal %d at address %p (%s); stack:\n", sig, si->si_addr,
+                     g_inside(si->si_addr) ? "engine memory, outside the backend" : "not engine memory");
     if (write(2, msg, (size_t)n) < 0) _exit(2);
     void *frames[32];
     backtrace_symbols_fd(frames, backtrace(frames, 32), 2);
@@ -143,7 +135,7 @@ G_VOID(sgemm_batched, (int tA, int tB, int M, int N, int K, float al, const floa
 G_VOID(dgemm_batched, (int tA, int tB, int M, int N, int K, double al, const double *A, int lda, long sA,
                        const double *B, int ldb, long sB, double be, double *C, int ldc, long sC, int count),
        (tA, tB, M, N, K, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, count))
-G_VOID(run, (long n, long work, sbo_nn_body_fn body, const void *arg), (n, work, body, arg))
+G_VOID(run, (long n, long work, int kernel, const void *arg), (n, work, kernel, arg))
 G_RET(double, sdot, (long n, const float *a, const float *b), (n, a, b))
 G_RET(double, ddot, (long n, const double *a, const double *b), (n, a, b))
 G_VOID(put, (void *dst, const void *src, size_t bytes), (dst, src, bytes))
@@ -168,57 +160,8 @@ static const sbo_nn_backend g_backend = {
     .put_f64 = g_put_f64, .from_f32 = g_from_f32, .from_f64 = g_from_f64, .same_f32 = g_same_f32,
     .same_f64 = g_same_f64};
 
-// --- the op audit ---------------------------------------------------------------------------------------------
-
-static const sbo_nn_op_desc *g_orig_op[SBO_NN_N_KINDS];
-static sbo_nn_op_desc g_audit_op[SBO_NN_N_KINDS];
-
-/* One wrapper per phase and precision: the node's kind names the op to call. */
-#define G_OP(phase, idx, P)                                                                                        \
-    static void g_##phase##_##P(const sbo_nn_ctx_##P *c) {                                                         \
-        int kind = c->node->kind, outer = g_op;                                                                    \
-        g_op = (kind * 4 + idx) * 2 + (sizeof(*c->out->val) == 8);                                                 \
-        g_orig_op[kind]->P.phase(c);                                                                               \
-        g_op = outer;                                                                                              \
-        if (g_depth == 0) g_protect(PROT_NONE);   /* an op that faulted opened the memory: close it again */        \
-    }
-G_OP(forward, 0, f32) G_OP(jvp, 1, f32) G_OP(vjp, 2, f32) G_OP(tvjp, 3, f32)
-G_OP(forward, 0, f64) G_OP(jvp, 1, f64) G_OP(vjp, 2, f64) G_OP(tvjp, 3, f64)
-
-/* Points the op table at the auditing copies of the descriptors (once per process; the table is read-only data,
- * so its page is opened for the write). The executor looks each op up in the table at every call. */
-static void install_op_audit(void) {
-    if (g_orig_op[0]) return;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = (uintptr_t)sbo_nn_op_table / page * page, hi = (uintptr_t)(sbo_nn_op_table + SBO_NN_N_KINDS);
-    cr_assert_eq(mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE), 0, "cannot open the op table's page");
-    const sbo_nn_op_desc **table = (const sbo_nn_op_desc **)sbo_nn_op_table;
-    for (int k = 0; k < SBO_NN_N_KINDS; k++) {
-        g_orig_op[k] = table[k];
-        g_audit_op[k] = *table[k];
-        g_audit_op[k].f32 = (sbo_nn_fns_f32){g_forward_f32, g_jvp_f32, g_vjp_f32, g_tvjp_f32};
-        g_audit_op[k].f64 = (sbo_nn_fns_f64){g_forward_f64, g_jvp_f64, g_vjp_f64, g_tvjp_f64};
-        table[k] = &g_audit_op[k];
-    }
-    mprotect((void *)lo, hi - lo, PROT_READ);
-}
-
-/* The op calls that touched guarded memory on the host so far, as "wmean forward f32, ..." into buf. */
-static int op_faults(char *buf, size_t len) {
-    static const char *const phase[4] = {"forward", "jvp", "vjp", "tvjp"};
-    int n = 0;
-    size_t u = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < SBO_NN_N_KINDS * 8; i++)
-        if (g_op_faults[i] && u < len)
-            u += (size_t)snprintf(buf + u, len - u, "%s%s %s f%d", n++ ? ", " : "", sbo_nn_kind_name(i / 8),
-                                  phase[i / 2 % 4], i % 2 ? 64 : 32);
-    return n;
-}
-
 static const sbo_nn_backend *guarded(void) {
-    g_cpu = sbo_nn_backend_cpu();
-    install_op_audit();
+    g_cpu = sbo_nn_backend_cpu_grid();   /* the kernels as a device runs them: one index per emulated thread */
     return &g_backend;
 }
 
@@ -390,11 +333,8 @@ static void same_on_both(const net *N, int out, const int *rank, int precision, 
     cr_expect(first < 0, "%s (float%d): guarded differs from the CPU at output %ld: %.17g vs %.17g", label, precision,
               first, first < 0 ? 0 : grd.v[first], first < 0 ? 0 : cpu.v[first]);
     cr_expect(inf_norm(cpu.n, cpu.v) > 0, "%s: every output is 0 (vacuous)", label);
-    char ops[2048];
-    int n_ops = op_faults(ops, sizeof ops);
-    cr_log_info("%s (float%d): %ld outputs bit-identical on the guarded backend (%ld member calls); op calls that "
-                "touched engine memory on the host so far (%d): %s", label, precision, cpu.n, g_members - calls0,
-                n_ops, n_ops ? ops : "none");
+    cr_log_info("%s (float%d): %ld outputs bit-identical on the guarded backend (%ld member calls)", label, precision,
+                cpu.n, g_members - calls0);
 }
 
 Test(guarded, mlp_oracles_are_bit_identical_to_the_cpu) {
@@ -597,10 +537,8 @@ static void task_same_on_both(const char *name, const char *const *extra, const 
         if (memcmp(&cpu.v[i], &grd.v[i], sizeof(double))) first = i;
     cr_expect(first < 0, "%s: guarded differs from the CPU at output %ld of %ld", label, first, cpu.n);
     cr_expect(inf_norm(cpu.n, cpu.v) > 0, "%s: every output is 0 (vacuous)", label);
-    char ops[2048];
-    int n_ops = op_faults(ops, sizeof ops);
-    cr_log_info("%s: %ld task outputs bit-identical on the guarded backend (%ld member calls); op calls that touched "
-                "engine memory on the host (%d): %s", label, cpu.n, g_members - calls0, n_ops, n_ops ? ops : "none");
+    cr_log_info("%s: %ld task outputs bit-identical on the guarded backend (%ld member calls)", label, cpu.n,
+                g_members - calls0);
 }
 
 Test(guarded, data_cleaning_mlp_oracles_are_bit_identical_to_the_cpu) {

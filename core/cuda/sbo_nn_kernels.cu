@@ -3,7 +3,7 @@
  * math has a second copy here. One wrapper per (entry, precision), stamped from SBO_NN_KERNEL_LIST; the argument
  * struct travels by value in the launch's parameters. sbo_nn_cuda_launch picks the wrapper by id.
  * Host-side check of the same contract (one index per thread, any order, equals the CPU's chunks bit for bit):
- * the cpu-grid backend (core/nn/backend_cpu.c) and build/test_nn_grid.
+ * the cpu-grid backend (core/nn/backend_cpu.c) and build/test_nn_guarded.
  * Exercised by: the CUDA backend (core/cuda/sbo_nn_backend_cuda.cu); on a device, scripts/gpu_check.sh. */
 #include "core/nn/kernels.h"                /* the list, the bodies, the argument structs */
 #include "core/cuda/sbo_nn_kernels.cuh"     /* sbo_nn_cuda_launch */

@@ -62,6 +62,6 @@ typedef struct sbo_nn_backend {
 const sbo_nn_backend *sbo_nn_backend_cpu(void);
 /* The CPU backend with run emulating a device's launch: every kernel one index per thread of an emulated grid, in a
  * scrambled order, on one host thread. Its numbers equal the CPU backend's bit for bit when every body keeps the
- * contract above; the check that the kernels are ready for a device without one (build/test_nn_grid). */
+ * contract above; the check that the kernels are ready for a device without one (build/test_nn_guarded). */
 const sbo_nn_backend *sbo_nn_backend_cpu_grid(void);
 #endif

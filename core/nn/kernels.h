@@ -11,10 +11,10 @@
  *
  * The CPU backend (core/nn/backend_cpu.c) calls the bodies through a table of host pointers built from this list;
  * the CUDA backend (core/cuda/sbo_nn_kernels.cu) stamps one __global__ wrapper per entry from the same list;
- * tests/test_nn_grid.c runs every graph of the op tests with a backend that calls each body one index at a time
+ * tests/test_nn_guarded.c runs every graph of the op tests with a backend that calls each body one index at a time
  * over a scrambled emulated grid and holds it to the CPU backend bit for bit.
  * Adding an op's body: write it in its kernels_*.h header and add one line here.
- * Exercised by: every graph (build/test_nn, build/test_nn_grid). */
+ * Exercised by: every graph (build/test_nn, build/test_nn_guarded). */
 #ifndef SBO_NN_KERNELS_H
 #define SBO_NN_KERNELS_H
 #include "core/nn/nn.h"                /* SBO_NN_MAX_CLASSES (the softmax rows on the stack) */
