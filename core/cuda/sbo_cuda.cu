@@ -71,9 +71,13 @@ extern "C" int sbo_cuda_versions(char *buf, size_t n) {
 
 extern "C" int sbo_cuda_mem_info(size_t *free_bytes, size_t *total_bytes) {
     size_t f = 0, t = 0;
+    char why[192];
     if (free_bytes) *free_bytes = 0;
     if (total_bytes) *total_bytes = 0;
-    if (!sbo_cuda_available(sbo_cuda_error_buf, sizeof sbo_cuda_error_buf)) return -1;
+    if (!sbo_cuda_available(why, sizeof why)) {
+        snprintf(sbo_cuda_error_buf, sizeof sbo_cuda_error_buf, "%s", why);
+        return -1;
+    }
     CUDA_CHECK(cudaMemGetInfo(&f, &t));
     if (free_bytes) *free_bytes = f;
     if (total_bytes) *total_bytes = t;
