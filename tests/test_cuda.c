@@ -1,9 +1,9 @@
 /* tests/test_cuda.c: the CUDA seam (core/sbo_cuda.h, core/sbo_kernels.h; for the network ops core/sbo_nn_cuda.h,
- * core/nn/kernels_act.h, core/nn/kernels_xent.h) and the engine's CUDA backend (core/nn/backend_cuda.h, its bodies
- * core/nn/kernels_reduce.h and core/nn/kernels_convert.h). The kernels' per-thread bodies run here on the host over an emulated grid and must
- * equal the CPU references bit for bit (for the network ops: the float32 executor of core/nn/nn.h; for the
- * backend's conversions: the CPU backend); the two-pass dot product must give the same bits in any thread order
- * and the CPU's sequential sum to rounding; the Philox
+ * core/nn/kernels_act.h, core/nn/kernels_xent.h) and the engine's CUDA backend (core/nn/backend_cuda.h, with its
+ * bodies in core/nn/kernels_reduce.h and core/nn/kernels_convert.h). The kernels' per-thread bodies run here on the
+ * host over an emulated grid and must equal the CPU references bit for bit (for the network ops: the float32
+ * executor of core/nn/nn.h; for the backend's conversions and K = 0 GEMMs: the CPU backend); the backend's two-pass
+ * dot product must give the same bits in any thread order and the CPU's sequential sum to rounding; the Philox
  * body must reproduce the Random123 known answer. The device tests run only where a GPU exists and otherwise skip
  * with the reason (no GPU on the project machines).
  * Run: ctest -R test_cuda, or build-core/test_cuda --verbose. */

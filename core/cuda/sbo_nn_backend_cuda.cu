@@ -34,10 +34,11 @@ static cuda_state *state(void) {
     CUDA_CHECK_FATAL(cudaStreamCreate(&s->stream));   /* a blocking stream: ordered with the legacy default stream */
     CUBLAS_CHECK(cublasCreate(&s->blas));
     CUBLAS_CHECK(cublasSetStream(s->blas, s->stream));
-    /* CUBLAS_DEFAULT_MATH, set explicitly: FP32 GEMMs in FP32 arithmetic, FP64 in FP64. TF32 tensor cores, the BF16x9
-     * and fixed-point emulations each need their own mode flag, which this handle never gets, so the engine's float
-     * GEMMs round as an FP32 BLAS does. PEDANTIC_MATH would add only the pedantic rules of mixed-precision routines,
-     * which we do not call, at the price of cuBLAS's choice of kernels. */
+    /* CUBLAS_DEFAULT_MATH, set explicitly: compute and storage with at least the precision and range of the data
+     * type in every phase, so FP32 GEMMs multiply and add in FP32 (FP64 in FP64), as the CPU's BLAS does. TF32 tensor
+     * cores and the BF16x9 and fixed-point emulations each need their own mode flag, which this handle never gets.
+     * PEDANTIC_MATH would further pin the internal storage format exactly, for no difference in FP32 / FP64 GEMMs
+     * that we rely on, and can cost speed. */
     CUBLAS_CHECK(cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH));
     CUDA_CHECK_FATAL(cudaMalloc(&s->d_sums, sizeof(double) * (SBO_NN_DOT_GRID_MAX + 1)));
     CUDA_CHECK_FATAL(cudaMalloc(&s->d_flag, sizeof(int)));
@@ -67,7 +68,8 @@ static int read_flag(cuda_state *s) {
 }
 
 // --- kernels -------------------------------------------------------------------------------------
-/* The bodies by precision, so one template kernel serves float and double. */
+/* The bodies by precision, so one template kernel serves float and double. The kernels are static: the op
+ * kernels of sbo_nn_cuda_launch live in other translation units. */
 static __device__ __forceinline__ double dot_thread(long t, long T, long n, const float *a, const float *b) {
     return sbo_nn_dot_thread_f32(t, T, n, a, b);
 }
@@ -100,7 +102,7 @@ static __device__ __forceinline__ long thread_index(void) { return (long)blockId
 
 /* One pass of the dot product (kernels_reduce.h): out[blk] = the block's tree over its threads' sums. */
 template <typename real>
-__global__ void dot_kernel(long n, const real *a, const real *b, double *out) {
+static __global__ void sbo_nn_backend_dot_kernel(long n, const real *a, const real *b, double *out) {
     __shared__ double s[SBO_NN_DOT_BLOCK];
     s[threadIdx.x] = dot_thread(thread_index(), (long)gridDim.x * SBO_NN_DOT_BLOCK, n, a, b);
     __syncthreads();
@@ -112,21 +114,21 @@ __global__ void dot_kernel(long n, const real *a, const real *b, double *out) {
 }
 
 template <typename real>
-__global__ void to_kernel(long n, real *dst, const double *src, int *changed) {
+static __global__ void sbo_nn_backend_to_kernel(long n, real *dst, const double *src, int *changed) {
     to_thread(thread_index(), n, dst, src, changed);
 }
 
-__global__ void from_f32_kernel(long n, double *dst, const float *src) {
+static __global__ void sbo_nn_backend_from_f32_kernel(long n, double *dst, const float *src) {
     sbo_nn_from_thread_f32(thread_index(), n, dst, src);
 }
 
 template <typename real>
-__global__ void same_kernel(long n, const real *dst, const double *src, int *differs) {
+static __global__ void sbo_nn_backend_same_kernel(long n, const real *dst, const double *src, int *differs) {
     same_thread(thread_index(), n, dst, src, differs);
 }
 
 template <typename real>
-__global__ void scale_kernel(int M, int N, int count, real beta, real *C, int ldc, long sC) {
+static __global__ void sbo_nn_backend_scale_kernel(int M, int N, int count, real beta, real *C, int ldc, long sC) {
     scale_thread(thread_index(), M, N, count, beta, C, ldc, sC);
 }
 
@@ -158,7 +160,8 @@ static void gemm_row_major(int tA, int tB, int M, int N, int K, real alpha, cons
     if (M <= 0 || N <= 0 || count <= 0) return;
     cuda_state *s = state();
     if (K == 0) {
-        scale_kernel<real><<<grid_for((long)M * N * count), k_block, 0, s->stream>>>(M, N, count, beta, C, ldc, sC);
+        sbo_nn_backend_scale_kernel<real><<<grid_for((long)M * N * count), k_block, 0, s->stream>>>(M, N, count, beta,
+                                                                                                     C, ldc, sC);
         LAUNCHED();
         return;
     }
@@ -203,14 +206,13 @@ static double dot(long n, const real *a, const real *b) {
     if (n <= 0) return 0;
     cuda_state *s = state();
     long grid = sbo_nn_dot_grid(n);
-    dot_kernel<real><<<(unsigned)grid, SBO_NN_DOT_BLOCK, 0, s->stream>>>(n, a, b, s->d_sums);
+    sbo_nn_backend_dot_kernel<real><<<(unsigned)grid, SBO_NN_DOT_BLOCK, 0, s->stream>>>(n, a, b, s->d_sums);
     LAUNCHED();
-    dot_kernel<double><<<1, SBO_NN_DOT_BLOCK, 0, s->stream>>>(grid, s->d_sums, (const double *)NULL,
-                                                              s->d_sums + SBO_NN_DOT_GRID_MAX);
+    double *result = s->d_sums + SBO_NN_DOT_GRID_MAX;
+    sbo_nn_backend_dot_kernel<double><<<1, SBO_NN_DOT_BLOCK, 0, s->stream>>>(grid, s->d_sums, NULL, result);
     LAUNCHED();
     double sum = 0;
-    CUDA_CHECK_FATAL(cudaMemcpyAsync(&sum, s->d_sums + SBO_NN_DOT_GRID_MAX, sizeof sum, cudaMemcpyDeviceToHost,
-                                     s->stream));
+    CUDA_CHECK_FATAL(cudaMemcpyAsync(&sum, result, sizeof sum, cudaMemcpyDeviceToHost, s->stream));
     CUDA_CHECK_FATAL(cudaStreamSynchronize(s->stream));
     return sum;
 }
@@ -266,7 +268,8 @@ static int to_device(real *dst, const double *src, long n, int compare) {
     double *d_src = staging(s, n);
     CUDA_CHECK_FATAL(cudaMemcpyAsync(d_src, src, sizeof(double) * (size_t)n, cudaMemcpyHostToDevice, s->stream));
     if (compare) CUDA_CHECK_FATAL(cudaMemsetAsync(s->d_flag, 0, sizeof(int), s->stream));
-    to_kernel<real><<<grid_for(n), k_block, 0, s->stream>>>(n, dst, d_src, compare ? s->d_flag : NULL);
+    int *changed = compare ? s->d_flag : NULL;
+    sbo_nn_backend_to_kernel<real><<<grid_for(n), k_block, 0, s->stream>>>(n, dst, d_src, changed);
     LAUNCHED();
     return compare ? read_flag(s) : 0;
 }
@@ -282,7 +285,7 @@ static void cuda_from_f32(double *dst, const float *src, long n) {
     if (n <= 0) return;
     cuda_state *s = state();
     double *d_dst = staging(s, n);
-    from_f32_kernel<<<grid_for(n), k_block, 0, s->stream>>>(n, d_dst, src);
+    sbo_nn_backend_from_f32_kernel<<<grid_for(n), k_block, 0, s->stream>>>(n, d_dst, src);
     LAUNCHED();
     cuda_get(dst, d_dst, sizeof(double) * (size_t)n);
 }
@@ -298,7 +301,7 @@ static int same(const real *dst, const double *src, long n) {
     double *d_src = staging(s, n);
     CUDA_CHECK_FATAL(cudaMemcpyAsync(d_src, src, sizeof(double) * (size_t)n, cudaMemcpyHostToDevice, s->stream));
     CUDA_CHECK_FATAL(cudaMemsetAsync(s->d_flag, 0, sizeof(int), s->stream));
-    same_kernel<real><<<grid_for(n), k_block, 0, s->stream>>>(n, dst, d_src, s->d_flag);
+    sbo_nn_backend_same_kernel<real><<<grid_for(n), k_block, 0, s->stream>>>(n, dst, d_src, s->d_flag);
     LAUNCHED();
     return !read_flag(s);
 }
