@@ -8,11 +8,14 @@
  * with the reason (no GPU on the project machines).
  * Run: ctest -R test_cuda, or build-core/test_cuda --verbose. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "core/sbo_cuda.h"        /* launchers and availability */
 #include "core/sbo_kernels.h"     /* the per-thread bodies */
 #include "core/nn/nn.h"          /* the network executor: the CPU reference of the network ops */
@@ -25,7 +28,6 @@
 #include "core/nn/backend_cuda.h"   /* sbo_nn_backend_cuda */
 #include "core/nn/kernels_reduce.h"  /* the two-pass dot product's bodies */
 #include "core/nn/kernels_convert.h" /* the conversion, comparison and K = 0 bodies */
-#include <float.h>
 
 /* Runs body over gridDim x blockDim threads, in a scrambled order (a GPU gives no order guarantee). */
 #define EMULATE_GRID(grid, block, t, body)                          \
@@ -541,6 +543,40 @@ Test(device, backend_table_versions_and_memory) {
     if (ok) cr_assert(tot > 0 && fr <= tot, "free %zu of %zu bytes", fr, tot);
     else cr_assert(fr == 0 && tot == 0);
     cr_log_info("CUDA: %s; memory %zu of %zu bytes free", line, fr, tot);
+}
+
+/* Without a device, the first member call fails inside a void member: the process must print one line
+ * "sbo: cuda backend: FILE:LINE: CALL: MESSAGE" and exit with status 1 (run in a child, stderr into a pipe). */
+Test(device, backend_failure_without_device_is_one_line_and_exit_1) {
+    char why[256];
+    const sbo_nn_backend *be = sbo_nn_backend_cuda();
+    if (!be) cr_skip_test("built without CUDA: no CUDA backend");
+    if (sbo_cuda_available(why, sizeof why)) cr_skip_test("a device exists (%s): nothing fails", why);
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        be->zero((void *)64, 8);   /* the first call creates the stream: fails without a device */
+        _exit(0);
+    }
+    close(fd[1]);
+    char out[1024] = "";
+    size_t len = 0;
+    ssize_t r;
+    while (len + 1 < sizeof out && (r = read(fd[0], out + len, sizeof out - 1 - len)) > 0) len += (size_t)r;
+    out[len] = '\0';
+    close(fd[0]);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit status %d, stderr: %s", status, out);
+    char *nl = strchr(out, '\n');
+    cr_assert(nl && nl[1] == '\0', "stderr must be one line: %s", out);
+    cr_assert(strncmp(out, "sbo: cuda backend: ", 19) == 0 && strstr(out, "sbo_nn_backend_cuda.cu:") &&
+                  strstr(out, "cudaStreamCreate"), "stderr: %s", out);
+    cr_log_info("without a device: %s", out);
 }
 
 /* A copy of n elements of host data in the backend's memory (NULL data: uninitialized). */
