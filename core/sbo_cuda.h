@@ -18,6 +18,12 @@ extern "C" {
  * "cudaGetDeviceCount: no CUDA-capable device is detected"). why may be NULL. */
 int sbo_cuda_available(char *why, size_t n);
 const char *sbo_cuda_last_error(void);
+/* One line about the device this process uses into buf (size n): its name, compute capability, the driver's,
+ * the runtime's and cuBLAS's versions, e.g. "NVIDIA H200, compute 9.0, driver 13.0, runtime 13.0, cuBLAS 13.0.0".
+ * 0 on success; -1 without a device, with the reason in buf (as sbo_cuda_available gives it). */
+int sbo_cuda_versions(char *buf, size_t n);
+/* Free and total memory of the current device in bytes (cudaMemGetInfo); -1 without a device. */
+int sbo_cuda_mem_info(size_t *free_bytes, size_t *total_bytes);
 
 /* Device memory and copies (bytes). */
 void *sbo_cuda_alloc(size_t bytes);                 /* NULL on failure */

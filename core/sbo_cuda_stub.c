@@ -15,6 +15,17 @@ int sbo_cuda_available(char *why, size_t n) {
 
 const char *sbo_cuda_last_error(void) { return k_reason; }
 
+int sbo_cuda_versions(char *buf, size_t n) {
+    if (buf && n) snprintf(buf, n, "%s", k_reason);
+    return -1;
+}
+
+int sbo_cuda_mem_info(size_t *free_bytes, size_t *total_bytes) {
+    if (free_bytes) *free_bytes = 0;
+    if (total_bytes) *total_bytes = 0;
+    return -1;
+}
+
 void *sbo_cuda_alloc(size_t bytes) { (void)bytes; return NULL; }
 void sbo_cuda_free(void *d_ptr) { (void)d_ptr; }
 int sbo_cuda_to_device(void *d_dst, const void *src, size_t bytes) { (void)d_dst; (void)src; (void)bytes; return -1; }

@@ -8,7 +8,7 @@
 #include "core/sbo_kernels.h"  /* sbo_axpy_thread, sbo_philox_uniform_thread */
 #include "core/sbo_rng.h"      /* sbo_stream_key */
 
-#include "core/cuda/sbo_cuda_common.cuh"   /* CUDA_CHECK, sbo_cuda_error_buf, k_block, grid_for */
+#include "core/cuda/sbo_cuda_common.cuh"   /* CUDA_CHECK, sbo_cuda_error_buf, k_block, grid_for, cuBLAS */
 
 // --- error reporting -----------------------------------------------------------------------------
 /* The one last-error buffer of the seam (every .cu file of core/cuda/ writes it; sbo_cuda_last_error reads it). */
@@ -42,6 +42,47 @@ extern "C" int sbo_cuda_available(char *why, size_t n) {
 }
 
 extern "C" const char *sbo_cuda_last_error(void) { return sbo_cuda_error_buf; }
+
+/* CUDA encodes versions as 1000 major + 10 minor. */
+extern "C" int sbo_cuda_versions(char *buf, size_t n) {
+    char why[192];
+    if (!sbo_cuda_available(why, sizeof why)) {
+        if (buf && n) snprintf(buf, n, "%s", why);
+        return -1;
+    }
+    int dev = 0, driver = 0, runtime = 0, major = 0, minor = 0, patch = 0;
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+    CUDA_CHECK(cudaDriverGetVersion(&driver));
+    CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+    if (cublasGetProperty(MAJOR_VERSION, &major) != CUBLAS_STATUS_SUCCESS ||
+        cublasGetProperty(MINOR_VERSION, &minor) != CUBLAS_STATUS_SUCCESS ||
+        cublasGetProperty(PATCH_LEVEL, &patch) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(sbo_cuda_error_buf, sizeof sbo_cuda_error_buf, "cublasGetProperty failed");
+        return -1;
+    }
+    if (buf && n)
+        snprintf(buf, n, "%s, compute %d.%d, driver %d.%d, runtime %d.%d, cuBLAS %d.%d.%d", prop.name, prop.major,
+                 prop.minor, driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10, major, minor,
+                 patch);
+    return 0;
+}
+
+extern "C" int sbo_cuda_mem_info(size_t *free_bytes, size_t *total_bytes) {
+    size_t f = 0, t = 0;
+    char why[192];
+    if (free_bytes) *free_bytes = 0;
+    if (total_bytes) *total_bytes = 0;
+    if (!sbo_cuda_available(why, sizeof why)) {
+        snprintf(sbo_cuda_error_buf, sizeof sbo_cuda_error_buf, "%s", why);
+        return -1;
+    }
+    CUDA_CHECK(cudaMemGetInfo(&f, &t));
+    if (free_bytes) *free_bytes = f;
+    if (total_bytes) *total_bytes = t;
+    return 0;
+}
 
 extern "C" void *sbo_cuda_alloc(size_t bytes) {
     void *p = NULL;
