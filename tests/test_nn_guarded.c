@@ -17,7 +17,10 @@
  *   - real tasks (data_cleaning mlp, hyper_rep, vit_reweight on a slice of Fashion-MNIST; skipped without it)
  *     created on the guarded backend through sbo_nn_set_default_backend: every task oracle, fused and separate,
  *     full and reduced, and the exact evaluation, bit-identical to the CPU backend;
- *   - the arenas of a device backend count as device bytes, apart from the host bytes.
+ *   - the arenas of a device backend count as device bytes, apart from the host bytes;
+ *   - suite device (runs only where a GPU exists, skips with the reason elsewhere): the same networks and tasks on
+ *     the CUDA backend (core/nn/backend_cuda.h) against the CPU, to float tolerance (cuBLAS sums in another order;
+ *     the device's float32 tanh and exp are tanhf and expf, core/nn/kernels_act.h).
  * Run: ctest -R test_nn_guarded, or build/test_nn_guarded --verbose. */
 #define _GNU_SOURCE 1   /* mmap MAP_ANONYMOUS, open_memstream */
 #include <criterion/criterion.h>
@@ -34,6 +37,8 @@
 #pragma GCC diagnostic pop
 #include "core/nn/op.h"          /* the op table and the backend table the guard wraps */
 #include "core/sbo_arena.h"      /* device and host bytes */
+#include "core/sbo_cuda.h"       /* sbo_cuda_available: the device suite */
+#include "core/nn/backend_cuda.h" /* sbo_nn_backend_cuda */
 #include "runners/sbo_run.h"     /* sbo_run_resolve_config */
 #include "tasks/neural.h"        /* sbo_neural_evaluate */
 
@@ -556,4 +561,76 @@ Test(guarded, hyper_rep_oracles_are_bit_identical_to_the_cpu) {
 Test(guarded, vit_reweight_oracles_are_bit_identical_to_the_cpu) {
     const char *extra[] = {"task.patch=14", "task.width=4", "task.heads=2", "task.depth=1", NULL};
     task_same_on_both("vit_reweight", extra, NULL, "vit_reweight");   /* 3 projectable blocks at half rank */
+}
+
+// --- the same on a GPU (suite device; skipped without one) --------------------------------------------------------
+
+TestSuite(device, .fini = free_nets);
+
+/* The CUDA backend, or a skip naming why there is none. */
+static const sbo_nn_backend *cuda_or_skip(void) {
+    char why[256];
+    if (!sbo_cuda_available(why, sizeof why)) cr_skip_test("no CUDA device: %s", why);
+    const sbo_nn_backend *be = sbo_nn_backend_cuda();
+    if (!be) cr_skip_test("this build has no CUDA backend (configure with -DWITH_CUDA=ON)");
+    return be;
+}
+
+/* Largest |cpu - dev| over the trace, relative to the largest |cpu|; it must be within tol, and nothing vacuous. */
+static void close_enough(const trace *cpu, const trace *dev, double tol, const char *label) {
+    cr_assert_eq(cpu->n, dev->n);
+    double scale = inf_norm(cpu->n, cpu->v), worst = 0;
+    long at = -1;
+    for (long i = 0; i < cpu->n; i++) {
+        double e = fabs(cpu->v[i] - dev->v[i]);
+        if (!(e <= worst)) worst = e, at = i;   /* a NaN counts as the worst */
+    }
+    cr_expect(scale > 0, "%s: every output is 0 (vacuous)", label);
+    cr_expect(worst <= tol * scale, "%s: the device differs from the CPU by %.3g (relative %.3g > %.1g) at output %ld "
+              "of %ld", label, worst, worst / scale, tol, at, cpu->n);
+    cr_log_info("%s: %ld outputs, largest device - CPU difference %.3g of the largest output", label, cpu->n,
+                worst / scale);
+}
+
+/* float32: 1e-4 of the largest output (a few float ulps over the GEMM sums); float64: 1e-10. */
+static void net_on_device(const net *N, int out, const int *rank, int precision, const char *label) {
+    const sbo_nn_backend *be = cuda_or_skip();
+    static trace cpu, dev;
+    cpu.n = dev.n = 0;
+    oracles(sbo_nn_backend_cpu(), N, out, rank, precision, &cpu);
+    oracles(be, N, out, rank, precision, &dev);
+    close_enough(&cpu, &dev, precision == 32 ? 1e-4 : 1e-10, label);
+}
+
+Test(device, mlp_oracles_match_the_cpu) {
+    static net N;
+    int z = build_mlp(&N, 7);
+    int rank[3] = {3, 0, 2};
+    net_on_device(&N, z, rank, 32, "MLP on the device");
+    net_on_device(&N, z, rank, 64, "MLP on the device");
+}
+
+Test(device, transformer_block_oracles_match_the_cpu) {
+    static net N;
+    int z = build_block(&N, 8);
+    int rank[8] = {0, 2, 0, 3, 0, 0, 2, 0};
+    net_on_device(&N, z, rank, 32, "transformer block on the device");
+    net_on_device(&N, z, rank, 64, "transformer block on the device");
+}
+
+Test(device, vit_reweight_task_oracles_match_the_cpu) {
+    const sbo_nn_backend *be = cuda_or_skip();
+    struct stat st;
+    if (stat(SBO_FASHION_MNIST_DIR, &st) != 0)
+        cr_skip_test("%s not installed (sudo apt-get install dataset-fashion-mnist)", SBO_FASHION_MNIST_DIR);
+    const char *extra[] = {"task.patch=7", "task.width=16", "task.heads=2", "task.depth=1", NULL};
+    static trace cpu, dev;
+    cpu.n = dev.n = 0;
+    sbo_task *t = task_on(sbo_nn_backend_cpu(), "vit_reweight", extra);
+    task_oracles(t, NULL, &cpu);
+    sbo_task_destroy(t);
+    t = task_on(be, "vit_reweight", extra);
+    task_oracles(t, NULL, &dev);
+    sbo_task_destroy(t);
+    close_enough(&cpu, &dev, 1e-3, "vit_reweight on the device");   /* float32 through a whole ViT */
 }
