@@ -7,7 +7,12 @@
  * Difference quotients use h = 1e-5: truncation h^2 |f'''| ~ 1e-10 and rounding eps |f| / h ~ 1e-11 on O(1)
  * values, so the relative tolerance is 1e-7 of the inf-norm of the difference quotient (FD_TOL). Identities that
  * are exact in arithmetic (reduced = P^T full, linearity in the tangent) are held to 1e-10 in float64; float32 is
- * held to 1e-4 of the float64 result. */
+ * held to 1e-4 of the float64 result.
+ *
+ * SBO_TEST_NN_BACKEND=cpu-grid in the environment runs every executor of these tests on the cpu-grid backend (every
+ * kernel one index per emulated GPU thread, core/nn/backend.h): ctest runs test_nn and test_nn_ops a second time that
+ * way (test_nn_grid, test_nn_ops_grid), so every op and edge shape of the op tests meets the device's launch pattern
+ * too. Any other value is an error. */
 #ifndef SBO_TESTS_NN_CHECK_H
 #define SBO_TESTS_NN_CHECK_H
 #include <criterion/criterion.h>
@@ -16,6 +21,7 @@
 #include <string.h>
 #include "core/sbo_haar.h"   /* Haar P for reduced mode */
 #include "core/nn/nn.h"      /* the code under test */
+#include "core/nn/backend.h" /* the cpu-grid backend (SBO_TEST_NN_BACKEND) */
 #include "core/sbo_rng.h"    /* fixed-seed data */
 
 #define B_MAX 6        /* graph max_batch; the runs use b = 5 < B_MAX so per-batch sizes are exercised */
@@ -101,10 +107,20 @@ __attribute__((unused)) static int add_int_input(net *N, const char *name, int c
 
 static long ydim(const net *N) { return sbo_layout_total(&N->lower); }
 
+/* The backend the tests' executors run on: the cpu-grid one when SBO_TEST_NN_BACKEND=cpu-grid, else NULL (the
+ * process default, which tests/test_nn_guarded.c sets). */
+static const sbo_nn_backend *test_backend(void) {
+    const char *v = getenv("SBO_TEST_NN_BACKEND");
+    if (!v || !*v || strcmp(v, "cpu") == 0) return NULL;
+    cr_assert(strcmp(v, "cpu-grid") == 0, "SBO_TEST_NN_BACKEND=%s: use cpu or cpu-grid", v);
+    return sbo_nn_backend_cpu_grid();
+}
+
 static sbo_nn_exec *net_exec(const net *N, int precision) {
     char err[256] = "";
     cr_assert_eq(sbo_nn_graph_check(&N->g, &N->lower, N->d, err, sizeof err), 0, "%s", err);
-    sbo_nn_exec *e = sbo_nn_exec_create(&N->g, &N->lower, N->d, precision, "test_nn", err, sizeof err);
+    sbo_nn_exec *e = sbo_nn_exec_create_on(test_backend(), &N->g, &N->lower, N->d, precision, "test_nn", err,
+                                           sizeof err);
     cr_assert_not_null(e, "%s", err);
     for (int k = 0; k < N->n_in; k++) sbo_nn_set_input(e, N->in_id[k], N->in_data[k], N->b);
     for (int k = 0; k < N->n_int; k++) sbo_nn_set_input_int(e, N->int_id[k], N->int_data[k], N->b);
