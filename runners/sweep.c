@@ -554,7 +554,8 @@ static int resolve_run(const sw_spec *sp, const sw_run *r, sbo_config *cfg, char
         return -1;
     }
     sbo_algo_options ao;
-    if (sbo_algo_options_parse(cfg, &ao, e, sizeof e)) {
+    sbo_device dev;   /* run.device's value and task (the device itself: when the run starts) */
+    if (sbo_algo_options_parse(cfg, &ao, e, sizeof e) || sbo_run_parse_device(sp->task, cfg, &dev, e, sizeof e)) {
         sbo_errf(err, errlen, "run %s: %s", r->name, e);
         return -1;
     }
