@@ -102,6 +102,7 @@ static const char *const help_main =
 
 static const char *const help_run =
     "usage: sbo run --task T --algo A --seed S --out FILE.h5 [--config FILE.ini] [--set key=value ...]\n"
+    "               [--data-dir DIR] [--device D]\n"
     "\n"
     "Runs algorithm A on task T for run.iters iterations, evaluating the task's metrics at k = 0, every\n"
     "run.eval_every iterations and at the end, and writes FILE.h5 (schema: docs/SCHEMA.md). Only the\n"
@@ -118,6 +119,10 @@ static const char *const help_run =
     "  --set key=value   override one option, e.g. --set algo.alpha=0.01 (repeatable; wins over --config)\n"
     "  --data-dir DIR    the image data set's directory, e.g. /usr/share/datasets/fashion-mnist: the same as\n"
     "                    --set task.data_dir=DIR (image tasks only; a task that reads no data refuses it)\n"
+    "  --device D        where the network tasks run their network's oracles: cpu (default), cpu-grid (every\n"
+    "                    kernel one index per emulated GPU thread: bit-identical to cpu, slower) or cuda (needs a\n"
+    "                    CUDA build and a GPU; refused, exit 2, otherwise). The same as --set run.device=D; the\n"
+    "                    file records device, backend (and device_info for cuda). Other tasks take only cpu\n"
     "  --quiet           no summary on stdout\n"
     "  --checkpoint-every N\n"
     "                    keep in FILE.h5 (/checkpoint) the state needed to continue, every N iterations\n"
@@ -135,11 +140,11 @@ static const char *const help_list =
     "usage: sbo list\n"
     "\n"
     "Prints every task and algorithm with a description, and every option (section.key, default, help),\n"
-    "including the runner's own run.iters and run.eval_every.\n";
+    "including the runner's own run.iters, run.eval_every and run.device.\n";
 
 static const char *const help_memory =
     "usage: sbo memory --task T [--config FILE.ini] [--set key=value ...] [--data-dir DIR] [--steps N]\n"
-    "                  [--algos a,b,...] [--csv FILE.csv]\n"
+    "                  [--algos a,b,...] [--csv FILE.csv] [--device D]\n"
     "\n"
     "Measures every algorithm (or those of --algos) on task T, each in its own child process: the child creates\n"
     "the task and the algorithm and runs N steps (buffers that the network engine allocates on first use then\n"
@@ -157,12 +162,16 @@ static const char *const help_memory =
     "  --config FILE     INI file with sections [run], [task], [algo]\n"
     "  --set key=value   override one option (repeatable; wins over --config)\n"
     "  --data-dir DIR    the same as --set task.data_dir=DIR (image tasks only)\n"
+    "  --device D        cpu (default), cpu-grid or cuda: the same as --set run.device=D (network tasks only); a\n"
+    "                    device backend adds the device arena peak, and cuda the device's used bytes\n"
+    "                    (cudaMemGetInfo) before the task and after the steps\n"
     "  --steps N         steps per algorithm before measuring, N >= 0 (default 3)\n"
     "  --algos a,b,...   comma-separated algorithms, in the order to print (default: all, as in sbo list)\n"
     "  --csv FILE        also write the numbers (bytes, unformatted) as CSV with a header, one row per algorithm\n";
 
 static const char *const help_oracle_dump =
     "usage: sbo oracle-dump --task T --seed S --out FILE.h5 [--config FILE.ini] [--set key=value ...] [--data-dir DIR]\n"
+    "                       [--device D]\n"
     "\n"
     "Writes a point (x, Y: the task's init for seed S plus a Gaussian perturbation), one lower and one upper\n"
     "minibatch (positions, and for image tasks the inputs as fed, labels and sample ids), directions V and Z, a\n"
@@ -170,7 +179,9 @@ static const char *const help_oracle_dump =
     "grad_Y g, grad_Y f, grad_x f, H[V], J[Z], P^T grad_Y g, P^T H[P X], P^T grad_Y f. Image tasks also record\n"
     "their networks as text and the minibatch losses. Layout: docs/SCHEMA.md (oracle dumps);\n"
     "paper_figures/check_oracle_dump.py re-computes everything with an independent NumPy implementation.\n"
-    "--config may be a task's own experiment file: its algo.* keys are checked (a typo is an error) and ignored.\n";
+    "--config may be a task's own experiment file: its algo.* keys are checked (a typo is an error) and ignored.\n"
+    "--device D (cpu, cpu-grid, cuda; the same as --set run.device=D): the backend of the network's oracles; the\n"
+    "dump records it (device, backend). A cpu-grid dump equals the cpu dump bit for bit.\n";
 
 static const char *const help_version =
     "usage: sbo version\n"
