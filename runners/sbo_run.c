@@ -82,8 +82,9 @@ int sbo_run_select_device(const sbo_task_type *tt, const sbo_config *cfg, sbo_de
         char why[512] = "";
         if (!sbo_nn_backend_cuda()) {
             sbo_cuda_available(why, sizeof why);
-            snprintf(err, errlen, "run.device = cuda: this sbo was built without CUDA (%s); run with --device cpu, or "
-                     "rebuild with nvcc on PATH (cmake -DWITH_CUDA=ON) on a machine with a GPU", why[0] ? why : "-");
+            /* the stub's reason: "built without CUDA (configure with -DWITH_CUDA=ON and nvcc on PATH)" */
+            snprintf(err, errlen, "run.device = cuda: this sbo was %s; run with --device cpu, or rebuild it so on a "
+                     "machine with a GPU", strncmp(why, "built without CUDA", 18) == 0 ? why : "built without CUDA");
             return -1;
         }
         if (!sbo_cuda_available(why, sizeof why)) {

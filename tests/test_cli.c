@@ -1604,7 +1604,16 @@ Test(sweep, run_device_as_a_grid_key_and_by_set, .timeout = 120) {
     free(err); free(out);
     const char *slurm[] = {"sweep", ini, "--out", dir2, "--dry-run", "--slurm", "--set", "run.device=cpu-grid", NULL};
     cr_assert_eq(sweep_run(slurm, &err, &out), 0, "%s", err);
-    cr_assert(strstr(out, "--set run.device=cpu-grid --run-index"), "dry run --slurm: %s", out);
+    cr_assert(strstr(out, "--set run.device=cpu-grid --run-index") && !strstr(out, "--gres"), "dry run --slurm: %s",
+              out);
+    free(err); free(out);
+    /* cuda: each array task asks for a GPU (resources given, so nothing is measured on this GPU-less machine) */
+    sweep_ini("dev5", "task = data_cleaning\nalgorithms = bros\nseeds = 1-2\nrun.device = cpu, cuda\n"
+              "slurm_mem = 2G\nslurm_time = 1:00:00\n", base, ini, sizeof ini);
+    const char *gpu[] = {"sweep", ini, "--out", dir2, "--dry-run", "--slurm", NULL};
+    cr_assert_eq(sweep_run(gpu, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "#SBATCH --gres=gpu:1\n") && strstr(out, "#SBATCH --array=0-3"), "dry run --slurm cuda: %s",
+              out);
     free(err); free(out);
 
     /* a bad device in the grid, or one on a task without a network: refused up front */
