@@ -102,6 +102,7 @@ static const char *const help_main =
 
 static const char *const help_run =
     "usage: sbo run --task T --algo A --seed S --out FILE.h5 [--config FILE.ini] [--set key=value ...]\n"
+    "               [--data-dir DIR] [--device D]\n"
     "\n"
     "Runs algorithm A on task T for run.iters iterations, evaluating the task's metrics at k = 0, every\n"
     "run.eval_every iterations and at the end, and writes FILE.h5 (schema: docs/SCHEMA.md). Only the\n"
@@ -118,6 +119,10 @@ static const char *const help_run =
     "  --set key=value   override one option, e.g. --set algo.alpha=0.01 (repeatable; wins over --config)\n"
     "  --data-dir DIR    the image data set's directory, e.g. /usr/share/datasets/fashion-mnist: the same as\n"
     "                    --set task.data_dir=DIR (image tasks only; a task that reads no data refuses it)\n"
+    "  --device D        where the network tasks run their network's oracles: cpu (default), cpu-grid (every\n"
+    "                    kernel one index per emulated GPU thread: bit-identical to cpu, slower) or cuda (needs a\n"
+    "                    CUDA build and a GPU; refused, exit 2, otherwise). The same as --set run.device=D; the\n"
+    "                    file records device, backend (and device_info for cuda). Other tasks take only cpu\n"
     "  --quiet           no summary on stdout\n"
     "  --checkpoint-every N\n"
     "                    keep in FILE.h5 (/checkpoint) the state needed to continue, every N iterations\n"
@@ -135,11 +140,11 @@ static const char *const help_list =
     "usage: sbo list\n"
     "\n"
     "Prints every task and algorithm with a description, and every option (section.key, default, help),\n"
-    "including the runner's own run.iters and run.eval_every.\n";
+    "including the runner's own run.iters, run.eval_every and run.device.\n";
 
 static const char *const help_memory =
     "usage: sbo memory --task T [--config FILE.ini] [--set key=value ...] [--data-dir DIR] [--steps N]\n"
-    "                  [--algos a,b,...] [--csv FILE.csv]\n"
+    "                  [--algos a,b,...] [--csv FILE.csv] [--device D]\n"
     "\n"
     "Measures every algorithm (or those of --algos) on task T, each in its own child process: the child creates\n"
     "the task and the algorithm and runs N steps (buffers that the network engine allocates on first use then\n"
@@ -157,12 +162,16 @@ static const char *const help_memory =
     "  --config FILE     INI file with sections [run], [task], [algo]\n"
     "  --set key=value   override one option (repeatable; wins over --config)\n"
     "  --data-dir DIR    the same as --set task.data_dir=DIR (image tasks only)\n"
+    "  --device D        cpu (default), cpu-grid or cuda: the same as --set run.device=D (network tasks only); a\n"
+    "                    device backend adds the device arena peak, and cuda the device's used bytes\n"
+    "                    (cudaMemGetInfo) before the task and after the steps\n"
     "  --steps N         steps per algorithm before measuring, N >= 0 (default 3)\n"
     "  --algos a,b,...   comma-separated algorithms, in the order to print (default: all, as in sbo list)\n"
     "  --csv FILE        also write the numbers (bytes, unformatted) as CSV with a header, one row per algorithm\n";
 
 static const char *const help_oracle_dump =
     "usage: sbo oracle-dump --task T --seed S --out FILE.h5 [--config FILE.ini] [--set key=value ...] [--data-dir DIR]\n"
+    "                       [--device D]\n"
     "\n"
     "Writes a point (x, Y: the task's init for seed S plus a Gaussian perturbation), one lower and one upper\n"
     "minibatch (positions, and for image tasks the inputs as fed, labels and sample ids), directions V and Z, a\n"
@@ -170,7 +179,9 @@ static const char *const help_oracle_dump =
     "grad_Y g, grad_Y f, grad_x f, H[V], J[Z], P^T grad_Y g, P^T H[P X], P^T grad_Y f. Image tasks also record\n"
     "their networks as text and the minibatch losses. Layout: docs/SCHEMA.md (oracle dumps);\n"
     "paper_figures/check_oracle_dump.py re-computes everything with an independent NumPy implementation.\n"
-    "--config may be a task's own experiment file: its algo.* keys are checked (a typo is an error) and ignored.\n";
+    "--config may be a task's own experiment file: its algo.* keys are checked (a typo is an error) and ignored.\n"
+    "--device D (cpu, cpu-grid, cuda; the same as --set run.device=D): the backend of the network's oracles; the\n"
+    "dump records it (device, backend). A cpu-grid dump equals the cpu dump bit for bit.\n";
 
 static const char *const help_version =
     "usage: sbo version\n"
@@ -202,9 +213,11 @@ static int wants_help(int argc, char **argv) {
 
 typedef struct {
     const char *task, *algo, *seed, *out, *config, *data_dir, *steps, *algos, *csv, *checkpoint_every, *resume;
-    const char *sets[MAX_SETS + 1];   /* + 1: room for --data-dir's task.data_dir=DIR */
+    const char *device;
+    const char *sets[MAX_SETS + 2];   /* + 2: room for --data-dir's task.data_dir=DIR and --device's run.device=D */
     int n_sets, quiet;
     char data_dir_set[sizeof "task.data_dir=" + SBO_CONFIG_VALUE_LEN];
+    char device_set[sizeof "run.device=" + 64];
 } cli_args;
 
 /* Accepts "--opt value" and "--opt=value". allowed: the flags this command takes, e.g. "task,algo". */
@@ -259,6 +272,7 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *allowe
         else if (strcmp(name, "csv") == 0) a->csv = val;
         else if (strcmp(name, "checkpoint-every") == 0) a->checkpoint_every = val;
         else if (strcmp(name, "resume") == 0) a->resume = val;
+        else if (strcmp(name, "device") == 0) a->device = val;
         else if (strcmp(name, "set") == 0) {
             if (a->n_sets >= MAX_SETS) return usage_error("more than %d --set options; use a --config file", MAX_SETS);
             a->sets[a->n_sets++] = val;
@@ -287,14 +301,28 @@ static int apply_data_dir(const sbo_task_type *tt, cli_args *a) {
     return 0;
 }
 
+/* --device D: appended to the --set list as run.device=D (checked, with the task, where the backend is chosen:
+ * sbo_run_select_device). */
+static int apply_device(cli_args *a) {
+    if (!a->device) return 0;
+    for (int i = 0; i < a->n_sets; i++)
+        if (strncmp(a->sets[i], "run.device=", 11) == 0)
+            return usage_error("both --device and --set %s given; keep one", a->sets[i]);
+    if (strlen(a->device) >= sizeof a->device_set - sizeof "run.device=")
+        return usage_error("--device '%.64s...' is not a device; valid devices: cpu, cpu-grid, cuda", a->device);
+    snprintf(a->device_set, sizeof a->device_set, "run.device=%s", a->device);
+    a->sets[a->n_sets++] = a->device_set;
+    return 0;
+}
+
 // --- run -----------------------------------------------------------------------------------------
 
 /* --resume FILE: the task, algorithm, seed and configuration of FILE's run, as if given on the command line. The
  * sets point into lines (config lines "key = value" become "key=value"). 0, or an exit code. */
 static int resume_args(cli_args *a, char *lines, size_t len, char *seed_buf, size_t seed_len, long *ckpt, int *done) {
-    if (a->task || a->algo || a->seed || a->config || a->n_sets || a->data_dir)
+    if (a->task || a->algo || a->seed || a->config || a->n_sets || a->data_dir || a->device)
         return usage_error("--resume takes the task, algorithm, seed and configuration from '%s'; drop --task, "
-                           "--algo, --seed, --config, --set and --data-dir", a->resume);
+                           "--algo, --seed, --config, --set, --data-dir and --device", a->resume);
     static char task[64], algo[64], status[32], every[32];
     if (sbo_h5_read_attr_str(a->resume, "/", "task", task, sizeof task) != 0 ||
         sbo_h5_read_attr_str(a->resume, "/", "algorithm", algo, sizeof algo) != 0 ||
@@ -326,7 +354,8 @@ static int resume_args(cli_args *a, char *lines, size_t len, char *seed_buf, siz
 
 static int cmd_run(int argc, char **argv) {
     cli_args a;
-    if (parse_args("run", argc, argv, "task,algo,seed,out,config,set,data-dir,quiet,checkpoint-every,resume", &a))
+    if (parse_args("run", argc, argv, "task,algo,seed,out,config,set,data-dir,device,quiet,checkpoint-every,resume",
+                   &a))
         return SBO_EXIT_USAGE;
     long checkpoint_every = 0;
     int already_done = 0;
@@ -351,7 +380,7 @@ static int cmd_run(int argc, char **argv) {
     }
     const sbo_task_type *tt = find_task(a.task);
     if (!tt) return SBO_EXIT_USAGE;
-    if (apply_data_dir(tt, &a)) return SBO_EXIT_USAGE;
+    if (apply_data_dir(tt, &a) || apply_device(&a)) return SBO_EXIT_USAGE;
     const sbo_algo_type *at = find_algo(a.algo);
     if (!at) return SBO_EXIT_USAGE;
     char err[SBO_ERR_LEN * 2];
@@ -361,7 +390,9 @@ static int cmd_run(int argc, char **argv) {
     if (!a.out) return usage_error("missing --out; pass e.g. --out results/%s_%s_seed%s.h5", tt->name, at->name, a.seed);
     sbo_config *cfg = malloc(sizeof *cfg);
     if (!cfg) return usage_error("out of memory");
-    if (sbo_run_resolve_config(tt, at, a.config, a.sets, a.n_sets, cfg, err, sizeof err)) {
+    sbo_device dev;
+    if (sbo_run_resolve_config(tt, at, a.config, a.sets, a.n_sets, cfg, err, sizeof err) ||
+        sbo_run_parse_device(tt, cfg, &dev, err, sizeof err)) {
         free(cfg);
         return usage_error("%s", err);
     }
@@ -392,10 +423,10 @@ static int cmd_run(int argc, char **argv) {
 
 static int cmd_oracle_dump(int argc, char **argv) {
     cli_args a;
-    if (parse_args("oracle-dump", argc, argv, "task,seed,out,config,set,data-dir", &a)) return SBO_EXIT_USAGE;
+    if (parse_args("oracle-dump", argc, argv, "task,seed,out,config,set,data-dir,device", &a)) return SBO_EXIT_USAGE;
     const sbo_task_type *tt = find_task(a.task);
     if (!tt) return SBO_EXIT_USAGE;
-    if (apply_data_dir(tt, &a)) return SBO_EXIT_USAGE;
+    if (apply_data_dir(tt, &a) || apply_device(&a)) return SBO_EXIT_USAGE;
     char err[SBO_ERR_LEN * 2];
     if (!a.seed) return usage_error("missing --seed; pass e.g. --seed 1");
     uint64_t seed;
@@ -403,7 +434,9 @@ static int cmd_oracle_dump(int argc, char **argv) {
     if (!a.out) return usage_error("missing --out; pass e.g. --out %s_oracles.h5", tt->name);
     sbo_config *cfg = malloc(sizeof *cfg);
     if (!cfg) return usage_error("out of memory");
-    if (sbo_run_resolve_task_config(tt, a.config, a.sets, a.n_sets, cfg, err, sizeof err)) {
+    sbo_device dev;
+    if (sbo_run_resolve_task_config(tt, a.config, a.sets, a.n_sets, cfg, err, sizeof err) ||
+        sbo_run_parse_device(tt, cfg, &dev, err, sizeof err)) {
         free(cfg);
         return usage_error("%s", err);
     }
@@ -456,10 +489,10 @@ static int cmd_list(void) {
 
 static int cmd_memory(int argc, char **argv) {
     cli_args a;
-    if (parse_args("memory", argc, argv, "task,config,set,data-dir,steps,algos,csv", &a)) return SBO_EXIT_USAGE;
+    if (parse_args("memory", argc, argv, "task,config,set,data-dir,device,steps,algos,csv", &a)) return SBO_EXIT_USAGE;
     const sbo_task_type *tt = find_task(a.task);
     if (!tt) return SBO_EXIT_USAGE;
-    if (apply_data_dir(tt, &a)) return SBO_EXIT_USAGE;
+    if (apply_data_dir(tt, &a) || apply_device(&a)) return SBO_EXIT_USAGE;
     long steps = 3;
     if (a.steps) {
         char *end = NULL;
@@ -472,7 +505,9 @@ static int cmd_memory(int argc, char **argv) {
         char err[SBO_ERR_LEN * 2];
         sbo_config *cfg = malloc(sizeof *cfg);
         if (!cfg) return usage_error("out of memory");
-        int bad = sbo_run_resolve_config(tt, NULL, a.config, a.sets, a.n_sets, cfg, err, sizeof err);
+        sbo_device dev;
+        int bad = sbo_run_resolve_config(tt, NULL, a.config, a.sets, a.n_sets, cfg, err, sizeof err) ||
+                  sbo_run_parse_device(tt, cfg, &dev, err, sizeof err);
         free(cfg);
         return bad ? usage_error("%s", err) : SBO_EXIT_OK;
     }

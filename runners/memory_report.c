@@ -7,6 +7,8 @@
 #include "runners/sbo_run.h"        /* exit codes, runner options, arena totals by name */
 #include "core/sbo_arena.h"         /* measured bytes, VmHWM */
 #include "core/sbo_log.h"           /* sbo_errf */
+#include "core/sbo_cuda.h"          /* sbo_cuda_mem_info: the device's used bytes (run.device = cuda) */
+#include "core/nn/backend.h"        /* sbo_nn_backend: the backend's name */
 
 #include <errno.h>
 #include <libgen.h>
@@ -46,6 +48,10 @@ typedef struct {
     /* the whole child */
     double arena_peak, arena_live;   /* every host arena (task, engine, algorithm) */
     double device_peak;              /* every device arena (the engine's on a device backend; 0 on the CPU) */
+    int device;                      /* run.device (sbo_device) the child ran on */
+    char backend[128];               /* its backend's name */
+    double cuda_used_before, cuda_used_after;   /* cuda: total - free of cudaMemGetInfo before the task was
+                                                 * created and after the steps; -1 unknown */
     double hwm_create, hwm;          /* VmHWM after creation, after the steps */
     double step_s;                   /* wall time of the steps (sbo sweep --slurm sizes --time with it) */
     int n_arenas;
@@ -86,7 +92,20 @@ static void child_config(const sbo_config *raw, const sbo_task_type *tt, const s
 }
 
 /* The body of a child: fills r. */
+static void cuda_used(double *out) {
+    size_t fr = 0, tot = 0;
+    *out = sbo_cuda_mem_info(&fr, &tot) == 0 ? (double)(tot - fr) : -1;
+}
+
 static void mem_measure(const mem_job *j, mem_report *r) {
+    /* run.device in the child: the parent never touches a device (a CUDA context does not survive fork) */
+    sbo_device dev = SBO_DEVICE_CPU;
+    const sbo_nn_backend *be = NULL;
+    if (sbo_run_select_device(j->tt, j->cfg, &dev, &be, r->err, sizeof r->err) != 0) return;
+    r->device = (int)dev;
+    snprintf(r->backend, sizeof r->backend, "%s", be->name);
+    r->cuda_used_before = r->cuda_used_after = -1;
+    if (dev == SBO_DEVICE_CUDA) cuda_used(&r->cuda_used_before);
     sbo_task *t = sbo_task_create(j->tt, j->cfg, r->err, sizeof r->err);
     if (!t) return;
     r->d = t->d;
@@ -143,6 +162,7 @@ static void mem_measure(const mem_job *j, mem_report *r) {
     r->arena_peak = (double)sbo_arena_peak_bytes();
     r->arena_live = (double)sbo_arena_live_bytes();
     r->device_peak = (double)sbo_arena_device_peak_bytes();
+    if (dev == SBO_DEVICE_CUDA) cuda_used(&r->cuda_used_after);
     r->n_arenas = sbo_run_arena_totals(r->arena, MEM_MAX_ARENAS);
     for (int i = 0; a && i < r->n_arenas; i++) {   /* the same row for every algorithm */
         if (strcmp(r->arena[i].name, a->state.name) == 0) snprintf(r->arena[i].name, sizeof r->arena[i].name, "algo.state");
@@ -425,7 +445,11 @@ static void print_report(const sbo_task_type *tt, long steps, int n_algos, const
            steps == 1 ? "" : "s");
     fmt_b(base->arena_peak, b1, sizeof b1);
     fmt_b(base->hwm, b2, sizeof b2);
-    printf("  task only (a child that creates the task and nothing else): arena peak %s, VmHWM %s\n\n", b1, b2);
+    printf("  task only (a child that creates the task and nothing else): arena peak %s, VmHWM %s\n", b1, b2);
+    if (base->device != SBO_DEVICE_CPU)
+        printf("  device: %s (run.device; the network's oracles on backend %s)\n", sbo_device_name(base->device),
+               base->backend);
+    printf("\n");
     printf("%-16s %-30s | %-38s | %-19s | %s\n", "", "§9 model", "algorithm arenas (measured)",   /* § is 2 bytes */
            "all arenas", "process (MiB)");
     printf("%-16s %9s %9s %9s | %9s %9s %9s %8s | %9s %9s | %9s %9s\n", "algorithm", "state", "work", "total",
@@ -509,6 +533,27 @@ static void print_report(const sbo_task_type *tt, long steps, int n_algos, const
         }
         printf("  (%s; device memory, apart from the host peak)\n", ud.name);
     }
+    if (base->device == SBO_DEVICE_CUDA) {   /* the whole device as the driver sees it (context, cuBLAS, arenas) */
+        const char *lab[2] = {"cuda used before the task", "cuda used after the steps"};
+        double max_c = 0;
+        for (int i = -1; i < n_algos; i++) {
+            const mem_report *r = i < 0 ? base : &rep[i];
+            if (r->cuda_used_after > max_c) max_c = r->cuda_used_after;
+            if (r->cuda_used_before > max_c) max_c = r->cuda_used_before;
+        }
+        mem_unit uc = unit_for(max_c);
+        for (int k = 0; k < 2; k++) {
+            printf("  %-30s", lab[k]);
+            for (int i = -1; i < n_algos; i++) {
+                const mem_report *r = i < 0 ? base : &rep[i];
+                double v = k ? r->cuda_used_after : r->cuda_used_before;
+                if (v < 0) snprintf(b3, sizeof b3, "-");
+                else fmt_u(v, uc, b3, sizeof b3);
+                printf(" %*s", w, b3);
+            }
+            printf("  (%s; cudaMemGetInfo total - free, every process on the device)\n", uc.name);
+        }
+    }
 
     // --- notes
     printf("\nnotes:\n");
@@ -543,6 +588,8 @@ int sbo_memory_report(const sbo_memory_report_opts *o, char *err, size_t errlen)
 
     /* the task-only child: runner and task options */
     child_config(&raw, tt, NULL, &cfg);
+    sbo_device dev;   /* run.device's value and task checked here; the device itself in each child */
+    if (sbo_run_parse_device(tt, &cfg, &dev, err, errlen)) return SBO_EXIT_USAGE;
     static mem_report base, rep[MEM_MAX_ALGOS];
     mem_job job = {.tt = tt, .at = NULL, .cfg = &cfg, .steps = 0};
     int code = mem_run(&job, &base, err, errlen);

@@ -11,8 +11,10 @@
 #include "algorithms/algorithm.h"  /* sbo_algo_find: the init stream convention of sbo_algo_setup */
 #include "core/sbo_haar.h"         /* Haar P */
 #include "runners/sbo_h5.h"        /* HDF5 output */
-#include "runners/sbo_run.h"       /* sbo_run_resolve_config, SBO_ERR_LEN */
+#include "runners/sbo_run.h"       /* sbo_run_resolve_config, SBO_ERR_LEN, sbo_run_select_device */
 #include "tasks/neural.h"          /* batch contents and the network description of image tasks */
+#include "core/nn/backend.h"       /* sbo_nn_backend: run.device's backend */
+#include "core/nn/nn.h"            /* sbo_nn_set_default_backend */
 
 /* Writes a lower tuple block by block under group/<block name>. */
 static int write_tuple(sbo_h5 *f, const char *group, const sbo_layout *lay, const double *v) {
@@ -59,8 +61,15 @@ static int write_batch(sbo_h5 *f, sbo_task *t, const char *name, int level, cons
 
 int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t seed, const char *out, int argc,
                     char **argv, char *err, size_t errlen) {
+    /* run.device (--device): the engine's backend, before the task creates its executors on the default one */
+    sbo_device device = SBO_DEVICE_CPU;
+    const sbo_nn_backend *backend = NULL;
+    if (sbo_run_select_device(tt, cfg, &device, &backend, err, errlen) != 0) return 2;
     sbo_task *t = sbo_task_create(tt, cfg, err, errlen);
-    if (!t) return 2;
+    if (!t) {
+        sbo_nn_set_default_backend(NULL);
+        return 2;
+    }
     const sbo_layout *lay = &t->lower;
     long D = sbo_layout_total(lay), d = t->d;
     /* the point: the task's own init (stream SBO_RNG_INIT, as every run), then a Gaussian perturbation so that no
@@ -140,6 +149,7 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
         rc |= sbo_h5_attr_long(f, "/", "seed", (long)seed);
         rc |= sbo_h5_attr_str(f, "/", "config", cbuf);
         rc |= sbo_h5_attr_str(f, "/", "reduced_impl", t->reduced_impl ? t->reduced_impl : "");
+        rc |= sbo_run_write_device(f, device, backend);
         rc |= sbo_h5_attr_str(f, "/", "conventions",
                               "g lower, f upper (ALGORITHMS.md §1); blocks are Y = W^T (fan-in rows, §3.1), row-major; "
                               "H[V] = d/dt grad_Y g(x, Y + tV); J[Z] = grad_x <grad_Y g, Z>; reduced: P^T grad, "
@@ -190,5 +200,6 @@ int sbo_oracle_dump(const sbo_task_type *tt, const sbo_config *cfg, uint64_t see
     sbo_batch_free(bl); sbo_batch_free(bu);
     free(Pbuf); free(work); free(X); free(rg); free(rh); free(rf);
     sbo_task_destroy(t);
+    sbo_nn_set_default_backend(NULL);
     return rc ? (f ? 1 : 2) : 0;
 }

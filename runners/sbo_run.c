@@ -5,6 +5,10 @@
 #include "runners/sbo_run.h"        /* this file's interface */
 #include "runners/sbo_h5.h"         /* the results file */
 #include "core/sbo_arena.h"         /* live arenas, peaks, VmHWM */
+#include "core/sbo_cuda.h"          /* sbo_cuda_available, sbo_cuda_versions: run.device = cuda */
+#include "core/nn/backend.h"        /* sbo_nn_backend_cpu_grid, the backend's name */
+#include "core/nn/backend_cuda.h"   /* sbo_nn_backend_cuda (NULL in a build without CUDA) */
+#include "core/nn/nn.h"             /* sbo_nn_set_default_backend */
 
 #include <errno.h>
 #include <math.h>
@@ -19,7 +23,97 @@ const sbo_option sbo_run_options[] = {
     {"run.iters", "1000", "number of iterations K (k = 0 .. K-1)"},
     {"run.eval_every", "10", "evaluate the task metrics and append a row to /curves every this many iterations "
                              "(and always at k = 0 and at the end)"},
+    {"run.device", "cpu", "where the network tasks (data_cleaning, hyper_rep, vit_reweight, data_mixture) run their "
+                          "network's oracles: cpu (CBLAS + OpenMP), cpu-grid (the CPU, every kernel one index per "
+                          "emulated GPU thread in scrambled order: bit-identical to cpu, slower; checks the kernels "
+                          "without a GPU) or cuda (cuBLAS and our kernels on the GPU; needs a CUDA build and a "
+                          "device). The algorithms' vectors stay in host memory. Other tasks take only cpu. "
+                          "--device D on the command line"},
     {NULL, NULL, NULL}};
+
+// --- run.device --------------------------------------------------------------------------------
+
+static const char *const device_names[] = {"cpu", "cpu-grid", "cuda"};
+
+const char *sbo_device_name(sbo_device d) {
+    return (int)d >= 0 && (int)d < 3 ? device_names[d] : "?";
+}
+
+static void network_task_names(char *buf, size_t n) {
+    const sbo_task_type *const *tt = sbo_task_types();
+    size_t u = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; tt[i]; i++) {
+        if (!tt[i]->network) continue;
+        int w = snprintf(buf + u, u < n ? n - u : 0, "%s%s", u ? ", " : "", tt[i]->name);
+        if (w > 0) u += (size_t)w;
+        if (u >= n) break;
+    }
+}
+
+int sbo_run_parse_device(const sbo_task_type *tt, const sbo_config *cfg, sbo_device *dev, char *err, size_t errlen) {
+    const char *v = sbo_config_get(cfg, "run.device");
+    if (!v) v = "cpu";
+    int d = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(v, device_names[i]) == 0) d = i;
+    if (d < 0) {
+        snprintf(err, errlen, "run.device = '%s' is not a device; valid devices: cpu, cpu-grid, cuda (e.g. --device "
+                 "cpu)", v);
+        return -1;
+    }
+    if (d != SBO_DEVICE_CPU && !tt->network) {
+        char names[256];
+        network_task_names(names, sizeof names);
+        snprintf(err, errlen, "run.device = %s applies to the network tasks (%s); task '%s' runs on the host only, "
+                 "so drop --device (or set run.device = cpu)", v, names, tt->name);
+        return -1;
+    }
+    *dev = (sbo_device)d;
+    return 0;
+}
+
+int sbo_run_select_device(const sbo_task_type *tt, const sbo_config *cfg, sbo_device *dev_out,
+                          const sbo_nn_backend **be_out, char *err, size_t errlen) {
+    sbo_device dev;
+    if (sbo_run_parse_device(tt, cfg, &dev, err, errlen) != 0) return -1;
+    const sbo_nn_backend *be = NULL;
+    if (dev == SBO_DEVICE_CUDA) {
+        char why[512] = "";
+        if (!sbo_nn_backend_cuda()) {
+            sbo_cuda_available(why, sizeof why);
+            /* the stub's reason: "built without CUDA (configure with -DWITH_CUDA=ON and nvcc on PATH)" */
+            snprintf(err, errlen, "run.device = cuda: this sbo was %s; run with --device cpu, or rebuild it so on a "
+                     "machine with a GPU", strncmp(why, "built without CUDA", 18) == 0 ? why : "built without CUDA");
+            return -1;
+        }
+        if (!sbo_cuda_available(why, sizeof why)) {
+            snprintf(err, errlen, "run.device = cuda: no CUDA device here (%s); run with --device cpu, or on a "
+                     "machine with a GPU", why[0] ? why : "no reason given");
+            return -1;
+        }
+        be = sbo_nn_backend_cuda();
+    } else if (dev == SBO_DEVICE_CPU_GRID) {
+        be = sbo_nn_backend_cpu_grid();
+    }
+    sbo_nn_set_default_backend(be);   /* NULL: the CPU backend, as without run.device */
+    if (dev_out) *dev_out = dev;
+    if (be_out) *be_out = be ? be : sbo_nn_backend_cpu();
+    return 0;
+}
+
+/* The root attributes device, backend and (cuda) device_info of a results file or an oracle dump. */
+int sbo_run_write_device(sbo_h5 *f, sbo_device dev, const sbo_nn_backend *be) {
+    int rc = 0;
+    rc |= sbo_h5_attr_str(f, "/", "device", sbo_device_name(dev));
+    rc |= sbo_h5_attr_str(f, "/", "backend", be ? be->name : "");
+    if (dev == SBO_DEVICE_CUDA) {
+        char info[512];
+        if (sbo_cuda_versions(info, sizeof info) != 0) info[sizeof info - 1] = '\0';
+        rc |= sbo_h5_attr_str(f, "/", "device_info", info);
+    }
+    return rc ? -1 : 0;
+}
 
 // --- configuration -----------------------------------------------------------------------------
 
@@ -410,7 +504,23 @@ static int write_memory(sbo_h5 *f, const sbo_run_spec *sp, sbo_task *t, sbo_algo
 
 // --- the run -----------------------------------------------------------------------------------
 
+static int run_on(const sbo_run_spec *sp, sbo_device device, const sbo_nn_backend *backend, sbo_run_result *res,
+                  char *err, size_t errlen);
+
 int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errlen) {
+    if (res) memset(res, 0, sizeof *res);
+    /* run.device: the engine's backend, before the task creates its executors on the default one; held for this
+     * run only */
+    sbo_device device = SBO_DEVICE_CPU;
+    const sbo_nn_backend *backend = NULL;
+    if (sbo_run_select_device(sp->task_type, sp->cfg, &device, &backend, err, errlen) != 0) return SBO_EXIT_USAGE;
+    int code = run_on(sp, device, backend, res, err, errlen);
+    sbo_nn_set_default_backend(NULL);
+    return code;
+}
+
+static int run_on(const sbo_run_spec *sp, sbo_device device, const sbo_nn_backend *backend, sbo_run_result *res,
+                  char *err, size_t errlen) {
     sbo_run_result r;
     memset(&r, 0, sizeof r);
     if (res) *res = r;
@@ -513,6 +623,8 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     if (info) {
         fprintf(info, "sbo run: task %s, algorithm %s, seed %llu, %ld iterations, a row every %ld -> %s\n",
                 sp->task_type->name, sp->algo_type->name, (unsigned long long)sp->seed, K, E, sp->out_path);
+        if (device != SBO_DEVICE_CPU)
+            fprintf(info, "device: %s (the network's oracles on backend %s)\n", sbo_device_name(device), backend->name);
         if (a->log[0]) {
             fprintf(info, "%s:\n", sp->algo_type->name);
             for (const char *p = a->log; *p;) {
@@ -531,7 +643,8 @@ int sbo_run(const sbo_run_spec *sp, sbo_run_result *res, char *err, size_t errle
     int resumed_ok = old_n == 0 || old_cols == ncols;
     long last_old = -1;      /* the iteration of the last row kept from the old file */
     sbo_h5_set_snapshot_interval(f, 1e30);
-    if (!resumed_ok || write_header(f, sp, t, a, K, E) != 0 || write_memory(f, sp, t, a, info) != 0 ||
+    if (!resumed_ok || write_header(f, sp, t, a, K, E) != 0 || sbo_run_write_device(f, device, backend) != 0 ||
+        write_memory(f, sp, t, a, info) != 0 ||
         !(curves = sbo_h5_table_create(f, "/curves", ncols, cols)) ||
         sbo_h5_attr_str(f, "/curves", "column_help", help) != 0 ||
         sbo_h5_attr_long(f, "/", "checkpoint_every", sp->checkpoint_every > 0 ? sp->checkpoint_every : 0) != 0 ||

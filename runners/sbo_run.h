@@ -18,8 +18,32 @@ enum {
     SBO_EXIT_INTERRUPTED = 130   /* status "interrupted": SIGINT or SIGTERM */
 };
 
-/* The runner's own options: run.iters, run.eval_every. */
+/* The runner's own options: run.iters, run.eval_every, run.device. */
 extern const sbo_option sbo_run_options[];
+
+/* run.device: where the network engine runs a network task's oracles (sbo_task_type.network). */
+typedef enum {
+    SBO_DEVICE_CPU = 0,          /* "cpu": sbo_nn_backend_cpu, the default */
+    SBO_DEVICE_CPU_GRID = 1,     /* "cpu-grid": sbo_nn_backend_cpu_grid (bit-identical to cpu, slower) */
+    SBO_DEVICE_CUDA = 2          /* "cuda": sbo_nn_backend_cuda (a CUDA build and a device) */
+} sbo_device;
+/* The value of run.device for d ("cpu", "cpu-grid", "cuda"). */
+const char *sbo_device_name(sbo_device d);
+/* run.device of cfg (unset: cpu), checked against the task type without touching a device: 0 with *dev, or -1 with
+ * one line in err (a value not in the list; a device other than cpu for a task that is not a network task). */
+int sbo_run_parse_device(const sbo_task_type *tt, const sbo_config *cfg, sbo_device *dev, char *err, size_t errlen);
+/* sbo_run_parse_device, then makes the device's backend the process-wide default of the network engine
+ * (sbo_nn_set_default_backend: cpu sets NULL, the built-in default). Call it BEFORE the task is created: the tasks
+ * create their executors on the default backend. cuda needs a CUDA build and a device here (sbo_cuda_available),
+ * else -1 with the reason and the fix in err and nothing changed. *be (may be NULL) receives the backend; *dev
+ * (may be NULL) the device. sbo_run and sbo_oracle_dump call it; `sbo memory` calls it in each measuring child. */
+struct sbo_nn_backend;
+int sbo_run_select_device(const sbo_task_type *tt, const sbo_config *cfg, sbo_device *dev,
+                          const struct sbo_nn_backend **be, char *err, size_t errlen);
+/* The root attributes device (run.device), backend (the backend's name) and, for cuda, device_info
+ * (sbo_cuda_versions) of a results file or an oracle dump (docs/SCHEMA.md). 0, or -1 when a write failed. */
+struct sbo_h5;
+int sbo_run_write_device(struct sbo_h5 *f, sbo_device dev, const struct sbo_nn_backend *be);
 
 /* Resolve a configuration: ini_path (NULL: none), then the n_sets "section.key=value" strings, then the
  * defaults of the runner, task type and algorithm type tables (algo_type NULL: runner + task only).

@@ -554,7 +554,8 @@ static int resolve_run(const sw_spec *sp, const sw_run *r, sbo_config *cfg, char
         return -1;
     }
     sbo_algo_options ao;
-    if (sbo_algo_options_parse(cfg, &ao, e, sizeof e)) {
+    sbo_device dev;   /* run.device's value and task (the device itself: when the run starts) */
+    if (sbo_algo_options_parse(cfg, &ao, e, sizeof e) || sbo_run_parse_device(sp->task, cfg, &dev, e, sizeof e)) {
         sbo_errf(err, errlen, "run %s: %s", r->name, e);
         return -1;
     }
@@ -1275,6 +1276,24 @@ static int capture(char *const argv[], char *out, size_t len) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* 1 when a pending run has run.device = cuda (its array tasks then ask Slurm for a GPU), 0 when none, -1 with err. */
+static int any_cuda_run(const sw_spec *sp, const sw_run *runs, const int *todo, int n_todo, char *err, size_t errlen) {
+    sbo_config *cfg = malloc(sizeof *cfg);
+    if (!cfg) { sbo_errf(err, errlen, "out of memory"); return -1; }
+    int cuda = 0;
+    for (int t = 0; t < n_todo && !cuda; t++) {
+        sbo_device dev = SBO_DEVICE_CPU;
+        char e[SBO_ERR_LEN * 2];
+        if (resolve_run(sp, &runs[todo[t]], cfg, err, errlen) || sbo_run_parse_device(sp->task, cfg, &dev, e, sizeof e)) {
+            free(cfg);
+            return -1;
+        }
+        cuda = dev == SBO_DEVICE_CUDA;
+    }
+    free(cfg);
+    return cuda;
+}
+
 /* Builds the two scripts; with dry_run prints them and the commands, else writes them into DIR and submits. */
 static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run *runs, const int *todo, int n_todo,
                         const char *dir, const char *exe, char *err, size_t errlen) {
@@ -1288,7 +1307,9 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     else snprintf(mem, sizeof mem, "%ldM", mem_mib);
     if (sp->slurm_time[0]) snprintf(tim, sizeof tim, "%s", sp->slurm_time);
     else snprintf(tim, sizeof tim, "%ld:%02ld:00", time_min / 60, time_min % 60);
-    int *idx = malloc(sizeof *idx * (size_t)(n_todo ? n_todo : 1));
+    int cuda = any_cuda_run(sp, runs, todo, n_todo, err, errlen);
+    if (cuda < 0) return SBO_EXIT_USAGE;
+    int *idx = malloc(sizeof *idx * (size_t)(n_todo > 0 ? n_todo : 1));
     if (!idx) { sbo_errf(err, errlen, "out of memory"); return 1; }
     for (int i = 0; i < n_todo; i++) idx[i] = runs[todo[i]].index;
     size_t alen = (size_t)n_todo * 12 + 16;
@@ -1309,6 +1330,7 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
             arr, sp->slurm_throttle);
     fprintf(f, "#SBATCH --time=%s\n#SBATCH --mem=%s\n#SBATCH --output=%s/logs/slurm-%%A_%%a.out\n", tim, mem, dir);
     if (sp->slurm_partition[0]) fprintf(f, "#SBATCH --partition=%s\n", sp->slurm_partition);
+    if (cuda) fprintf(f, "#SBATCH --gres=gpu:1\n# --gres: run.device = cuda (one GPU per array task)\n");
     if (!sp->slurm_mem[0]) fprintf(f, "# --mem: the largest VmHWM of `sbo memory`'s measurement (3 steps) x 1.5 + 256 MiB "
                                       "(set slurm_mem in [sweep] to choose it)\n");
     if (!sp->slurm_time[0]) fprintf(f, "# --time: 3 x (measured time per step x run.iters) + 10 min (set slurm_time in "
@@ -1331,6 +1353,7 @@ static int slurm_submit(const sbo_sweep_opts *o, const sw_spec *sp, const sw_run
     fprintf(f, "#SBATCH --job-name=sbo-%s-summary\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n#SBATCH --time=0:30:00\n"
                "#SBATCH --mem=1024M\n#SBATCH --output=%s/logs/%s.summary.out\n", sp->stem, dir, sp->stem);
     if (sp->slurm_partition[0]) fprintf(f, "#SBATCH --partition=%s\n", sp->slurm_partition);
+    if (cuda) fprintf(f, "#SBATCH --gres=gpu:1\n# --gres: run.device = cuda (one GPU per array task)\n");
     fputs("exec ", f);
     shell_word(f, exe);
     fputs(" summarize ", f);

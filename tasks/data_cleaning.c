@@ -215,4 +215,5 @@ const sbo_task_type sbo_task_data_cleaning = {
     .description = "hyper-data cleaning on images (Franceschi et al. 2017): per-sample weights sigma(x_i) against "
                    "label noise; linear or MLP lower model",
     .options = dc_options,
-    .create = dc_create};
+    .create = dc_create,
+    .network = 1};

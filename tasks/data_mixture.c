@@ -573,4 +573,5 @@ const sbo_task_type sbo_task_data_mixture = {
     .description = "data-mixture learning: weights softmax(x) over K text domains (Debian packages) for a byte-level "
                    "causal transformer; upper: the loss on a held-out target",
     .options = dm_options,
-    .create = dm_create};
+    .create = dm_create,
+    .network = 1};

@@ -120,4 +120,5 @@ const sbo_task_type sbo_task_hyper_rep = {
     .description = "hyper-representation learning on images: x = MLP feature extractor, Y = ridge-regularized "
                    "linear head",
     .options = hr_options,
-    .create = hr_create};
+    .create = hr_create,
+    .network = 1};

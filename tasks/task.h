@@ -118,6 +118,10 @@ typedef struct {
      * a typed struct (sbo_<task>_options_parse in its header, liblinear's check_parameter pattern) and builds from
      * that struct (sbo_<task>_create), which C code may also call without a configuration. */
     sbo_task *(*create)(const sbo_config *cfg, char *err, size_t errlen);
+    /* 1: its oracles run on the network engine (core/nn/), whose executors take the process-wide default backend
+     * (sbo_nn_set_default_backend) when the task is created, so run.device applies to it (runners/sbo_run.h,
+     * sbo_run_select_device). 0: host code only (the option must stay cpu). */
+    int network;
 } sbo_task_type;
 
 struct sbo_task {

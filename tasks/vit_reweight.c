@@ -299,4 +299,5 @@ const sbo_task_type sbo_task_vit_reweight = {
     .description = "ViT sample reweighting (claim 6; Fashion-MNIST offline): per-sample weights sigma(x_i) against "
                    "label noise, a small vision transformer as the lower model",
     .options = vit_options,
-    .create = vit_create};
+    .create = vit_create,
+    .network = 1};

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "runners/sbo_h5.h"   /* reading the results files */
+#include "core/sbo_cuda.h"    /* sbo_cuda_available: whether --device cuda can be refused here */
 #include <hdf5.h>             /* a run file "from another commit" (sbo summarize) */
 
 extern char **environ;
@@ -145,7 +146,7 @@ static int dir_entries(const char *dir) {
 
 typedef struct {
     const char *what;
-    const char *args[24];
+    const char *args[32];
     const char *expect[3];   /* substrings the one stderr line must contain */
 } bad_case;
 
@@ -1078,6 +1079,213 @@ Test(cli, a_full_disk_is_reported_once, .timeout = 120) {
     cr_assert_str_eq(s, "running");
 }
 
+// --- run.device (--device): the engine's backend ----------------------------------------------------
+
+/* base (NULL-terminated) with extra appended, into out (NULL-terminated). */
+static void args_plus(const char *const *base, const char *const *extra, const char **out, int max) {
+    int n = 0;
+    for (int i = 0; base[i] && n < max - 1; i++) out[n++] = base[i];
+    for (int i = 0; extra && extra[i] && n < max - 1; i++) out[n++] = extra[i];
+    out[n] = NULL;
+}
+
+/* tmpdir/images holding the fake images (write_fake_images), its path into dir. */
+static void fake_images_dir(char *dir, size_t n) {
+    snprintf(dir, n, "%s/images", tmpdir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    write_fake_images(dir);
+}
+
+/* The options of a small data_cleaning problem on the fake images of dir (write_fake_images). */
+#define TINY_DC(dir) "--task", "data_cleaning", "--data-dir", dir, "--set", "task.n_train=20", "--set", \
+    "task.n_val=20", "--set", "task.n_test=20", "--set", "task.batch=8", "--set", "task.upper_batch=8"
+
+/* Every dataset of a and b, byte for byte (HDF5's own copy of each, read as its native type). */
+typedef struct { hid_t other; int n, bad; char first_bad[256]; } ds_cmp;
+static herr_t compare_one(hid_t loc, const char *name, const H5L_info_t *info, void *op) {
+    ds_cmp *c = op;
+    (void)info;
+    hid_t o = H5Oopen(loc, name, H5P_DEFAULT);
+    int is_ds = o >= 0 && H5Iget_type(o) == H5I_DATASET;
+    if (o >= 0) H5Oclose(o);
+    if (!is_ds) return 0;
+    hid_t da = H5Dopen2(loc, name, H5P_DEFAULT), db = H5Dopen2(c->other, name, H5P_DEFAULT);
+    int same = 0;
+    if (da >= 0 && db >= 0) {
+        hid_t ft = H5Dget_type(da), mt = H5Tget_native_type(ft, H5T_DIR_DEFAULT);
+        hid_t sa = H5Dget_space(da), sb = H5Dget_space(db);
+        hssize_t na = H5Sget_simple_extent_npoints(sa), nb = H5Sget_simple_extent_npoints(sb);
+        size_t bytes = (size_t)(na > 0 ? na : 1) * H5Tget_size(mt);
+        char *ba = calloc(1, bytes), *bb = calloc(1, bytes);
+        same = na == nb && H5Dread(da, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, ba) >= 0 &&
+               H5Dread(db, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, bb) >= 0 && memcmp(ba, bb, bytes) == 0;
+        free(ba); free(bb);
+        H5Sclose(sa); H5Sclose(sb); H5Tclose(mt); H5Tclose(ft);
+    }
+    if (da >= 0) H5Dclose(da);
+    if (db >= 0) H5Dclose(db);
+    c->n++;
+    if (!same && !c->bad++) snprintf(c->first_bad, sizeof c->first_bad, "%s", name);
+    return 0;
+}
+
+/* Issue: --device cpu-grid runs every kernel one index per emulated GPU thread; the run is the cpu run bit for bit
+ * (step_time_s aside), and the file says where it ran. */
+Test(cli, device_cpu_grid_run_equals_cpu_and_is_recorded, .timeout = 120) {
+    char dir[400], cpu[600], grid[600], sdir[500], s[512];
+    fake_images_dir(dir, sizeof dir);
+    snprintf(sdir, sizeof sdir, "%s/runs", tmpdir);
+    cr_assert_eq(mkdir(sdir, 0755), 0);
+    snprintf(cpu, sizeof cpu, "%s/cpu.h5", sdir);
+    snprintf(grid, sizeof grid, "%s/grid.h5", sdir);
+    const char *args[48], *dev[] = {"--device", "cpu-grid", NULL};
+    char *err;
+    int code = run_sbo(image_run_args(dir, cpu), &err, NULL);
+    cr_assert_eq(code, 0, "cpu: exit %d: %s", code, err);
+    free(err);
+    args_plus(image_run_args(dir, grid), dev, args, 48);
+    code = run_sbo(args, &err, NULL);
+    cr_assert_eq(code, 0, "cpu-grid: exit %d: %s", code, err);
+    free(err);
+    double *a, *b;
+    long ra, ca, rb, cb;
+    read_curves(cpu, &a, &ra, &ca);
+    read_curves(grid, &b, &rb, &cb);
+    cr_assert(ra == rb && ca == cb && ra >= 2, "shapes %ldx%ld and %ldx%ld", ra, ca, rb, cb);
+    int ts = column_index(cpu, "step_time_s");
+    for (long i = 0; i < ra * ca; i++)
+        if (i % ca != ts)
+            cr_assert(memcmp(&a[i], &b[i], sizeof(double)) == 0, "row %ld column %ld: cpu %.17g, cpu-grid %.17g",
+                      i / ca, i % ca, a[i], b[i]);
+    free(a);
+    free(b);
+    cr_assert_eq(sbo_h5_read_attr_str(cpu, "/", "device", s, sizeof s), 0);
+    cr_assert_str_eq(s, "cpu");
+    cr_assert_eq(sbo_h5_read_attr_str(cpu, "/", "backend", s, sizeof s), 0);
+    cr_assert(strncmp(s, "cpu (", 5) == 0, "backend '%s'", s);
+    cr_assert_eq(sbo_h5_read_attr_str(grid, "/", "device", s, sizeof s), 0);
+    cr_assert_str_eq(s, "cpu-grid");
+    cr_assert_eq(sbo_h5_read_attr_str(grid, "/", "backend", s, sizeof s), 0);
+    cr_assert(strncmp(s, "cpu-grid", 8) == 0, "backend '%s'", s);
+    cr_assert_neq(sbo_h5_try_read_attr_str(grid, "/", "device_info", s, sizeof s), 0, "device_info is for cuda only");
+
+    /* sbo summarize keeps them apart: run.device is part of the configuration */
+    const char *sum[] = {"summarize", sdir, NULL};
+    char *out;
+    code = run_sbo(sum, &err, &out);
+    cr_assert_eq(code, 0, "summarize: exit %d: %s", code, err);
+    cr_assert(strstr(out, "(2 runs, 2 rows)") && strstr(out, "run.device=cpu-grid") && strstr(out, "run.device=cpu "),
+              "the two devices must be two rows, labelled by run.device: %s", out);
+    free(err);
+    free(out);
+
+    /* sbo memory --device cpu-grid: the device named, and no device arenas (cpu-grid's memory is host memory) */
+    const char *mem[] = {"memory", TINY_DC(dir), "--algos", "ma_soba,bros", "--steps", "1", "--device", "cpu-grid", NULL};
+    code = run_sbo(mem, &err, &out);
+    cr_assert_eq(code, 0, "sbo memory: exit %d: %s", code, err);
+    cr_assert(row_of(out, "ma_soba") && row_of(out, "bros") && strstr(out, "device: cpu-grid"), "memory: %s", out);
+    cr_assert(!strstr(out, "(device)") && !strstr(out, "device arena peak") && !strstr(out, "cuda used"),
+              "cpu-grid has no device memory: %s", out);
+    free(err);
+    free(out);
+}
+
+/* oracle-dump --device cpu-grid (and --set run.device=cpu-grid): every dataset equals the cpu dump's bit for bit. */
+Test(cli, device_cpu_grid_oracle_dump_equals_cpu, .timeout = 120) {
+    char dir[400], cpu[500], grid[500], set[500], s[512];
+    fake_images_dir(dir, sizeof dir);
+    snprintf(cpu, sizeof cpu, "%s/od_cpu.h5", tmpdir);
+    snprintf(grid, sizeof grid, "%s/od_grid.h5", tmpdir);
+    snprintf(set, sizeof set, "%s/od_set.h5", tmpdir);
+    const char *a1[] = {"oracle-dump", TINY_DC(dir), "--seed", "3", "--out", cpu, NULL};
+    const char *a2[] = {"oracle-dump", TINY_DC(dir), "--seed", "3", "--out", grid, "--device", "cpu-grid", NULL};
+    const char *a3[] = {"oracle-dump", TINY_DC(dir), "--seed", "3", "--out", set, "--set", "run.device=cpu-grid", NULL};
+    const char *const *runs[] = {a1, a2, a3};
+    for (int i = 0; i < 3; i++) {
+        char *err;
+        int code = run_sbo(runs[i], &err, NULL);
+        cr_assert_eq(code, 0, "oracle-dump %d: exit %d: %s", i, code, err);
+        free(err);
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *other = i ? set : grid;
+        cr_assert_eq(sbo_h5_read_attr_str(other, "/", "device", s, sizeof s), 0);
+        cr_assert_str_eq(s, "cpu-grid");
+        hid_t fa = H5Fopen(cpu, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(other, H5F_ACC_RDONLY, H5P_DEFAULT);
+        cr_assert(fa >= 0 && fb >= 0);
+        ds_cmp c = {.other = fb};
+        H5Lvisit(fa, H5_INDEX_NAME, H5_ITER_NATIVE, compare_one, &c);
+        H5Fclose(fa);
+        H5Fclose(fb);
+        cr_assert(c.n >= 10, "only %d datasets in %s", c.n, cpu);
+        cr_assert_eq(c.bad, 0, "%s: %d of %d datasets differ from the cpu dump, first %s", other, c.bad, c.n,
+                     c.first_bad);
+    }
+    cr_assert_eq(sbo_h5_read_attr_str(cpu, "/", "device", s, sizeof s), 0);
+    cr_assert_str_eq(s, "cpu");
+}
+
+/* Refusals of --device: one line, exit 2, nothing written. */
+Test(cli, device_refusals_exit_2_with_one_line_and_no_file, .timeout = 60) {
+    char outdir[400], out[500], dir[400];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    cr_assert_eq(mkdir(outdir, 0755), 0);
+    snprintf(out, sizeof out, "%s/sub/x.h5", outdir);
+    fake_images_dir(dir, sizeof dir);
+    const char *cx = "counterexample";
+    bad_case cases[] = {
+        {"unknown device", {"run", TINY_DC(dir), "--algo", "bros", "--seed", "1", "--out", out, "--device", "gpu", NULL},
+         {"run.device = 'gpu'", "cpu, cpu-grid, cuda"}},
+        {"unknown device by --set", {"run", "--task", cx, "--algo", "bros", "--seed", "1", "--out", out, "--set",
+                                     "run.device=GPU", NULL},
+         {"'GPU'", "cpu, cpu-grid, cuda"}},
+        {"cpu-grid on a task without a network", {"run", "--task", cx, "--algo", "bros", "--seed", "1", "--out", out,
+                                                  "--device", "cpu-grid", NULL},
+         {"network tasks", "data_cleaning, hyper_rep, vit_reweight, data_mixture", "counterexample"}},
+        {"cuda on quadratic", {"run", "--task", "quadratic", "--algo", "soba", "--seed", "1", "--out", out, "--device",
+                               "cuda", NULL},
+         {"network tasks", "quadratic"}},
+        {"--device and --set run.device", {"run", TINY_DC(dir), "--algo", "bros", "--seed", "1", "--out", out,
+                                           "--device", "cpu-grid", "--set", "run.device=cpu", NULL},
+         {"both --device and --set run.device=cpu"}},
+        {"oracle-dump: unknown device", {"oracle-dump", TINY_DC(dir), "--seed", "1", "--out", out, "--device", "tpu", NULL},
+         {"'tpu'", "cpu, cpu-grid, cuda"}},
+        {"oracle-dump: cpu-grid on quadratic", {"oracle-dump", "--task", "quadratic", "--seed", "1", "--out", out,
+                                                "--device", "cpu-grid", NULL},
+         {"network tasks"}},
+        {"memory: unknown device", {"memory", "--task", cx, "--device", "gpu", NULL}, {"'gpu'", "cpu-grid"}},
+        {"memory: cpu-grid on counterexample", {"memory", "--task", cx, "--device", "cpu-grid", NULL}, {"network tasks"}},
+        {"--resume with --device", {"run", "--resume", out, "--device", "cpu", NULL}, {"--resume", "--device"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_bad(&cases[i], outdir);
+
+    /* cuda where there is no device (or no CUDA in this build): refused before anything is written */
+    char why[512] = "";
+    if (sbo_cuda_available(why, sizeof why)) {
+        cr_log_warn("a CUDA device is here: the no-device refusal of --device cuda is not exercised");
+        return;
+    }
+    bad_case nodev[] = {
+        {"cuda without a device", {"run", TINY_DC(dir), "--algo", "bros", "--seed", "1", "--out", out, "--device",
+                                   "cuda", NULL},
+         {"run.device = cuda", "--device cpu"}},
+        {"oracle-dump: cuda without a device", {"oracle-dump", TINY_DC(dir), "--seed", "1", "--out", out, "--device",
+                                                "cuda", NULL},
+         {"run.device = cuda", "--device cpu"}},
+        {"memory: cuda without a device", {"memory", TINY_DC(dir), "--device", "cuda", NULL},
+         {"run.device = cuda", "--device cpu"}},
+    };
+    for (size_t i = 0; i < sizeof nodev / sizeof *nodev; i++) {
+        check_bad(&nodev[i], outdir);
+        /* the reason: sbo_cuda_available's, or the build's */
+        char *err = NULL;
+        run_sbo(nodev[i].args, &err, NULL);
+        cr_expect(strstr(err, "no CUDA device here (") || strstr(err, "built without CUDA ("), "[%s] no reason: %s",
+                  nodev[i].what, err);
+        free(err);
+    }
+}
+
 // --- sbo sweep and sbo summarize (runners/sweep.c, runners/summarize.c; the Slurm path: tests/test_slurm.sh) --------
 
 TestSuite(sweep, .init = make_tmpdir, .fini = rm_tmpdir);
@@ -1351,6 +1559,77 @@ Test(sweep, dry_run_writes_nothing, .timeout = 60) {
     free(err); free(out);
     struct stat st;
     cr_assert_neq(stat(dir, &st), 0, "--dry-run created %s", dir);
+}
+
+/* run.device passes through a sweep: as a [sweep] list (one run per device, summarized in separate rows), as --set
+ * (on every run, and in the Slurm script's command), and a bad value is refused before anything is written. */
+Test(sweep, run_device_as_a_grid_key_and_by_set, .timeout = 120) {
+    char ini[600], dir[600], img[500], base[1200];
+    fake_images_dir(img, sizeof img);
+    snprintf(base, sizeof base, "[run]\niters = 3\neval_every = 1\n[task]\ndata_dir = %s\nn_train = 20\nn_val = 20\n"
+             "n_test = 20\nbatch = 8\nupper_batch = 8\n", img);
+    sweep_ini("dev", "task = data_cleaning\nalgorithms = bros\nseeds = 1\nrun.device = cpu, cpu-grid\n", base, ini,
+              sizeof ini);
+    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    const char *args[] = {"sweep", ini, "--out", dir, "--jobs", "2", NULL};
+    char *err, *out;
+    cr_assert_eq(sweep_run(args, &err, &out), 0, "%s", err);
+    free(err); free(out);
+    const char *sum[] = {"summarize", dir, NULL};
+    cr_assert_eq(sweep_run(sum, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "(2 runs, 2 rows)") && strstr(out, "run.device=cpu-grid"), "summary: %s", out);
+    free(err); free(out);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int grid = 0, cpu = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (l < 3 || strcmp(e->d_name + l - 3, ".h5") != 0) continue;
+        char f[1200], v[64];
+        snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+        cr_assert_eq(sbo_h5_read_attr_str(f, "/", "device", v, sizeof v), 0);
+        grid += strcmp(v, "cpu-grid") == 0;
+        cpu += strcmp(v, "cpu") == 0;
+    }
+    closedir(d);
+    cr_assert(grid == 1 && cpu == 1, "runs on cpu-grid %d, on cpu %d", grid, cpu);
+
+    /* --set run.device: every run's command, and the Slurm script's */
+    sweep_ini("dev2", "task = data_cleaning\nalgorithms = bros\nseeds = 1-2\n", base, ini, sizeof ini);
+    char dir2[700];
+    snprintf(dir2, sizeof dir2, "%s/out2", tmpdir);
+    const char *dry[] = {"sweep", ini, "--out", dir2, "--dry-run", "--set", "run.device=cpu-grid", NULL};
+    cr_assert_eq(sweep_run(dry, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "--set run.device=cpu-grid"), "dry run: %s", out);
+    free(err); free(out);
+    const char *slurm[] = {"sweep", ini, "--out", dir2, "--dry-run", "--slurm", "--set", "run.device=cpu-grid", NULL};
+    cr_assert_eq(sweep_run(slurm, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "--set run.device=cpu-grid --run-index") && !strstr(out, "--gres"), "dry run --slurm: %s",
+              out);
+    free(err); free(out);
+    /* cuda: each array task asks for a GPU (resources given, so nothing is measured on this GPU-less machine) */
+    sweep_ini("dev5", "task = data_cleaning\nalgorithms = bros\nseeds = 1-2\nrun.device = cpu, cuda\n"
+              "slurm_mem = 2G\nslurm_time = 1:00:00\n", base, ini, sizeof ini);
+    const char *gpu[] = {"sweep", ini, "--out", dir2, "--dry-run", "--slurm", NULL};
+    cr_assert_eq(sweep_run(gpu, &err, &out), 0, "%s", err);
+    cr_assert(strstr(out, "#SBATCH --gres=gpu:1\n") && strstr(out, "#SBATCH --array=0-3"), "dry run --slurm cuda: %s",
+              out);
+    free(err); free(out);
+
+    /* a bad device in the grid, or one on a task without a network: refused up front */
+    sweep_ini("dev3", "task = data_cleaning\nalgorithms = bros\nseeds = 1\nrun.device = cpu, gpu\n", base, ini,
+              sizeof ini);
+    const char *bad[] = {"sweep", ini, "--out", dir2, NULL};
+    cr_assert_eq(sweep_run(bad, &err, &out), 2, "%s", err);
+    cr_assert(count_lines(err) == 1 && strstr(err, "'gpu'") && strstr(err, "cpu, cpu-grid, cuda"), "%s", err);
+    free(err); free(out);
+    sweep_ini("dev4", "task = counterexample\nalgorithms = bros\nseeds = 1\n", NULL, ini, sizeof ini);
+    const char *bad2[] = {"sweep", ini, "--out", dir2, "--set", "run.device=cpu-grid", NULL};
+    cr_assert_eq(sweep_run(bad2, &err, &out), 2, "%s", err);
+    cr_assert(count_lines(err) == 1 && strstr(err, "network tasks"), "%s", err);
+    free(err); free(out);
+    struct stat st;
+    cr_assert_neq(stat(dir2, &st), 0, "a refused sweep created %s", dir2);
 }
 
 /* name templates (name, name.<algo>), seeds.<algo>, base = FILE and --set give the runs and options asked for; --fresh
