@@ -47,12 +47,30 @@ static inline SBO_HD void NNK(sbo_nn_gelu_eval)(nnk_real u, nnk_real *y, nnk_rea
     *y = (nnk_real)(ud * Phi); *d1 = (nnk_real)(Phi + ud * phi); *d2 = (nnk_real)(phi * (2 - ud * ud));
 }
 
+/* GELU's value alone, the forward's only need: erfc without the exp of phi (the same y, bit for bit) */
+static inline SBO_HD nnk_real NNK(sbo_nn_gelu_y)(nnk_real u) {
+    double ud = u, Phi = 0.5 * erfc(-ud / sqrt(2.0));
+    return (nnk_real)(ud * Phi);
+}
+
 /* SiLU u s(u), s the logistic sigmoid: s' = s (1 - s); in double on host and device alike (exp(-u) overflows to
  * inf for u < -709, giving s = 0, the limit) */
 static inline SBO_HD void NNK(sbo_nn_silu_eval)(nnk_real u, nnk_real *y, nnk_real *d1, nnk_real *d2) {
     double ud = u, s = 1.0 / (1.0 + exp(-ud)), ds = s * (1 - s);
     *y = (nnk_real)(ud * s); *d1 = (nnk_real)(s + ud * ds); *d2 = (nnk_real)(ds * (2 + ud * (1 - 2 * s)));
 }
+
+/* f(u) alone where that needs less than the eval (GELU: no phi); the others take it from their eval */
+#define SBO_NN_ACT_Y_FROM_EVAL(act)                                                                              \
+    static inline SBO_HD nnk_real NNK(sbo_nn_##act##_y)(nnk_real u) {                                            \
+        nnk_real y, d1, d2;                                                                                      \
+        NNK(sbo_nn_##act##_eval)(u, &y, &d1, &d2);                                                               \
+        return y;                                                                                                \
+    }
+SBO_NN_ACT_Y_FROM_EVAL(relu)
+SBO_NN_ACT_Y_FROM_EVAL(tanh)
+SBO_NN_ACT_Y_FROM_EVAL(silu)
+#undef SBO_NN_ACT_Y_FROM_EVAL
 
 /* Forward and jvp, element t of n:  y[t] = f(u[t]);  ydot[t] = f'(u[t]) udot[t]  (0 when udot is NULL).
  * y or ydot may be NULL (not computed).
@@ -85,7 +103,8 @@ SBO_NN_ACT_BODIES(silu)
 #undef SBO_NN_ACT_BODIES
 /* --- range bodies (the kernel table's entries, core/nn/kernels.h): indices [i0, i1) of the b x cols elements ----
  * The element loops call the activation's eval (f, f', f'') directly, one loop per case of the optional outputs,
- * so that they vectorize on the CPU; the arithmetic is that of the thread bodies above. */
+ * so that they vectorize on the CPU; the forward's y loop calls f alone (sbo_nn_<act>_y: GELU's forward skips the
+ * exp that only f' and f'' need). The arithmetic is that of the thread bodies above. */
 typedef struct {
     long n;
     const nnk_real *u, *ud, *ybar, *ybd;
@@ -99,11 +118,7 @@ typedef struct {
         const nnk_real *u = a->u, *ud = a->ud;                                                                   \
         nnk_real *y = a->y, *yd = a->yd;                                                                         \
         if (y)                                                                                                   \
-            for (long i = i0; i < i1; i++) {                                                                     \
-                nnk_real v, d1, d2;                                                                              \
-                NNK(sbo_nn_##act##_eval)(u[i], &v, &d1, &d2);                                                    \
-                y[i] = v;                                                                                        \
-            }                                                                                                    \
+            for (long i = i0; i < i1; i++) y[i] = NNK(sbo_nn_##act##_y)(u[i]);                                   \
         if (yd && ud)                                                                                            \
             for (long i = i0; i < i1; i++) {                                                                     \
                 nnk_real v, d1, d2;                                                                              \
@@ -149,12 +164,21 @@ typedef struct {
     nnk_real *y;
 } NNK(sbo_nn_add_args);
 
+/* one loop per case of the absent addends, so that each vectorizes; an absent addend is still added as 0 (the
+ * sum of -0 and 0 is +0) */
 static inline SBO_HD void NNK(sbo_nn_add_body)(long i0, long i1, const void *p) {
     const NNK(sbo_nn_add_args) *a = (const NNK(sbo_nn_add_args) *)p;
-    for (long i = i0; i < i1; i++) a->y[i] = (a->a ? a->a[i] : 0) + (a->b ? a->b[i] : 0);
+    const nnk_real *x = a->a, *z = a->b, zero = 0;
+    nnk_real *y = a->y;
+    if (x && z) for (long i = i0; i < i1; i++) y[i] = x[i] + z[i];
+    else if (x) for (long i = i0; i < i1; i++) y[i] = x[i] + zero;
+    else if (z) for (long i = i0; i < i1; i++) y[i] = zero + z[i];
+    else for (long i = i0; i < i1; i++) y[i] = 0;
 }
 static inline SBO_HD void NNK(sbo_nn_acc_body)(long i0, long i1, const void *p) {
     const NNK(sbo_nn_add_args) *a = (const NNK(sbo_nn_add_args) *)p;
-    for (long i = i0; i < i1; i++) a->y[i] += a->a[i];
+    const nnk_real *x = a->a;
+    nnk_real *y = a->y;
+    for (long i = i0; i < i1; i++) y[i] += x[i];
 }
 #endif /* SBO_NN_KERNELS_TEMPLATE */

@@ -71,19 +71,41 @@ static inline SBO_HD nnk_real NNK(sbo_nn_norm_xd)(const NNK(sbo_nn_norm_args) *a
     return a->ud ? (nnk_real)(r * (a->ud[s * a->C + c] - mud - x * mxud)) : 0;
 }
 
+/* The element loops below run the common cases (gamma and beta given, every tangent given) as loops without
+ * branches, so that they vectorize on the CPU, and the others through the general loop; each element gets the same
+ * arithmetic in the same order either way, so the same bits. */
+
 /* Forward and jvp of row s: y = gamma x + beta (y NULL: not computed); yd = gamma x' + gamma' x + beta' (yd NULL:
  * not computed; each term only when its tangent is given). */
 static inline SBO_HD void NNK(sbo_nn_norm_forward_row)(long s, const NNK(sbo_nn_norm_args) *a) {
     if (s < 0 || s >= a->rows) return;
     double mu, r, mud = 0, mxud = 0;
     NNK(sbo_nn_norm_stats)(a, s, &mu, &r, a->yd ? &mud : NULL, &mxud);
-    for (int c = 0; c < a->C; c++) {
-        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = a->gamma ? a->gamma[c] : 1;
-        long i = s * a->C + c;
-        if (a->y) a->y[i] = gm * x + (a->beta ? a->beta[c] : 0);
-        if (a->yd)
-            a->yd[i] = gm * NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud) + (a->gd ? a->gd[c] * x : 0) +
-                       (a->betad ? a->betad[c] : 0);
+    int C = a->C;
+    long o = s * C;
+    const nnk_real *u = a->u + o, *gm = a->gamma, *bt = a->beta;
+    if (a->y) {
+        nnk_real *y = a->y + o;
+        if (gm && bt)
+            for (int c = 0; c < C; c++) y[c] = gm[c] * (nnk_real)((u[c] - mu) * r) + bt[c];
+        else
+            for (int c = 0; c < C; c++)
+                y[c] = (gm ? gm[c] : 1) * NNK(sbo_nn_norm_x)(a, s, c, mu, r) + (bt ? bt[c] : 0);
+    }
+    if (a->yd) {
+        nnk_real *yd = a->yd + o;
+        const nnk_real *ud = a->ud ? a->ud + o : 0, *gd = a->gd, *btd = a->betad;
+        if (ud && gm && gd && btd)
+            for (int c = 0; c < C; c++) {
+                nnk_real x = (nnk_real)((u[c] - mu) * r), xd = (nnk_real)(r * (ud[c] - mud - x * mxud));
+                yd[c] = gm[c] * xd + gd[c] * x + btd[c];
+            }
+        else
+            for (int c = 0; c < C; c++) {
+                nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r);
+                yd[c] = (gm ? gm[c] : 1) * NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud) + (gd ? gd[c] * x : 0) +
+                        (btd ? btd[c] : 0);
+            }
     }
 }
 
@@ -94,15 +116,16 @@ static inline SBO_HD void NNK(sbo_nn_norm_backward_row)(long s, const NNK(sbo_nn
     long o = s * C;
     double mu, r, mud, mxud;
     NNK(sbo_nn_norm_stats)(a, s, &mu, &r, &mud, &mxud);
+    const nnk_real *u = a->u + o, *gmv = a->gamma, *yb = a->ybar + o;
     /* means of g, g x, and (tvjp) g', g' x + g x' */
     double mg = 0, mgx = 0, mgd = 0, mgdx = 0;
     for (int c = 0; c < C; c++) {
-        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = a->gamma ? a->gamma[c] : 1;
-        double g = (double)gm * a->ybar[o + c];
+        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = gmv ? gmv[c] : 1;
+        double g = (double)gm * yb[c];
         mg += g;
         mgx += g * x;
         if (a->ubd) {
-            double gd = (double)gm * a->ybd[o + c] + (a->gd ? (double)a->gd[c] * a->ybar[o + c] : 0);
+            double gd = (double)gm * a->ybd[o + c] + (a->gd ? (double)a->gd[c] * yb[c] : 0);
             mgd += gd;
             mgdx += gd * x + g * NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud);
         }
@@ -112,12 +135,33 @@ static inline SBO_HD void NNK(sbo_nn_norm_backward_row)(long s, const NNK(sbo_nn
     mgd = a->center ? mgd / C : 0;
     mgdx /= C;
     double rd = -r * r * mxud;
+    if (a->ubar && !a->ubd && gmv) {
+        nnk_real *ub = a->ubar + o;
+        for (int c = 0; c < C; c++) {
+            nnk_real x = (nnk_real)((u[c] - mu) * r);
+            double g = (double)gmv[c] * yb[c], core = g - mg - x * mgx;
+            ub[c] += (nnk_real)(r * core);
+        }
+        return;
+    }
+    if (a->ubd && !a->ubar && gmv && a->gd && a->ud) {
+        const nnk_real *ybd = a->ybd + o, *gdv = a->gd, *ud = a->ud + o;
+        nnk_real *ubd = a->ubd + o;
+        for (int c = 0; c < C; c++) {
+            nnk_real x = (nnk_real)((u[c] - mu) * r), gm = gmv[c];
+            double g = (double)gm * yb[c], core = g - mg - x * mgx;
+            double gd = (double)gm * ybd[c] + (double)gdv[c] * yb[c];
+            nnk_real xd = (nnk_real)(r * (ud[c] - mud - x * mxud));
+            ubd[c] += (nnk_real)(rd * core + r * (gd - mgd - xd * mgx - x * mgdx));
+        }
+        return;
+    }
     for (int c = 0; c < C; c++) {
-        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = a->gamma ? a->gamma[c] : 1;
-        double g = (double)gm * a->ybar[o + c], core = g - mg - x * mgx;
+        nnk_real x = NNK(sbo_nn_norm_x)(a, s, c, mu, r), gm = gmv ? gmv[c] : 1;
+        double g = (double)gm * yb[c], core = g - mg - x * mgx;
         if (a->ubar) a->ubar[o + c] += (nnk_real)(r * core);
         if (a->ubd) {
-            double gd = (double)gm * a->ybd[o + c] + (a->gd ? (double)a->gd[c] * a->ybar[o + c] : 0);
+            double gd = (double)gm * a->ybd[o + c] + (a->gd ? (double)a->gd[c] * yb[c] : 0);
             nnk_real xd = NNK(sbo_nn_norm_xd)(a, s, c, x, r, mud, mxud);
             a->ubd[o + c] += (nnk_real)(rd * core + r * (gd - mgd - xd * mgx - x * mgdx));
         }
@@ -134,11 +178,20 @@ static inline SBO_HD void NNK(sbo_nn_norm_param_cols)(long j0, long j1, const NN
         double mu, r, mud, mxud;
         NNK(sbo_nn_norm_stats)(a, s, &mu, &r, &mud, &mxud);
         long o = s * a->C;
+        const nnk_real *u = a->u + o, *yb = a->ybar + o;
+        if (a->gbar && a->betabar && !a->gbd && !a->betabd) {
+            nnk_real *gb = a->gbar, *bb = a->betabar;
+            for (long j = j0; j < j1; j++) {
+                gb[j] += yb[j] * (nnk_real)((u[j] - mu) * r);
+                bb[j] += yb[j];
+            }
+            continue;
+        }
         for (long j = j0; j < j1; j++) {
             nnk_real x = NNK(sbo_nn_norm_x)(a, s, (int)j, mu, r);
-            if (a->gbar) a->gbar[j] += a->ybar[o + j] * x;
-            if (a->betabar) a->betabar[j] += a->ybar[o + j];
-            if (a->gbd) a->gbd[j] += a->ybd[o + j] * x + a->ybar[o + j] * NNK(sbo_nn_norm_xd)(a, s, (int)j, x, r, mud, mxud);
+            if (a->gbar) a->gbar[j] += yb[j] * x;
+            if (a->betabar) a->betabar[j] += yb[j];
+            if (a->gbd) a->gbd[j] += a->ybd[o + j] * x + yb[j] * NNK(sbo_nn_norm_xd)(a, s, (int)j, x, r, mud, mxud);
             if (a->betabd) a->betabd[j] += a->ybd[o + j];
         }
     }

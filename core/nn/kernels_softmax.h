@@ -25,11 +25,14 @@
 /* --- the template: one instance per (nnk_real, NNK) -------------------------------------------------------- */
 
 /* One softmax node's arrays (rows x C row-major; NULL: not given or not computed). T: the causal block size
- * (0: no mask). The tvjp reads ybar as well as ybd, and zd when the tangent has it. */
+ * (0: no mask). The tvjp reads ybar as well as ybd, and zd when the tangent has it. p: the forward's output y at
+ * this z, when the jvp and the reverse may read it instead of recomputing the softmax from z (NULL: recompute);
+ * y holds the softmax row exactly as the statistics round it (p[c] of sbo_nn_softmax_stats), so the bits are the
+ * same either way, without the row's exps. */
 typedef struct {
     long rows;
     int C, T;
-    const nnk_real *z, *zd, *ybar, *ybd;
+    const nnk_real *z, *zd, *ybar, *ybd, *p;
     nnk_real *y, *yd, *zbar, *zbd;
 } NNK(sbo_nn_softmax_args);
 
@@ -46,6 +49,19 @@ static inline SBO_HD double NNK(sbo_nn_softmax_dotp)(const nnk_real *zs, int n, 
     return t;
 }
 
+/* The softmax row s where the body reads it: the forward's stored row a->p when given (mx and sum unused), else
+ * the statistics of z into the scratch p (or, p NULL, mx and sum alone) */
+static inline SBO_HD const nnk_real *NNK(sbo_nn_softmax_row)(const NNK(sbo_nn_softmax_args) *a, long s, int n,
+                                                          nnk_real *p, nnk_real *mx, double *sum) {
+    if (a->p) {
+        *mx = 0;
+        *sum = 1;
+        return a->p + s * a->C;
+    }
+    NNK(sbo_nn_softmax_stats)(a->z + s * a->C, n, p, mx, sum);
+    return p;
+}
+
 /* Forward and jvp of row s: y (NULL: not computed), yd (NULL: not computed; 0 without zd). p: scratch of C entries
  * for the softmax row (the CPU: a stack array), or NULL to recompute each entry where used (same bits). */
 static inline SBO_HD void NNK(sbo_nn_softmax_forward_row)(long s, const NNK(sbo_nn_softmax_args) *a, nnk_real *p) {
@@ -54,10 +70,10 @@ static inline SBO_HD void NNK(sbo_nn_softmax_forward_row)(long s, const NNK(sbo_
     const nnk_real *zs = a->z + s * C;
     nnk_real mx;
     double sum;
-    NNK(sbo_nn_softmax_stats)(zs, n, p, &mx, &sum);
+    const nnk_real *pr = NNK(sbo_nn_softmax_row)(a, s, n, p, &mx, &sum);
     if (a->y) {
         nnk_real *y = a->y + s * C;
-        for (int c = 0; c < C; c++) y[c] = c < n ? NNK(sbo_nn_softmax_p)(zs, c, mx, sum, p) : 0;
+        for (int c = 0; c < C; c++) y[c] = c < n ? NNK(sbo_nn_softmax_p)(zs, c, mx, sum, pr) : 0;
     }
     if (a->yd) {
         nnk_real *yd = a->yd + s * C;
@@ -66,8 +82,8 @@ static inline SBO_HD void NNK(sbo_nn_softmax_forward_row)(long s, const NNK(sbo_
             return;
         }
         const nnk_real *zd = a->zd + s * C;
-        double pz = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, p, zd);
-        for (int c = 0; c < C; c++) yd[c] = c < n ? (nnk_real)(NNK(sbo_nn_softmax_p)(zs, c, mx, sum, p) * (zd[c] - pz)) : 0;
+        double pz = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, pr, zd);
+        for (int c = 0; c < C; c++) yd[c] = c < n ? (nnk_real)(NNK(sbo_nn_softmax_p)(zs, c, mx, sum, pr) * (zd[c] - pz)) : 0;
     }
 }
 
@@ -79,20 +95,20 @@ static inline SBO_HD void NNK(sbo_nn_softmax_backward_row)(long s, const NNK(sbo
     const nnk_real *zs = a->z + o;
     nnk_real mx;
     double sum;
-    NNK(sbo_nn_softmax_stats)(zs, n, p, &mx, &sum);
-    double pb = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, p, a->ybar + o);
+    const nnk_real *pr = NNK(sbo_nn_softmax_row)(a, s, n, p, &mx, &sum);
+    double pb = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, pr, a->ybar + o);
     if (a->zbar)
         for (int c = 0; c < n; c++)
-            a->zbar[o + c] += (nnk_real)(NNK(sbo_nn_softmax_p)(zs, c, mx, sum, p) * (a->ybar[o + c] - pb));
+            a->zbar[o + c] += (nnk_real)(NNK(sbo_nn_softmax_p)(zs, c, mx, sum, pr) * (a->ybar[o + c] - pb));
     if (!a->zbd) return;
-    double pbd = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, p, a->ybd + o), pz = 0, pdb = 0;
+    double pbd = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, pr, a->ybd + o), pz = 0, pdb = 0;
     if (a->zd) {   /* <p, z'> and <p', y_bar> */
-        pz = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, p, a->zd + o);
+        pz = NNK(sbo_nn_softmax_dotp)(zs, n, mx, sum, pr, a->zd + o);
         for (int c = 0; c < n; c++)
-            pdb += (double)NNK(sbo_nn_softmax_p)(zs, c, mx, sum, p) * (a->zd[o + c] - pz) * a->ybar[o + c];
+            pdb += (double)NNK(sbo_nn_softmax_p)(zs, c, mx, sum, pr) * (a->zd[o + c] - pz) * a->ybar[o + c];
     }
     for (int c = 0; c < n; c++) {
-        double q = NNK(sbo_nn_softmax_p)(zs, c, mx, sum, p), t = q * (a->ybd[o + c] - pbd);
+        double q = NNK(sbo_nn_softmax_p)(zs, c, mx, sum, pr), t = q * (a->ybd[o + c] - pbd);
         if (a->zd) t += q * (a->zd[o + c] - pz) * (a->ybar[o + c] - pb) - q * pdb;
         a->zbd[o + c] += (nnk_real)t;
     }

@@ -84,8 +84,19 @@ static inline SBO_HD void NNK(sbo_nn_meantok_spread_thread)(long t, const NNK(sb
     a->dst[t] += a->src[(t / TC) * a->C + t % a->C] / a->T;
 }
 /* --- range bodies (the kernel table, core/nn/kernels.h): indices [i0, i1) ----------------------------------- */
+/* the add over a range: t mod per carried along instead of divided out per element (the same sums) */
 static inline SBO_HD void NNK(sbo_nn_bcast_add_body)(long t0, long t1, const void *p) {
-    for (long t = t0; t < t1; t++) NNK(sbo_nn_bcast_add_thread)(t, (const NNK(sbo_nn_bcast_args) *)p);
+    const NNK(sbo_nn_bcast_args) *a = (const NNK(sbo_nn_bcast_args) *)p;
+    if (t0 < 0) t0 = 0;
+    if (t1 > a->rows * a->per) t1 = a->rows * a->per;
+    if (t0 >= t1) return;
+    const nnk_real *u = a->u, *pe = a->p, zero = 0;
+    nnk_real *y = a->y;
+    long j = t0 % a->per;
+    for (long t = t0; t < t1; t++) {
+        y[t] = (u ? u[t] : zero) + (pe ? pe[j] : zero);
+        if (++j == a->per) j = 0;
+    }
 }
 static inline SBO_HD void NNK(sbo_nn_bcast_acc_body)(long t0, long t1, const void *p) {
     for (long t = t0; t < t1; t++) NNK(sbo_nn_bcast_acc_thread)(t, (const NNK(sbo_nn_bcast_args) *)p);

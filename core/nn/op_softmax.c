@@ -47,6 +47,14 @@ static SFX(softmax_arg) SFX(softmax_args)(const SFX(sbo_nn_ctx) *c) {
     return a;
 }
 
+/* The forward's output as the softmax rows of the jvp and the reverse (kernels_softmax.h: the same bits as the
+ * statistics of z, without their exps). Every op's derivatives otherwise read inputs only; the executor keeps an
+ * activation's value from the forward to the end of the linearization's sweeps unless the activation saving lays it
+ * out on its bar' (core/nn/exec.c: val = bd), which a tangent reverse overwrites: then recompute from z. */
+static const real *SFX(softmax_stored)(const SFX(sbo_nn_ctx) *c) {
+    return c->out->val != c->out->bd ? c->out->val : NULL;
+}
+
 static void SFX(softmax_forward)(const SFX(sbo_nn_ctx) *c) {
     SFX(softmax_arg) a = SFX(softmax_args)(c);
     a.y = c->out->val;
@@ -55,12 +63,14 @@ static void SFX(softmax_forward)(const SFX(sbo_nn_ctx) *c) {
 static void SFX(softmax_jvp)(const SFX(sbo_nn_ctx) *c) {
     SFX(softmax_arg) a = SFX(softmax_args)(c);
     a.zd = c->in_dot[0] ? c->in[0]->dot : NULL;
+    a.p = SFX(softmax_stored)(c);
     a.yd = c->out->dot;
     c->be->run(a.rows, a.C, NN_K(softmax_fwd), &a);
 }
 static void SFX(softmax_vjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(softmax_arg) a = SFX(softmax_args)(c);
+    a.p = SFX(softmax_stored)(c);
     a.ybar = c->out->bar;
     a.zbar = c->in[0]->bar;
     c->be->run(a.rows, a.C, NN_K(softmax_bwd), &a);
@@ -69,6 +79,7 @@ static void SFX(softmax_tvjp)(const SFX(sbo_nn_ctx) *c) {
     if (!c->in_bar[0]) return;
     SFX(softmax_arg) a = SFX(softmax_args)(c);
     a.zd = c->in_dot[0] ? c->in[0]->dot : NULL;
+    a.p = SFX(softmax_stored)(c);
     a.ybar = c->out->bar;
     a.ybd = c->out->bd;
     a.zbd = c->in[0]->bd;
