@@ -148,8 +148,10 @@ typedef struct {
                                                    * (two arenas: a growing one is copied into the other); reduced */
     /* The activation saving (§9, D12): an activation whose every consumer is a linear op with a projected weight
      * (and never a full tangent on it) is needed as a value only during the forward pass (the ops read a P after
-     * it, and every op's backward reads its inputs, never its output), so its value shares storage with its bar'
-     * (live only in tangent reverse passes). alias[i]: so laid out; val_ok[i]: the value is still there. */
+     * it, and every op's backward reads its inputs, never its output: the one exception, softmax, reads its output
+     * as the softmax rows only when the output does not share storage with its bar' and recomputes them from its
+     * input otherwise, core/nn/op_softmax.c), so its value shares storage with its bar' (live only in tangent
+     * reverse passes). alias[i]: so laid out; val_ok[i]: the value is still there. */
     unsigned char *alias, *val_ok;
     unsigned char ever_full[SBO_MAX_BLOCKS];   /* a reservation used block l in full mode or with full tangents */
     int reserved;
