@@ -54,17 +54,29 @@ static int g_in_haar;   /* a GEMM inside the Haar draw counts as the draw's (LAP
 static double median(double *v, int n);
 static void die(const char *what, const char *err);
 
-/* The GEMM shapes of one step, recorded to be replayed alone: the GEMM bound of that step at this machine's rate. */
+/* The GEMM shapes of one step, recorded to be replayed alone: the GEMM bound of that step at this machine's rate.
+ * A run of identical consecutive calls (a strided batched GEMM is a loop of them: b x heads products per attention
+ * matmul) is one entry with its count. More distinct runs than MAX_RECORDED stop the program: a bound over part of
+ * a step would be too small (the first version kept the first 8192 calls and understated the transformers' bound). */
 typedef struct {
     int dbl, ta, tb, M, N, K, lda, ldb, ldc;
+    long count;
 } gemm_call;
-#define MAX_RECORDED 8192
+#define MAX_RECORDED 65536
 static gemm_call g_rec[MAX_RECORDED];
 static int g_n_rec, g_recording;
 
 static void record(int dbl, int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc) {
-    if (!g_recording || g_n_rec >= MAX_RECORDED) return;
-    g_rec[g_n_rec++] = (gemm_call){dbl, ta, tb, M, N, K, lda, ldb, ldc};
+    if (!g_recording) return;
+    gemm_call c = {dbl, ta, tb, M, N, K, lda, ldb, ldc, 1};
+    gemm_call *last = g_n_rec ? &g_rec[g_n_rec - 1] : NULL;
+    if (last && last->dbl == dbl && last->ta == ta && last->tb == tb && last->M == M && last->N == N &&
+        last->K == K && last->lda == lda && last->ldb == ldb && last->ldc == ldc) {
+        last->count++;
+        return;
+    }
+    if (g_n_rec >= MAX_RECORDED) die("GEMM recording", "more than MAX_RECORDED distinct runs of GEMM shapes in one step");
+    g_rec[g_n_rec++] = c;
 }
 
 static double now_s(void) {
@@ -148,7 +160,7 @@ static double replay_gemms(int reps, double *gflops) {
         size_t a = (size_t)(c->ta ? c->K : c->M) * c->lda, b = (size_t)(c->tb ? c->N : c->K) * c->ldb,
                cc = (size_t)c->M * c->ldc;
         na = a > na ? a : na, nb = b > nb ? b : nb, nc = cc > nc ? cc : nc;
-        flops += 2.0 * c->M * c->N * c->K;
+        flops += 2.0 * c->M * c->N * c->K * c->count;
     }
     double *A = calloc(na, sizeof(double)), *B = calloc(nb, sizeof(double)), *C = calloc(nc, sizeof(double));
     if (!A || !B || !C) die("GEMM replay", "out of memory");
@@ -160,12 +172,14 @@ static double replay_gemms(int reps, double *gflops) {
         double t0 = now_s();
         for (int i = 0; i < g_n_rec; i++) {
             const gemm_call *c = &g_rec[i];
-            if (c->dbl)
-                __real_cblas_dgemm(101 /* CblasRowMajor */, c->ta, c->tb, c->M, c->N, c->K, 1.0, A, c->lda, B, c->ldb, 1.0, C,
-                                   c->ldc);
-            else
-                __real_cblas_sgemm(101 /* CblasRowMajor */, c->ta, c->tb, c->M, c->N, c->K, 1.0f, (const float *)A, c->lda,
-                                   (const float *)B, c->ldb, 1.0f, (float *)C, c->ldc);
+            for (long j = 0; j < c->count; j++) {
+                if (c->dbl)
+                    __real_cblas_dgemm(101 /* CblasRowMajor */, c->ta, c->tb, c->M, c->N, c->K, 1.0, A, c->lda, B,
+                                       c->ldb, 1.0, C, c->ldc);
+                else
+                    __real_cblas_sgemm(101 /* CblasRowMajor */, c->ta, c->tb, c->M, c->N, c->K, 1.0f,
+                                       (const float *)A, c->lda, (const float *)B, c->ldb, 1.0f, (float *)C, c->ldc);
+            }
         }
         if (r) t[r - 1] = now_s() - t0;
     }
@@ -427,7 +441,8 @@ static int bench_task(const task_case *tc, int steps, int repeats, int quick) {
         diverged[ai] |= types[ai]->step(algos[ai], k[ai]++);
         g_recording = 0;
         bound_mflop[ai] = 0;
-        for (int i = 0; i < g_n_rec; i++) bound_mflop[ai] += 2e-6 * g_rec[i].M * g_rec[i].N * g_rec[i].K;
+        for (int i = 0; i < g_n_rec; i++)
+            bound_mflop[ai] += 2e-6 * g_rec[i].M * g_rec[i].N * g_rec[i].K * g_rec[i].count;
         bound[ai] = replay_gemms(quick ? 5 : 9, &bound_rate[ai]);
     }
     printf("  GEMM bound = the step's own GEMM calls (shapes recorded over one step) replayed alone, median of %d:\n"
